@@ -1,0 +1,1 @@
+"""HTTP controllers: parse, authorise, call one service function, shape the answer."""

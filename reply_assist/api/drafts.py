@@ -1,0 +1,304 @@
+"""Drafts: generate (JSON or server-sent events), read, edit, and feedback on them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+import structlog
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter, JSONBody
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from msgspec import Meta
+from redis.exceptions import RedisError
+
+from reply_assist.api.common import (
+    CompanyId,
+    DraftId,
+    ReviewId,
+    principal_of,
+    rfc3339,
+)
+from reply_assist.auth import AGENT, ANY_ROLE, WRITERS, authorize
+from reply_assist.errors import (
+    InvalidRequest,
+    NotFound,
+    ReplyAssistError,
+    StoreUnavailable,
+)
+from reply_assist.models import DraftUsage, Vote
+from reply_assist.runtime import Runtime
+from reply_assist.services.generation import GenerateCall, begin_generation
+from reply_assist.store.drafts import DraftRecord
+
+__all__ = ["DraftController", "DraftOut", "draft_out"]
+
+log = structlog.get_logger(__name__)
+
+Reason = Literal[
+    "helpful", "wrong_tone", "inaccurate", "too_long", "too_generic", "wrong_language", "other"
+]
+AgentIdField = Annotated[str, Meta(min_length=1, max_length=128)]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        required=False,
+        description="Makes a retried POST return the first call's draft (kept 24 hours).",
+    ),
+]
+
+
+class GenerateIn(msgspec.Struct):
+    guidance: Annotated[str, Meta(max_length=500)] | None = None
+
+
+class DraftOut(msgspec.Struct):
+    id: str
+    review_id: str
+    text: str  # the current text: the agent's edit if there is one, else the generated text
+    language: str
+    generation: int
+    generations_left: int
+    model: str
+    prompt_version: str
+    usage: DraftUsage
+    status: str  # "draft" or "published"
+    created_at: str
+    warnings: list[str]
+    generated_text: str  # kept beside an agent's edit
+    edited: bool
+    edited_by: str | None = None
+    edited_at: str | None = None
+    published_version: int | None = None
+
+
+class DraftList(msgspec.Struct):
+    items: list[DraftOut]
+
+
+class EditIn(msgspec.Struct):
+    text: Annotated[str, Meta(min_length=1, max_length=10_000)]
+    agent_id: AgentIdField
+
+
+class FeedbackIn(msgspec.Struct):
+    vote: Literal["up", "down"]
+    agent_id: AgentIdField
+    reason: Reason | None = None
+    comment: Annotated[str, Meta(max_length=2000)] | None = None
+
+
+class FeedbackOut(msgspec.Struct):
+    draft_id: str
+    agent_id: str
+    vote: str
+    created_at: str
+    reason: str | None = None
+    comment: str | None = None
+
+
+def draft_out(record: DraftRecord) -> DraftOut:
+    data = record.data
+    return DraftOut(
+        id=data.id,
+        review_id=data.review_id,
+        text=record.edited_text if record.edited_text is not None else data.text,
+        language=data.language,
+        generation=record.generation,
+        generations_left=record.generations_left,
+        model=data.model,
+        prompt_version=data.prompt_version,
+        usage=data.usage,
+        status=record.status,
+        created_at=rfc3339(data.created_at),
+        warnings=data.warnings,
+        generated_text=data.text,
+        edited=record.edited_text is not None and record.edited_text != data.text,
+        edited_by=record.edited_by,
+        edited_at=rfc3339(record.edited_at) if record.edited_at else None,
+        published_version=record.published_version,
+    )
+
+
+def _event(event: str, payload: object) -> ServerSentEventMessage:
+    return ServerSentEventMessage(event=event, data=msgspec.json.encode(payload).decode())
+
+
+def _wants_stream(request: Request[Any, Any, Any]) -> bool:
+    return "text/event-stream" in request.headers.get("accept", "")
+
+
+async def _require_draft(
+    runtime: Runtime, company_id: str, review_id: str, draft_id: str
+) -> DraftRecord:
+    record = await runtime.drafts.get(company_id, review_id, draft_id)
+    if record is None:
+        raise NotFound("No such draft for this review.", code="draft_not_found")
+    return record
+
+
+class DraftController(Controller):
+    path = "/companies/{company_id:str}/reviews/{review_id:str}/drafts"
+    tags = ["drafts"]
+
+    @post(
+        summary="Generate one draft reply (JSON, or server-sent events with Accept: "
+        "text/event-stream)",
+        status_code=201,
+        responses={
+            200: ResponseSpec(
+                data_container=str,
+                media_type="text/event-stream",
+                description="With Accept: text/event-stream: `delta` events ({\"text\": …}), "
+                "then one `draft` event (the draft), or one `error` event (a problem body).",
+            )
+        },
+    )
+    async def generate(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        company_id: CompanyId,
+        review_id: ReviewId,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[DraftOut] | ServerSentEvent:
+        body = await _generate_body(request)
+        authorize(principal_of(request), company_id, WRITERS)
+        call = GenerateCall(company_id, review_id, body.guidance, idempotency_key)
+        started = await begin_generation(runtime, call)
+        stream = _wants_stream(request)
+        if isinstance(started, DraftRecord):  # an Idempotency-Key replay
+            if stream:
+                return ServerSentEvent(_replay(started))
+            return Response(draft_out(started), status_code=201)
+        if stream:
+            items = started.stream()
+            # Wait for the first delta before answering 200: a model that fails straight away
+            # gets an ordinary 503 problem response, not a stream with only an error in it.
+            first = await anext(items)
+            return ServerSentEvent(_stream(first, items))
+        return Response(draft_out(await started.complete()), status_code=201)
+
+    @get(summary="The review's drafts, newest first")
+    async def list_drafts(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        company_id: CompanyId,
+        review_id: ReviewId,
+    ) -> DraftList:
+        authorize(principal_of(request), company_id, ANY_ROLE)
+        if await runtime.reviews.get(company_id, review_id) is None:
+            raise NotFound("No such review.", code="review_not_found")
+        records = await runtime.drafts.list(company_id, review_id)
+        return DraftList(items=[draft_out(r) for r in records])
+
+    @get("/{draft_id:str}", summary="One draft")
+    async def get_draft(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        company_id: CompanyId,
+        review_id: ReviewId,
+        draft_id: DraftId,
+    ) -> DraftOut:
+        authorize(principal_of(request), company_id, ANY_ROLE)
+        return draft_out(await _require_draft(runtime, company_id, review_id, draft_id))
+
+    @patch("/{draft_id:str}", summary="Save an agent's edit; the generated text is kept")
+    async def edit_draft(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        company_id: CompanyId,
+        review_id: ReviewId,
+        draft_id: DraftId,
+        data: JSONBody[EditIn],
+    ) -> DraftOut:
+        authorize(principal_of(request), company_id, AGENT)
+        now = rfc3339(datetime.now(UTC))
+        if not await runtime.drafts.edit(
+            company_id, review_id, draft_id, data.text, data.agent_id, now
+        ):
+            raise NotFound("No such draft for this review.", code="draft_not_found")
+        return draft_out(await _require_draft(runtime, company_id, review_id, draft_id))
+
+    @post(
+        "/{draft_id:str}/feedback",
+        summary="Thumbs up or down on a draft; an agent's second vote replaces the first",
+        status_code=201,
+    )
+    async def feedback(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        company_id: CompanyId,
+        review_id: ReviewId,
+        draft_id: DraftId,
+        data: JSONBody[FeedbackIn],
+    ) -> FeedbackOut:
+        authorize(principal_of(request), company_id, WRITERS)
+        draft = await _require_draft(runtime, company_id, review_id, draft_id)
+        vote = Vote(
+            vote=data.vote,
+            agent_id=data.agent_id,
+            created_at=datetime.now(UTC),
+            reason=data.reason,
+            comment=data.comment,
+        )
+        await runtime.drafts.vote(company_id, draft.data, vote)
+        return FeedbackOut(
+            draft_id=draft_id,
+            agent_id=vote.agent_id,
+            vote=vote.vote,
+            created_at=rfc3339(vote.created_at),
+            reason=vote.reason,
+            comment=vote.comment,
+        )
+
+
+async def _generate_body(request: Request[Any, Any, Any]) -> GenerateIn:
+    """The optional body: none, an empty one, or ``{"guidance": …}``."""
+    raw = await request.body()
+    if not raw.strip():
+        return GenerateIn()
+    try:
+        return msgspec.json.decode(raw, type=GenerateIn)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(f"Invalid body: {exc}.") from None
+    except msgspec.DecodeError:
+        raise InvalidRequest("The body is not valid JSON.") from None
+
+
+async def _replay(record: DraftRecord) -> AsyncIterator[ServerSentEventMessage]:
+    yield _event("draft", draft_out(record))
+
+
+async def _stream(
+    first: str | DraftRecord, rest: AsyncIterator[str | DraftRecord]
+) -> AsyncIterator[ServerSentEventMessage]:
+    """Deltas, then the draft; a failure after the first byte becomes one ``error`` event."""
+
+    async def items() -> AsyncIterator[str | DraftRecord]:
+        yield first
+        async for item in rest:
+            yield item
+
+    try:
+        async for item in items():
+            if isinstance(item, DraftRecord):
+                yield _event("draft", draft_out(item))
+            else:
+                yield _event("delta", {"text": item})
+    except ReplyAssistError as exc:
+        yield _event("error", exc.to_problem())
+    except RedisError as exc:
+        log.warning("store_error_mid_stream", error=type(exc).__name__)
+        yield _event("error", StoreUnavailable("The store failed; nothing was stored.").to_problem())

@@ -1,0 +1,78 @@
+"""Liveness and readiness: no token needed."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+from litestar import Controller, Response, get
+from litestar.datastructures import State
+from redis.exceptions import RedisError
+
+from reply_assist.runtime import Runtime
+
+__all__ = ["HealthController", "ReadinessProbe"]
+
+
+class Component(msgspec.Struct):
+    kind: str
+    ok: bool
+    detail: str
+
+
+class Readiness(msgspec.Struct):
+    ready: bool
+    store: Component
+    drafter: Component
+
+
+class ReadinessProbe:
+    """Checks Redis on every call (one PING) and the model endpoint at most every interval:
+    a load balancer polling /readyz must not turn into a stream of calls to a paid API."""
+
+    def __init__(self, interval_s: float) -> None:
+        self._interval_s = interval_s
+        self._checked_at = float("-inf")
+        self._drafter_problem: str | None = None
+
+    async def check(self, runtime: Runtime) -> Readiness:
+        store = runtime.store
+        try:
+            await store.client.ping()
+            store_ok, store_detail = True, store.description
+        except (RedisError, OSError) as exc:
+            store_ok, store_detail = False, f"{store.description}: {type(exc).__name__}"
+        if time.monotonic() - self._checked_at >= self._interval_s:
+            self._drafter_problem = await runtime.drafter.probe()
+            self._checked_at = time.monotonic()
+        drafter = runtime.drafter
+        if drafter.kind == "template":
+            drafter_detail = "built-in templates (no model configured): drafts are marked 'template'"
+        else:
+            drafter_detail = f"{drafter.kind} model {runtime.settings.model!r}"
+        if self._drafter_problem:
+            drafter_detail += f": {self._drafter_problem}"
+        return Readiness(
+            ready=store_ok and self._drafter_problem is None,
+            store=Component(
+                kind="embedded" if store.embedded else "redis", ok=store_ok, detail=store_detail
+            ),
+            drafter=Component(
+                kind=drafter.kind, ok=self._drafter_problem is None, detail=drafter_detail
+            ),
+        )
+
+
+class HealthController(Controller):
+    tags = ["operations"]
+
+    @get("/healthz", summary="Alive: 200 while the process serves")
+    async def healthz(self) -> dict[str, Any]:
+        return {"status": "ok"}
+
+    @get("/readyz", summary="Ready: the store is reachable and a drafter is usable")
+    async def readyz(self, state: State) -> Response[Readiness]:
+        readiness = await state.readiness.check(state.runtime)
+        headers = {} if readiness.ready else {"Retry-After": "5"}
+        return Response(readiness, status_code=200 if readiness.ready else 503, headers=headers)

@@ -1,0 +1,68 @@
+"""Request ids and access logs.
+
+The id is the client's ``X-Request-ID`` when it sent a sane one, else a new one; it is bound to
+every log line of the request and returned on every response (errors included: the header is
+added in the app's ``before_send`` hook, which sees every response).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from typing import Any
+
+import structlog
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["RequestContextMiddleware", "add_request_id_header", "request_id_of"]
+
+log = structlog.get_logger("reply_assist.access")
+
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
+
+
+def request_id_of(scope: Scope) -> str:
+    state: dict[str, Any] = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    rid = state.get("request_id")
+    if rid is None:
+        sent = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
+        rid = sent if _SANE_ID.match(sent) else secrets.token_hex(12)
+        state["request_id"] = rid
+    return str(rid)
+
+
+async def add_request_id_header(message: Message, scope: Scope) -> None:
+    if message["type"] == "http.response.start":
+        MutableScopeHeaders.from_message(message)["X-Request-ID"] = request_id_of(scope)
+
+
+class RequestContextMiddleware(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        rid = request_id_of(scope)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=rid):
+            try:
+                await next_app(scope, receive, send_wrapper)
+            finally:
+                # Path and status only: never query strings, headers or bodies (tokens, text).
+                log.info(
+                    "request",
+                    method=scope.get("method"),
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )

@@ -1,0 +1,120 @@
+"""The one mapper from exceptions to RFC 9457 problem responses.
+
+Client mistakes become 4xx with a stable ``code``; a failed dependency a 503 with Retry-After;
+anything unexpected a 500 whose detail says nothing about internals (the log has the rest).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from reply_assist import metrics
+from reply_assist.errors import (
+    PROBLEM_MEDIA_TYPE,
+    ClientError,
+    InvalidRequest,
+    ReplyAssistError,
+    StoreUnavailable,
+)
+
+__all__ = ["exception_handlers", "problem_response"]
+
+log = structlog.get_logger(__name__)
+
+_HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+class _HttpProblem(ClientError):
+    """A 4xx that Litestar raised itself (no route, wrong method, body too large)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail, code=_HTTP_CODES.get(status, "bad_request"))
+        self.status = status  # type: ignore[misc]
+        self.title = detail  # type: ignore[misc]
+
+
+def problem_response(error: ReplyAssistError) -> Response[Any]:
+    return Response(
+        error.to_problem(),
+        status_code=error.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=error.headers,
+    )
+
+
+def _field_of(extra: Any) -> tuple[str, list[dict[str, str]]]:
+    """The first invalid field's name and a list of all errors Litestar reported."""
+    errors: list[dict[str, str]] = []
+    for item in extra if isinstance(extra, list) else []:
+        if isinstance(item, dict):
+            errors.append(
+                {
+                    "field": str(item.get("key", "")),
+                    "source": str(getattr(item.get("source"), "value", item.get("source", ""))),
+                    "message": str(item.get("message", "")),
+                }
+            )
+    field = errors[0]["field"] if errors else ""
+    return field, errors
+
+
+def _on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    field, errors = _field_of(exc.extra)
+    message = errors[0]["message"] if errors else exc.detail
+    detail = f"Invalid '{field}': {message}" if field else f"Invalid request: {message}"
+    return problem_response(InvalidRequest(detail, errors=errors or None))
+
+
+def _on_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code >= 500:
+        return _on_unexpected(_, exc)
+    if exc.status_code == 400:
+        return problem_response(InvalidRequest(f"Invalid request: {exc.detail}"))
+    return problem_response(_HttpProblem(exc.status_code, exc.detail))
+
+
+def _on_ours(_: Request[Any, Any, Any], exc: ReplyAssistError) -> Response[Any]:
+    return problem_response(exc)
+
+
+def _on_redis(_: Request[Any, Any, Any], exc: RedisError) -> Response[Any]:
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError | OSError):
+        metrics.STORE_ERRORS.labels(type(exc).__name__).inc()
+        log.warning("store_unavailable", error=type(exc).__name__)
+        return problem_response(
+            StoreUnavailable("The store (Redis) is unavailable; nothing was changed.")
+        )
+    return _on_unexpected(_, exc)
+
+
+def _on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unexpected_error", error=type(exc).__name__)
+    error = ReplyAssistError("An unexpected error occurred; it has been logged.")
+    return problem_response(error)
+
+
+exception_handlers: ExceptionHandlersMap = {
+    ReplyAssistError: _on_ours,
+    ValidationException: _on_validation,
+    HTTPException: _on_http,
+    RedisError: _on_redis,
+    Exception: _on_unexpected,
+}

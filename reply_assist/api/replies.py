@@ -1,0 +1,111 @@
+"""Publishing a reply: only ever by an agent's explicit call, every version kept."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, put
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+from msgspec import Meta
+
+from reply_assist.api.common import CompanyId, ReviewId, principal_of, rfc3339
+from reply_assist.auth import AGENT, ANY_ROLE, authorize
+from reply_assist.errors import NotFound
+from reply_assist.runtime import Runtime
+from reply_assist.services.publishing import publish_reply
+from reply_assist.store.replies import ReplyVersion
+
+__all__ = ["ReplyController"]
+
+_ID = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+
+
+class PublishIn(msgspec.Struct):
+    text: Annotated[str, Meta(min_length=1, max_length=10_000)]
+    agent_id: Annotated[str, Meta(min_length=1, max_length=128)]
+    draft_id: _ID | None = None
+
+
+class ReplyVersionOut(msgspec.Struct):
+    review_id: str
+    text: str
+    version: int
+    published_at: str
+    approved_by: str
+    draft_id: str | None
+    edited: bool
+
+
+class ReplyOut(msgspec.Struct):
+    review_id: str
+    text: str
+    version: int
+    published_at: str
+    approved_by: str
+    draft_id: str | None
+    edited: bool
+    versions: list[ReplyVersionOut]
+
+
+def _version_out(review_id: str, v: ReplyVersion) -> ReplyVersionOut:
+    return ReplyVersionOut(
+        review_id=review_id,
+        text=v.text,
+        version=v.version,
+        published_at=rfc3339(v.published_at),
+        approved_by=v.agent_id,
+        draft_id=v.draft_id,
+        edited=v.edited,
+    )
+
+
+class ReplyController(Controller):
+    path = "/companies/{company_id:str}/reviews/{review_id:str}/reply"
+    tags = ["replies"]
+
+    @put(
+        summary="Approve and publish a reply (role agent): 201 the first time, 200 an update",
+        status_code=200,
+    )
+    async def publish(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        company_id: CompanyId,
+        review_id: ReviewId,
+        data: JSONBody[PublishIn],
+    ) -> Response[ReplyVersionOut]:
+        authorize(principal_of(request), company_id, AGENT)
+        version = await publish_reply(
+            runtime,
+            company_id,
+            review_id,
+            text=data.text,
+            agent_id=data.agent_id,
+            draft_id=data.draft_id,
+            now=datetime.now(UTC),
+        )
+        return Response(
+            _version_out(review_id, version), status_code=201 if version.version == 1 else 200
+        )
+
+    @get(summary="The current reply and all its versions")
+    async def get_reply(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        company_id: CompanyId,
+        review_id: ReviewId,
+    ) -> ReplyOut:
+        authorize(principal_of(request), company_id, ANY_ROLE)
+        versions = await runtime.replies.versions(company_id, review_id)
+        if not versions:
+            raise NotFound("This review has no published reply.", code="reply_not_found")
+        current = _version_out(review_id, versions[-1])
+        return ReplyOut(
+            **msgspec.structs.asdict(current),
+            versions=[_version_out(review_id, v) for v in versions],
+        )

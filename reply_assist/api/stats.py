@@ -1,0 +1,52 @@
+"""Feedback statistics for product teams."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+
+from reply_assist.api.common import CompanyId, principal_of, require_company
+from reply_assist.auth import ANALYST, authorize, require_admin
+from reply_assist.runtime import Runtime
+from reply_assist.services.stats import FeedbackStats, feedback_stats
+
+__all__ = ["StatsController"]
+
+_RANGE_DOC = (
+    "RFC 3339 with an offset. Resolution: the minute for the last 48 hours, the hour for the "
+    "last 92 days, the day before that (a range edge is widened to it)."
+)
+Since = Annotated[datetime | None, QueryParameter(name="since", description=_RANGE_DOC)]
+Until = Annotated[datetime | None, QueryParameter(name="until", description=_RANGE_DOC)]
+
+
+class StatsController(Controller):
+    tags = ["feedback statistics"]
+
+    @get("/companies/{company_id:str}/feedback/stats", summary="One company's feedback stats")
+    async def company_stats(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        company_id: CompanyId,
+        since: Since = None,
+        until: Until = None,
+    ) -> FeedbackStats:
+        authorize(principal_of(request), company_id, ANALYST)
+        await require_company(runtime, company_id)
+        return await feedback_stats(runtime, [company_id], since, until)
+
+    @get("/feedback/stats", summary="Every company's feedback stats (platform admin)")
+    async def all_stats(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        since: Since = None,
+        until: Until = None,
+    ) -> FeedbackStats:
+        require_admin(principal_of(request))
+        return await feedback_stats(runtime, await runtime.companies.all_ids(), since, until)

@@ -1,0 +1,108 @@
+"""Who is calling, and what they may do.
+
+Authentication (401) runs in middleware, before anything else. Authorisation (403) is a call
+each handler makes after Litestar has validated ids and body, which gives the contract's order:
+401 (token) → 400 (malformed ids or body) → 403 (role, company) → 404. A key of one company
+asking about another company is refused before any lookup, so nothing reveals what exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from litestar.connection import ASGIConnection
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from reply_assist.errors import Forbidden, Unauthorized
+from reply_assist.models import Role
+
+if TYPE_CHECKING:
+    from reply_assist.runtime import Runtime
+
+__all__ = [
+    "AGENT",
+    "ANALYST",
+    "ANY_ROLE",
+    "WRITERS",
+    "AuthMiddleware",
+    "Principal",
+    "authorize",
+    "hash_token",
+    "new_api_key",
+    "require_admin",
+]
+
+AGENT: frozenset[Role] = frozenset({"agent"})
+ANALYST: frozenset[Role] = frozenset({"analyst"})
+WRITERS: frozenset[Role] = frozenset({"dashboard", "agent"})  # reviews, generate, feedback
+ANY_ROLE: frozenset[Role] = frozenset({"dashboard", "agent", "analyst"})  # reads
+
+_KEY_PREFIX = "rak_"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    kind: Literal["admin", "key"]
+    company_id: str | None = None
+    role: Role | None = None
+    key_id: str | None = None
+
+    @property
+    def rate_limit_id(self) -> str:
+        return "admin" if self.kind == "admin" else f"key:{self.key_id}"
+
+
+ADMIN = Principal(kind="admin")
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 is the right hash here: keys are 256 random bits, not passwords to stretch."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_api_key() -> tuple[str, str, str]:
+    """A new key: (key id, the secret shown once, its hash to store)."""
+    secret = _KEY_PREFIX + secrets.token_urlsafe(32)
+    return "key_" + secrets.token_hex(8), secret, hash_token(secret)
+
+
+def authorize(principal: Principal, company_id: str, roles: Collection[Role]) -> None:
+    """Allow the platform admin, or a key of ``company_id`` holding one of ``roles``."""
+    if principal.kind == "admin":
+        return
+    if principal.company_id != company_id or principal.role not in roles:
+        raise Forbidden("This key may not do that for this company.")
+
+
+def require_admin(principal: Principal) -> None:
+    if principal.kind != "admin":
+        raise Forbidden("Only the platform admin may do that.")
+
+
+class AuthMiddleware(AbstractAuthenticationMiddleware):
+    """Resolves ``Authorization: Bearer <token>`` to a Principal, or refuses with 401."""
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized()
+        admin_token: str = connection.app.state.admin_token
+        if hmac.compare_digest(token.encode(), admin_token.encode()):
+            return AuthenticationResult(user=ADMIN, auth=None)
+        if not token.startswith(_KEY_PREFIX) or len(token) > 200:
+            raise Unauthorized("The token is not valid.")
+        runtime: Runtime = connection.app.state.runtime
+        lookup = await runtime.companies.lookup_key(hash_token(token))
+        if lookup is None:
+            raise Unauthorized("The token is not valid.")
+        principal = Principal(
+            kind="key", company_id=lookup.company_id, role=lookup.role, key_id=lookup.key_id
+        )
+        return AuthenticationResult(user=principal, auth=None)

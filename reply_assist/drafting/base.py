@@ -1,0 +1,91 @@
+"""What every drafter takes and returns, so the services never care which drafter runs.
+
+A drafter turns a ``DraftRequest`` (the rendered prompt plus the structured facts it was
+rendered from) into text. The LLM drafter sends ``messages``; the template drafter, which has
+no model, uses the structured facts. Neither renders prompts: that is ``prompting``'s job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+import msgspec
+
+__all__ = [
+    "CompanyFacts",
+    "Completion",
+    "DraftRequest",
+    "Drafter",
+    "PromptMessages",
+    "ReviewFacts",
+    "StreamItem",
+    "Usage",
+]
+
+
+class CompanyFacts(msgspec.Struct, frozen=True):
+    name: str
+    brand_voice: str | None = None
+    signature: str | None = None
+
+
+class ReviewFacts(msgspec.Struct, frozen=True):
+    """The review as the drafter may see it. ``text`` is untrusted customer input."""
+
+    stars: int
+    text: str
+    language: str  # ISO 639-1: the language to answer in
+    title: str | None = None
+    author_name: str | None = None
+
+
+class PromptMessages(msgspec.Struct, frozen=True):
+    system: str
+    user: str
+    prompt_version: str
+    prompt_tokens: int  # counted with the model's tokenizer, before sending
+    truncated: bool  # the review text was cut to fit the prompt budget
+
+
+class DraftRequest(msgspec.Struct, frozen=True):
+    company: CompanyFacts
+    review: ReviewFacts
+    messages: PromptMessages
+    max_tokens: int
+    guidance: str | None = None
+    variant: int = 0  # the generation number: lets a regeneration come out different
+
+
+class Usage(msgspec.Struct, frozen=True):
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class Completion(msgspec.Struct, frozen=True):
+    text: str
+    model: str
+    usage: Usage
+
+
+# A stream yields text deltas as they arrive, then exactly one Completion (the whole text).
+StreamItem = str | Completion
+
+
+class Drafter(Protocol):
+    """Writes one draft. Failures raise ``errors.LLMUnavailable`` and nothing else."""
+
+    @property
+    def kind(self) -> str:
+        """``"openai"`` or ``"template"``: shown in ``/readyz``."""
+        ...
+
+    async def complete(self, request: DraftRequest) -> Completion: ...
+
+    def stream(self, request: DraftRequest) -> AsyncIterator[StreamItem]: ...
+
+    async def probe(self) -> str | None:
+        """None when usable, else a short reason (for ``/readyz``)."""
+        ...
+
+    async def aclose(self) -> None: ...

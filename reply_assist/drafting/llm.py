@@ -1,0 +1,363 @@
+"""The language-model drafter: one OpenAI-compatible chat call, its failures mapped to ours.
+
+The drafter takes its ``AsyncOpenAI`` client (made by the app in its lifespan with
+``make_openai_client``) instead of building one, so tests hand it a client whose HTTP traffic
+respx intercepts, and the app owns the connection pool's life. It never renders prompts: the
+``DraftRequest`` already carries the two messages.
+
+Every failure, whatever its shape, leaves as ``errors.LLMUnavailable`` (a 503 with
+``Retry-After``), because the ``Drafter`` protocol promises nothing else: the generation service
+then releases the reserved slot, so a failed call never counts against the review's 10 drafts.
+A 4xx other than 429 (bad key, unknown model, context too long) is the service's own
+configuration problem, not the caller's, so it is also a 503, but logged at error level.
+Log lines carry status codes and error codes only: never the prompt, the review or the key
+(some servers echo the prompt or a masked key in their error messages, so those are not logged).
+
+Parameters sent: ``max_tokens`` (not ``max_completion_tokens``), because vLLM, llama.cpp and
+Ollama understand it; OpenAI's reasoning models (o-series, gpt-5) reject it with a 400, which
+shows up here as an error-level ``llm_configuration_error`` line naming ``param=max_tokens``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Final, cast
+
+import httpx
+import openai
+import structlog
+from openai.types.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessageParam,
+)
+
+from reply_assist.drafting.base import (
+    Completion,
+    Drafter,
+    DraftRequest,
+    StreamItem,
+    Usage,
+)
+from reply_assist.errors import LLMUnavailable
+
+if TYPE_CHECKING:
+    from reply_assist.drafting.tokens import TokenCounter
+
+try:  # openai 3.x sends through httpx2; 2.x through httpx. Raw errors can come from either.
+    import httpx2
+
+    _TRANSPORT_ERRORS: tuple[type[Exception], ...] = (httpx.TransportError, httpx2.TransportError)
+    _TIMEOUT_ERRORS: tuple[type[Exception], ...] = (
+        httpx.TimeoutException,
+        httpx2.TimeoutException,
+    )
+except ImportError:  # pragma: no cover - openai 2.x
+    _TRANSPORT_ERRORS = (httpx.TransportError,)
+    _TIMEOUT_ERRORS = (httpx.TimeoutException,)
+
+__all__ = ["OpenAIDrafter", "make_openai_client"]
+
+_log = structlog.get_logger(__name__)
+
+_DEFAULT_RETRY_AFTER_S: Final = 5
+_CONFIG_RETRY_AFTER_S: Final = 30  # a bad key or model name will not fix itself in 5 s
+_MAX_RETRY_AFTER_S: Final = 300
+_PROBE_TIMEOUT_S: Final = 3.0
+_CHARS_PER_TOKEN_ESTIMATE: Final = 4  # only when a server omits usage and no counter is given
+
+
+def make_openai_client(
+    *,
+    api_key: str | None,
+    base_url: str | None,
+    timeout_s: float,
+    max_retries: int,
+    max_connections: int,
+) -> openai.AsyncOpenAI:
+    """Build the app's one ``AsyncOpenAI``; the app closes it (``await client.close()``).
+
+    The SDK gets an ``httpx.AsyncClient`` (it still accepts one beside its own httpx2) so the
+    connection pool is sized from settings and respx can intercept it in tests. ``timeout_s`` is
+    per attempt; connecting gets at most 5 s of it, so a dead host fails fast. ``api_key=None``
+    sends a placeholder, for local servers that need none (and so the SDK does not fall back to
+    reading ``OPENAI_API_KEY`` itself: configuration comes only from our settings).
+    """
+    http_client = httpx.AsyncClient(
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        timeout=httpx.Timeout(timeout_s, connect=min(5.0, timeout_s)),
+    )
+    return openai.AsyncOpenAI(
+        api_key=api_key or "unused",
+        base_url=base_url,
+        # A float here would override the client's Timeout (and its short connect timeout) on
+        # every request, so pass the same split as the SDK's own Timeout type.
+        timeout=openai.Timeout(timeout_s, connect=min(5.0, timeout_s)),
+        max_retries=max_retries,
+        # openai 3.x types this as httpx2.AsyncClient but accepts a legacy httpx client at
+        # runtime (openai 2.x types it as httpx.AsyncClient); cast keeps both type-clean.
+        http_client=cast(Any, http_client),
+    )
+
+
+class OpenAIDrafter:
+    """Drafts with any OpenAI-compatible chat endpoint (OpenAI, Azure, vLLM, llama.cpp, Ollama)."""
+
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        model: str,
+        temperature: float = 0.7,
+        *,
+        counter: TokenCounter | None = None,
+    ) -> None:
+        self._client = client
+        self._model = model
+        self._temperature = temperature
+        self._counter = counter
+
+    @property
+    def kind(self) -> str:
+        return "openai"
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    def _messages(self, request: DraftRequest) -> list[ChatCompletionMessageParam]:
+        return [
+            {"role": "system", "content": request.messages.system},
+            {"role": "user", "content": request.messages.user},
+        ]
+
+    async def complete(self, request: DraftRequest) -> Completion:
+        started = time.perf_counter()
+        try:
+            response = await self._client.chat.completions.create(
+                model=self._model,
+                messages=self._messages(request),
+                max_tokens=request.max_tokens,
+                temperature=self._temperature,
+            )
+            completion = self._completion_from(response, request)
+        except Exception as exc:  # the Drafter protocol: LLMUnavailable and nothing else
+            raise _unavailable(exc, model=self._model) from exc
+        _log.debug(
+            "llm_completion",
+            model=completion.model,
+            prompt_tokens=completion.usage.prompt_tokens,
+            completion_tokens=completion.usage.completion_tokens,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return completion
+
+    def _completion_from(self, response: object, request: DraftRequest) -> Completion:
+        # With the SDK's default (non-strict) validation a body of the wrong shape still comes
+        # back as a ChatCompletion with missing or odd fields, or as a str: check what we use.
+        if not isinstance(response, ChatCompletion):
+            raise _Malformed("the response is not a chat completion")
+        choices = response.choices
+        if not isinstance(choices, list) or not choices:
+            raise _Empty("the response has no choices")
+        message = getattr(choices[0], "message", None)
+        text = _required_text(getattr(message, "content", None), "the response has no text")
+        model = response.model if isinstance(response.model, str) and response.model else None
+        return Completion(
+            text=text,
+            model=model or self._model,
+            usage=self._usage(getattr(response, "usage", None), request, text),
+        )
+
+    def _usage(self, usage: object, request: DraftRequest, text: str) -> Usage:
+        prompt = getattr(usage, "prompt_tokens", None)
+        completion = getattr(usage, "completion_tokens", None)
+        return Usage(
+            prompt_tokens=prompt if isinstance(prompt, int) else request.messages.prompt_tokens,
+            completion_tokens=(
+                completion if isinstance(completion, int) else self._count_completion(text)
+            ),
+        )
+
+    def _count_completion(self, text: str) -> int:
+        if self._counter is not None:
+            return self._counter.count(text)
+        return math.ceil(len(text) / _CHARS_PER_TOKEN_ESTIMATE)
+
+    async def stream(self, request: DraftRequest) -> AsyncIterator[StreamItem]:
+        """Yield text deltas as they arrive, then one ``Completion`` with the whole text.
+
+        Closing the generator early (a client that went away) closes the HTTP response, so the
+        connection goes back to the pool and the model stops being billed for tokens nobody reads.
+        """
+        parts: list[str] = []
+        usage: object = None
+        model: str | None = None
+        try:
+            chunks = await self._client.chat.completions.create(
+                model=self._model,
+                messages=self._messages(request),
+                max_tokens=request.max_tokens,
+                temperature=self._temperature,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            async with chunks:
+                async for event in chunks:
+                    chunk = _checked_chunk(event)
+                    if isinstance(chunk.model, str) and chunk.model:
+                        model = chunk.model
+                    if chunk.usage is not None:
+                        usage = chunk.usage
+                    delta = _delta_text(chunk)
+                    if delta and not parts:
+                        # Like the final text, which is stripped: the deltas a client joins
+                        # should not open with the newline some models start with.
+                        delta = delta.lstrip()
+                    if delta:
+                        parts.append(delta)
+                        yield delta
+            text = _required_text("".join(parts), "the stream carried no text")
+        except Exception as exc:
+            raise _unavailable(exc, model=self._model) from exc
+        yield Completion(
+            text=text, model=model or self._model, usage=self._usage(usage, request, text)
+        )
+
+    async def probe(self) -> str | None:
+        """None when the endpoint answers ``GET /models``; else a short reason. Never raises."""
+        try:
+            await self._client.with_options(timeout=_PROBE_TIMEOUT_S, max_retries=0).models.list()
+        except openai.APITimeoutError:
+            return "model endpoint timed out"
+        except openai.APIConnectionError:
+            return "model endpoint unreachable"
+        except openai.APIStatusError as exc:
+            return f"model endpoint answered HTTP {exc.status_code}"
+        except Exception as exc:
+            return f"model endpoint probe failed: {type(exc).__name__}"
+        return None
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _checked_chunk(event: object) -> ChatCompletionChunk:
+    if not isinstance(event, ChatCompletionChunk):
+        raise _Malformed("a stream event is not a chat completion chunk")
+    return event
+
+
+def _required_text(content: object, reason: str) -> str:
+    if not isinstance(content, str) or not content.strip():
+        raise _Empty(reason)
+    return content.strip()
+
+
+def _delta_text(chunk: ChatCompletionChunk) -> str | None:
+    choices = chunk.choices
+    if not isinstance(choices, list) or not choices:
+        return None  # the final usage chunk has no choices
+    content = getattr(getattr(choices[0], "delta", None), "content", None)
+    return content if isinstance(content, str) and content else None
+
+
+class _Malformed(Exception):
+    """The server answered 2xx with something that is not a chat completion."""
+
+
+class _Empty(Exception):
+    """The server answered a well-formed completion without any text."""
+
+
+def _retry_after_s(response: object) -> int | None:
+    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date), clamped."""
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    for header, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        raw = headers.get(header)
+        if not raw:
+            continue
+        try:
+            return _clamp(math.ceil(float(raw) / divisor))
+        except OverflowError:  # "inf": as long as we ever tell a client to wait
+            return _MAX_RETRY_AFTER_S
+        except ValueError:  # not a number (maybe an HTTP date), or nan
+            continue
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return _clamp(math.ceil(when.timestamp() - time.time()))
+
+
+def _clamp(seconds: int) -> int:
+    return max(1, min(_MAX_RETRY_AFTER_S, seconds))
+
+
+def _unavailable(exc: BaseException, *, model: str) -> LLMUnavailable:
+    """Map any failure of a model call to ``LLMUnavailable``, logging what an operator needs."""
+    if isinstance(exc, LLMUnavailable):
+        return exc
+    if isinstance(exc, (openai.APITimeoutError, *_TIMEOUT_ERRORS)):
+        _log.warning("llm_timeout", model=model)
+        return LLMUnavailable("The language model did not answer in time.")
+    if isinstance(exc, (openai.APIConnectionError, *_TRANSPORT_ERRORS)):
+        _log.warning("llm_connection_error", model=model, cause=_cause_name(exc))
+        return LLMUnavailable("The language model could not be reached.")
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        retry_after = _retry_after_s(exc.response)
+        fields: dict[str, Any] = {
+            "model": model,
+            "status": status,
+            "error_code": exc.code,
+            "error_type": exc.type,
+            "param": exc.param,
+            "request_id": exc.request_id,
+        }
+        if status == 429:
+            _log.warning("llm_rate_limited", retry_after_s=retry_after, **fields)
+            return LLMUnavailable(
+                "The language model is rate limiting this service.",
+                retry_after_s=retry_after or _DEFAULT_RETRY_AFTER_S,
+            )
+        if status >= 500:
+            _log.warning("llm_server_error", **fields)
+            return LLMUnavailable(
+                "The language model failed to answer.",
+                retry_after_s=retry_after or _DEFAULT_RETRY_AFTER_S,
+            )
+        _log.error("llm_configuration_error", **fields)
+        return LLMUnavailable(
+            "The language model refused the service's request.",
+            retry_after_s=retry_after or _CONFIG_RETRY_AFTER_S,
+        )
+    if isinstance(exc, _Empty):
+        _log.warning("llm_empty_completion", model=model, reason=str(exc))
+        return LLMUnavailable("The language model returned no text.")
+    if isinstance(exc, openai.APIError):
+        # e.g. an error event inside a stream: no status code, the server gave up mid-answer.
+        _log.warning("llm_api_error", model=model, error_code=exc.code, error_type=exc.type)
+        return LLMUnavailable("The language model failed to answer.")
+    # A body that is not JSON, a wrong shape, or anything else the SDK or we tripped over.
+    _log.warning("llm_malformed_response", model=model, error=type(exc).__name__)
+    return LLMUnavailable("The language model returned a malformed response.")
+
+
+def _cause_name(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc
+    return type(cause).__name__
+
+
+if TYPE_CHECKING:
+    # Static proof that OpenAIDrafter satisfies the Drafter protocol.
+    _drafter_check: type[Drafter] = OpenAIDrafter

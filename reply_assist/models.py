@@ -1,0 +1,115 @@
+"""The records the service keeps, as msgspec Structs: what goes over the wire and into Redis.
+
+Request bodies carry their limits as ``Meta`` constraints, so Litestar refuses a wrong body with
+a 400 that names the field before any handler code runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+__all__ = [
+    "GENERATION_LIMIT",
+    "Company",
+    "CompanyIn",
+    "DraftUsage",
+    "Plan",
+    "Review",
+    "ReviewIn",
+    "ReviewType",
+    "Role",
+    "StoredDraft",
+    "Vote",
+]
+
+GENERATION_LIMIT = 10  # drafts per review, a product rule (not a setting)
+
+Plan = Literal["enterprise", "standard"]
+ReviewType = Literal["company", "product"]
+Role = Literal["dashboard", "agent", "analyst"]
+
+AwareDatetime = Annotated[datetime, Meta(tz=True)]
+LanguageCode = Annotated[str, Meta(pattern=r"^[A-Za-z]{2}$", description="ISO 639-1 code")]
+LanguageHint = Annotated[
+    str,
+    Meta(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$", description="ISO 639-1, e.g. sv"),
+]
+
+
+class CompanyIn(msgspec.Struct, forbid_unknown_fields=False):
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    plan: Plan
+    contract_start: AwareDatetime
+    languages: Annotated[list[LanguageCode], Meta(min_length=1, max_length=20)]
+    brand_voice: Annotated[str, Meta(max_length=1000)] | None = None
+    signature: Annotated[str, Meta(max_length=200)] | None = None
+
+
+class Company(msgspec.Struct):
+    id: str
+    name: str
+    plan: Plan
+    contract_start: datetime
+    languages: list[str]
+    brand_voice: str | None = None
+    signature: str | None = None
+    updated_at: datetime | None = None
+
+
+class ReviewIn(msgspec.Struct, forbid_unknown_fields=False):
+    type: ReviewType
+    text: Annotated[str, Meta(max_length=10_000)]
+    stars: Annotated[int, Meta(ge=1, le=5)]
+    created_at: AwareDatetime
+    title: Annotated[str, Meta(max_length=500)] | None = None
+    reported: bool = False
+    verified: bool = False
+    author_name: Annotated[str, Meta(max_length=200)] | None = None
+    language: LanguageHint | None = None
+
+
+class Review(msgspec.Struct):
+    id: str
+    company_id: str
+    type: ReviewType
+    text: str
+    stars: int
+    created_at: datetime
+    title: str | None = None
+    reported: bool = False
+    verified: bool = False
+    author_name: str | None = None
+    language: str | None = None  # the platform's hint, as sent
+    updated_at: datetime | None = None
+
+
+class DraftUsage(msgspec.Struct):
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class StoredDraft(msgspec.Struct):
+    """The part of a draft that never changes after generation (the ``data`` field in Redis)."""
+
+    id: str
+    review_id: str
+    text: str  # the generated text
+    language: str
+    model: str
+    prompt_version: str
+    usage: DraftUsage
+    created_at: datetime
+    warnings: list[str] = msgspec.field(default_factory=list)
+    prompt_truncated: bool = False
+
+
+class Vote(msgspec.Struct):
+    vote: Literal["up", "down"]
+    agent_id: str
+    created_at: datetime
+    reason: str | None = None
+    comment: str | None = None

@@ -1,0 +1,54 @@
+"""Everything a request needs, built once in the app's lifespan and reached through DI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reply_assist.drafting.base import Drafter
+from reply_assist.drafting.prompting import PromptLibrary
+from reply_assist.drafting.tokens import TokenCounter
+from reply_assist.settings import Settings
+from reply_assist.store.companies import CompanyRepository
+from reply_assist.store.connection import Store
+from reply_assist.store.drafts import DraftRepository
+from reply_assist.store.replies import ReplyRepository
+from reply_assist.store.reviews import ReviewRepository
+from reply_assist.store.stats import StatsRepository
+
+__all__ = ["Runtime"]
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    store: Store
+    drafter: Drafter
+    prompts: PromptLibrary
+    tokens: TokenCounter
+    companies: CompanyRepository
+    reviews: ReviewRepository
+    drafts: DraftRepository
+    replies: ReplyRepository
+    stats: StatsRepository
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        store: Store,
+        drafter: Drafter,
+        prompts: PromptLibrary,
+        tokens: TokenCounter,
+    ) -> Runtime:
+        return cls(
+            settings=settings,
+            store=store,
+            drafter=drafter,
+            prompts=prompts,
+            tokens=tokens,
+            companies=CompanyRepository(store),
+            reviews=ReviewRepository(store),
+            drafts=DraftRepository(store),
+            replies=ReplyRepository(store, settings.events_stream),
+            stats=StatsRepository(store),
+        )

@@ -1,0 +1,1 @@
+"""The product's rules: eligibility, generation, publishing, statistics."""

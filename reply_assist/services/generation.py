@@ -1,0 +1,378 @@
+"""Generating one draft: the rules, the slot, the model, the checks, the commit.
+
+One way through::
+
+    claim the Idempotency-Key (if any) → load company and review (one round trip) → check the
+    rules in the contract's order → reserve a slot (Lua) → render the prompt → call the model →
+    check the output → commit draft and slot together (Lua)
+
+Any failure after the reservation releases the slot and the key claim, so a failed call counts
+nothing and a retry runs anew. Cleanup is shielded from cancellation (a client that disconnects
+cancels the handler), and if Redis itself is gone the reservation's expiry frees the slot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import anyio
+import msgspec
+import structlog
+from redis.exceptions import RedisError
+
+from reply_assist import metrics
+from reply_assist.drafting.base import (
+    CompanyFacts,
+    Completion,
+    DraftRequest,
+    ReviewFacts,
+    Usage,
+)
+from reply_assist.errors import (
+    Conflict,
+    LLMUnavailable,
+    NotFound,
+    ReplyAssistError,
+    StoreUnavailable,
+    Unprocessable,
+)
+from reply_assist.models import GENERATION_LIMIT, Company, DraftUsage, StoredDraft
+from reply_assist.runtime import Runtime
+from reply_assist.services import safety
+from reply_assist.services.eligibility import evaluate, refusal
+from reply_assist.store.drafts import DraftRecord
+from reply_assist.store.reviews import Reservation, ReviewRecord
+
+__all__ = ["GenerateCall", "Generation", "begin_generation"]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class GenerateCall:
+    company_id: str
+    review_id: str
+    guidance: str | None
+    idempotency_key: str | None
+
+
+@dataclass(slots=True)
+class _Claim:
+    """An Idempotency-Key this call holds while it runs."""
+
+    key: str
+    fingerprint: str
+
+
+def _fingerprint(call: GenerateCall) -> str:
+    body = msgspec.json.encode({"guidance": call.guidance})
+    return hashlib.sha256(body).hexdigest()
+
+
+def _new_draft_id() -> str:
+    # Time first, so ids sort roughly by creation; 48 random bits make them unguessable enough
+    # for ids that are only ever used behind a company-scoped key.
+    return f"drf_{int(time.time() * 1000):x}{secrets.token_hex(6)}"
+
+
+async def _shielded(step: Callable[[], Awaitable[object]], what: str) -> None:
+    """Run a cleanup step even while being cancelled; never let it mask the original error."""
+    with anyio.CancelScope(shield=True):
+        try:
+            await step()
+        except Exception as exc:  # Redis down: the reservation's expiry frees the slot
+            log.warning("cleanup_failed", step=what, error=type(exc).__name__)
+
+
+class Generation:
+    """A generate call that passed the rules and holds a slot: run it once, then it is spent."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        call: GenerateCall,
+        company: Company,
+        record: ReviewRecord,
+        reservation: Reservation,
+        request: DraftRequest,
+        claim: _Claim | None,
+    ) -> None:
+        self._rt = rt
+        self._call = call
+        self._company = company
+        self._record = record
+        self._reservation = reservation
+        self._claim = claim
+        self.request = request
+
+    async def complete(self) -> DraftRecord:
+        """Generate without streaming; one retry when the output checks find something."""
+        try:
+            completion = await self._call_model(self._rt.drafter.complete(self.request))
+            warnings = self._inspect(completion.text)
+            if warnings:
+                retry = await self._call_model(self._rt.drafter.complete(self.request))
+                retry_warnings = self._inspect(retry.text)
+                usage = _add_usage(completion.usage, retry.usage)
+                if len(retry_warnings) < len(warnings):
+                    completion, warnings = retry, retry_warnings
+                completion = Completion(completion.text, completion.model, usage)
+            return await self._commit(completion, warnings)
+        except BaseException as exc:
+            _count_failure(exc)
+            await self._abandon()
+            raise
+
+    async def stream(self) -> AsyncIterator[str | DraftRecord]:
+        """Yield text deltas as the model produces them, then the stored draft.
+
+        A failure (or the client going away) at any point stores and counts nothing.
+        """
+        try:
+            completion: Completion | None = None
+            started = time.perf_counter()
+            outcome = "error"
+            try:
+                async for item in self._rt.drafter.stream(self.request):
+                    if isinstance(item, Completion):
+                        completion = item
+                    else:
+                        yield item
+                outcome = "ok"
+            finally:
+                metrics.MODEL_LATENCY.labels(self._rt.drafter.kind, outcome).observe(
+                    time.perf_counter() - started
+                )
+            if completion is None:
+                raise LLMUnavailable("The model's stream ended without a completion.")
+            _count_tokens(completion.usage)
+            yield await self._commit(completion, self._inspect(completion.text))
+        except BaseException as exc:
+            _count_failure(exc)
+            await self._abandon()
+            raise
+
+    async def _call_model(self, call: Awaitable[Completion]) -> Completion:
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            completion = await call
+            outcome = "ok"
+        finally:
+            metrics.MODEL_LATENCY.labels(self._rt.drafter.kind, outcome).observe(
+                time.perf_counter() - started
+            )
+        _count_tokens(completion.usage)
+        return completion
+
+    def _inspect(self, text: str) -> list[str]:
+        return safety.inspect_draft(
+            text,
+            language=self.request.review.language,
+            company=self._company,
+            system_prompt=self.request.messages.system,
+        )
+
+    async def _commit(self, completion: Completion, warnings: list[str]) -> DraftRecord:
+        rt, call = self._rt, self._call
+        now = datetime.now(UTC)
+        draft = StoredDraft(
+            id=_new_draft_id(),
+            review_id=call.review_id,
+            text=completion.text,
+            language=self.request.review.language,
+            model=completion.model,
+            prompt_version=self.request.messages.prompt_version,
+            usage=DraftUsage(
+                prompt_tokens=completion.usage.prompt_tokens,
+                completion_tokens=completion.usage.completion_tokens,
+            ),
+            created_at=now,
+            warnings=warnings,
+            prompt_truncated=self.request.messages.truncated,
+        )
+        idempotency = None
+        if self._claim is not None:
+            idempotency = (self._claim.key, self._claim.fingerprint, rt.settings.idempotency_ttl_s)
+        result = await rt.reviews.commit_draft(
+            self._reservation,
+            draft_id=draft.id,
+            data=msgspec.json.encode(draft),
+            language=draft.language,
+            prompt_version=draft.prompt_version,
+            created_epoch_s=now.timestamp(),
+            limit=GENERATION_LIMIT,
+            idempotency=idempotency,
+        )
+        if result is None:
+            # Only when the model outlived the reservation and others took the slots meanwhile.
+            raise Unprocessable(
+                f"{GENERATION_LIMIT} drafts have already been generated for this review.",
+                code="generation_limit_reached",
+            )
+        self._claim = None  # the commit stored the key's answer
+        for warning in warnings:
+            metrics.DRAFT_WARNINGS.labels(warning).inc()
+        metrics.GENERATIONS.labels("drafted").inc()
+        log.info(
+            "draft_generated",
+            company_id=call.company_id,
+            review_id=call.review_id,
+            draft_id=draft.id,
+            generation=result.generation,
+            model=draft.model,
+            warnings=warnings,
+        )
+        return DraftRecord(
+            data=draft,
+            generation=result.generation,
+            generations_left=result.generations_left,
+            status="draft",
+        )
+
+    async def _abandon(self) -> None:
+        await _shielded(lambda: self._rt.reviews.release(self._reservation), "release")
+        await _release_claim(self._rt, self._claim)
+        self._claim = None
+
+
+async def _release_claim(rt: Runtime, claim: _Claim | None) -> None:
+    if claim is not None:
+        await _shielded(
+            lambda: rt.store.scripts.run("idempotency_abandon", [claim.key], [claim.fingerprint]),
+            "idempotency_abandon",
+        )
+
+
+def _count_failure(exc: BaseException) -> None:
+    if isinstance(exc, LLMUnavailable):
+        outcome = "llm_unavailable"
+    elif isinstance(exc, RedisError | StoreUnavailable):
+        outcome = "store_unavailable"
+    elif isinstance(exc, ReplyAssistError) and exc.status < 500:
+        outcome = "refused"
+    else:
+        outcome = "cancelled" if isinstance(exc, anyio.get_cancelled_exc_class()) else "error"
+    metrics.GENERATIONS.labels(outcome).inc()
+
+
+def _count_tokens(usage: Usage) -> None:
+    metrics.MODEL_TOKENS.labels("prompt").inc(usage.prompt_tokens)
+    metrics.MODEL_TOKENS.labels("completion").inc(usage.completion_tokens)
+
+
+def _add_usage(a: Usage, b: Usage) -> Usage:
+    return Usage(a.prompt_tokens + b.prompt_tokens, a.completion_tokens + b.completion_tokens)
+
+
+async def _claim_key(rt: Runtime, call: GenerateCall) -> _Claim | DraftRecord | None:
+    """Claim the call's Idempotency-Key; a DraftRecord is the first call's answer to replay."""
+    if call.idempotency_key is None:
+        return None
+    key_hash = hashlib.sha256(call.idempotency_key.encode()).hexdigest()
+    key = rt.store.keys.idempotency(call.company_id, call.review_id, key_hash)
+    fingerprint = _fingerprint(call)
+    state, *rest = await rt.store.scripts.run(
+        "idempotency_begin", [key], [fingerprint, int(rt.settings.reservation_ttl_s)]
+    )
+    if state == "new":
+        return _Claim(key=key, fingerprint=fingerprint)
+    if state == "in_use":
+        raise Conflict(
+            "A request with this Idempotency-Key is still being processed; retry later.",
+            code="idempotency_key_in_use",
+        )
+    if state == "mismatch":
+        raise Unprocessable(
+            "This Idempotency-Key was already used with a different request body.",
+            code="idempotency_key_reused",
+        )
+    generation, left, data = rest
+    metrics.GENERATIONS.labels("replayed").inc()
+    return DraftRecord(
+        data=msgspec.json.decode(data, type=StoredDraft),
+        generation=int(generation),
+        generations_left=int(left),
+        status="draft",
+    )
+
+
+async def begin_generation(rt: Runtime, call: GenerateCall) -> Generation | DraftRecord:
+    """Check everything that can refuse the call before the model runs, and take a slot.
+
+    Returns the replayed draft when the Idempotency-Key already has an answer.
+    """
+    claimed = await _claim_key(rt, call)
+    if isinstance(claimed, DraftRecord):
+        return claimed
+    try:
+        company, record, in_flight = await rt.reviews.load(call.company_id, call.review_id)
+        if company is None:
+            raise NotFound("No such company.", code="company_not_found")
+        if record is None:
+            raise NotFound("No such review.", code="review_not_found")
+        eligibility = evaluate(company, record, in_flight)
+        # The limit is decided by the reservation below, atomically; every other rule here.
+        first = next((r for r in eligibility.reasons if r != "generation_limit_reached"), None)
+        if first is not None:
+            metrics.REFUSALS.labels(first).inc()
+            raise refusal(first, eligibility.details[first])
+        assert record.language is not None  # evaluate() refuses a review without one
+        reservation = await rt.reviews.reserve(
+            call.company_id,
+            call.review_id,
+            ttl_s=rt.settings.reservation_ttl_s,
+            limit=GENERATION_LIMIT,
+        )
+        if reservation is None:
+            metrics.REFUSALS.labels("generation_limit_reached").inc()
+            raise Unprocessable(
+                f"{GENERATION_LIMIT} drafts have already been generated for this review "
+                "(generations in progress count).",
+                code="generation_limit_reached",
+            )
+        request = _draft_request(rt, company, record, record.language, call.guidance,
+                                 reservation.used)
+    except BaseException as exc:
+        _count_failure(exc)
+        await _release_claim(rt, claimed)
+        raise
+    return Generation(rt, call, company, record, reservation, request, claimed)
+
+
+def _draft_request(
+    rt: Runtime,
+    company: Company,
+    record: ReviewRecord,
+    language: str,
+    guidance: str | None,
+    variant: int,
+) -> DraftRequest:
+    review = record.review
+    facts = ReviewFacts(
+        stars=review.stars,
+        # The model does not need the customer's e-mail address or phone number.
+        text=safety.mask_personal_data(review.text),
+        language=language,
+        title=safety.mask_personal_data(review.title) if review.title else None,
+        author_name=review.author_name,
+    )
+    company_facts = CompanyFacts(
+        name=company.name, brand_voice=company.brand_voice, signature=company.signature
+    )
+    messages = rt.prompts.render(
+        company_facts, facts, guidance, rt.tokens, rt.settings.max_prompt_tokens
+    )
+    return DraftRequest(
+        company=company_facts,
+        review=facts,
+        messages=messages,
+        max_tokens=rt.settings.max_completion_tokens,
+        guidance=guidance,
+        variant=variant,
+    )

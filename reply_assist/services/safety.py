@@ -1,0 +1,90 @@
+"""Guarding the model's input and output.
+
+Before the model: e-mail addresses and phone numbers in review text are masked (the model needs
+neither, and they should not leave for a third-party API). After the model: every draft is
+checked, and what an agent must look at is named in ``warnings`` (never silently passed):
+
+    wrong_language     the draft is (detectably) not in the review's language
+    too_long           the draft is over the length budget
+    url_not_allowed    a URL or domain that is not in the company's settings
+    email_not_allowed  an e-mail address that is not in the company's settings
+    phone_not_allowed  a phone number that is not in the company's settings
+    prompt_leak        the draft repeats a passage of the system prompt
+"""
+
+from __future__ import annotations
+
+import re
+
+from reply_assist.drafting.language import detect_language
+from reply_assist.models import Company
+
+__all__ = ["MAX_DRAFT_WORDS", "WARNINGS", "inspect_draft", "mask_personal_data"]
+
+MAX_DRAFT_WORDS = 220  # the prompt asks for at most 120; well past that is not "short"
+WARNINGS = (
+    "wrong_language",
+    "too_long",
+    "url_not_allowed",
+    "email_not_allowed",
+    "phone_not_allowed",
+    "prompt_leak",
+)
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+# A phone number: 7+ digits, optionally with +, spaces, dots, dashes or brackets between them.
+_PHONE = re.compile(r"(?<![\w+])\+?\(?\d(?:[\s.\-()/]*\d){6,}(?!\w)")
+_URL = re.compile(
+    r"(?:https?://|www\.)\S+"
+    r"|\b(?:[a-z0-9-]+\.)+(?:com|net|org|io|co|se|nl|de|dk|no|fi|fr|es|eu|uk|info|biz|be|at|ch)\b"
+    r"(?:/\S*)?",
+    re.IGNORECASE,
+)
+_LEAK_WORDS = 8  # a run of this many system-prompt words in a draft is a leak, not chance
+
+
+def mask_personal_data(text: str) -> str:
+    text = _EMAIL.sub("[e-mail]", text)
+    return _PHONE.sub("[phone]", text)
+
+
+def _allowed(company: Company) -> str:
+    return " ".join(filter(None, [company.name, company.signature, company.brand_voice])).lower()
+
+
+def _leaks(text: str, system_prompt: str, company: Company) -> bool:
+    # The company's own settings are in the system prompt and may rightly appear in a draft
+    # (a long signature, say): only the fixed instructions count as a leak.
+    for own in filter(None, [company.signature, company.brand_voice, company.name]):
+        system_prompt = system_prompt.replace(own, " ")
+    words = re.findall(r"\w+", system_prompt.lower())
+    shingles = {
+        " ".join(words[i : i + _LEAK_WORDS]) for i in range(len(words) - _LEAK_WORDS + 1)
+    }
+    draft = re.findall(r"\w+", text.lower())
+    return any(
+        " ".join(draft[i : i + _LEAK_WORDS]) in shingles
+        for i in range(len(draft) - _LEAK_WORDS + 1)
+    )
+
+
+def inspect_draft(text: str, *, language: str, company: Company, system_prompt: str) -> list[str]:
+    """The warnings for one draft, in ``WARNINGS`` order; empty when it passes."""
+    found: list[str] = []
+    detected = detect_language(text).language
+    if detected is not None and detected != language:
+        found.append("wrong_language")
+    if len(text.split()) > MAX_DRAFT_WORDS:
+        found.append("too_long")
+    allowed = _allowed(company)
+    emails = _EMAIL.findall(text)
+    without_emails = _EMAIL.sub(" ", text)
+    if any(u.lower().rstrip(".,;:!?)") not in allowed for u in _URL.findall(without_emails)):
+        found.append("url_not_allowed")
+    if any(e.lower() not in allowed for e in emails):
+        found.append("email_not_allowed")
+    if any(p not in allowed for p in _PHONE.findall(text)):
+        found.append("phone_not_allowed")
+    if _leaks(text, system_prompt, company):
+        found.append("prompt_leak")
+    return found

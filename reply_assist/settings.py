@@ -1,0 +1,181 @@
+"""Settings, read from the environment once by the caller and passed in (never cached at import).
+
+A wrong value stops the start with one line that names the variable (``SettingsError``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+__all__ = ["Settings", "SettingsError"]
+
+T = TypeVar("T")
+
+DEFAULT_MODEL = "gpt-4.1-mini"
+DEFAULT_EVENTS_STREAM = "reply_assist:events"
+MIN_IDEMPOTENCY_TTL_S = 24 * 3600
+
+
+class SettingsError(ValueError):
+    """A setting has a wrong value; the message is one line that names the variable."""
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "reply-assist" / "tiktoken"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    admin_token: str | None = None
+    redis_url: str | None = None
+    redis_key_prefix: str = "reply_assist"
+    redis_max_connections: int = 64
+    redis_timeout_s: float = 2.0
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    model: str = DEFAULT_MODEL
+    llm_timeout_s: float = 20.0
+    llm_max_retries: int = 1
+    llm_max_connections: int = 200
+    llm_temperature: float = 0.7
+    max_prompt_tokens: int = 3000
+    max_completion_tokens: int = 400
+    rate_limit_per_min: int = 600
+    events_stream: str = DEFAULT_EVENTS_STREAM
+    idempotency_ttl_s: int = MIN_IDEMPOTENCY_TTL_S
+    prompt_version: str = "reply-v1"
+    prompts_dir: Path | None = None
+    tiktoken_cache_dir: Path = field(default_factory=_default_cache_dir)
+    readiness_probe_interval_s: float = 30.0
+    log_level: str = "INFO"
+    log_format: str = "json"
+
+    @property
+    def uses_model(self) -> bool:
+        """A model endpoint is configured; otherwise drafts come from the built-in templates."""
+        return bool(self.openai_api_key or self.openai_base_url)
+
+    @property
+    def reservation_ttl_s(self) -> float:
+        """How long a generation slot is held: longer than the slowest model call can take.
+
+        The SDK runs ``1 + max_retries`` attempts of at most ``timeout`` each, with backoff between
+        them; 30 s of slack covers the backoff and the commit. A process that dies mid-call leaks
+        its slot for at most this long.
+        """
+        return self.llm_timeout_s * (self.llm_max_retries + 1) + 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        reader = _Reader(env)
+        settings = cls(
+            admin_token=reader.text("REPLY_ASSIST_ADMIN_TOKEN", None, min_length=16),
+            redis_url=reader.redis_url("REPLY_ASSIST_REDIS_URL"),
+            redis_key_prefix=reader.text("REPLY_ASSIST_REDIS_PREFIX", "reply_assist") or "",
+            redis_max_connections=reader.integer("REPLY_ASSIST_REDIS_MAX_CONNECTIONS", 64, 1, 10_000),
+            redis_timeout_s=reader.number("REPLY_ASSIST_REDIS_TIMEOUT_S", 2.0, 0.05, 60),
+            openai_api_key=reader.text("OPENAI_API_KEY", None),
+            openai_base_url=reader.url("OPENAI_BASE_URL"),
+            model=reader.text("REPLY_ASSIST_MODEL", DEFAULT_MODEL) or DEFAULT_MODEL,
+            llm_timeout_s=reader.number("REPLY_ASSIST_LLM_TIMEOUT_S", 20.0, 0.1, 600),
+            llm_max_retries=reader.integer("REPLY_ASSIST_LLM_MAX_RETRIES", 1, 0, 10),
+            llm_max_connections=reader.integer("REPLY_ASSIST_LLM_MAX_CONNECTIONS", 200, 1, 10_000),
+            llm_temperature=reader.number("REPLY_ASSIST_LLM_TEMPERATURE", 0.7, 0.0, 2.0),
+            max_prompt_tokens=reader.integer("REPLY_ASSIST_MAX_PROMPT_TOKENS", 3000, 500, 200_000),
+            max_completion_tokens=reader.integer(
+                "REPLY_ASSIST_MAX_COMPLETION_TOKENS", 400, 50, 8_000
+            ),
+            rate_limit_per_min=reader.integer("REPLY_ASSIST_RATE_LIMIT_PER_MIN", 600, 0, 1_000_000),
+            events_stream=reader.text("REPLY_ASSIST_EVENTS_STREAM", DEFAULT_EVENTS_STREAM)
+            or DEFAULT_EVENTS_STREAM,
+            idempotency_ttl_s=reader.integer(
+                "REPLY_ASSIST_IDEMPOTENCY_TTL_S",
+                MIN_IDEMPOTENCY_TTL_S,
+                MIN_IDEMPOTENCY_TTL_S,
+                30 * 24 * 3600,
+            ),
+            prompt_version=reader.text("REPLY_ASSIST_PROMPT_VERSION", "reply-v1") or "reply-v1",
+            prompts_dir=reader.path("REPLY_ASSIST_PROMPTS_DIR"),
+            tiktoken_cache_dir=reader.path("REPLY_ASSIST_TIKTOKEN_CACHE_DIR")
+            or _default_cache_dir(),
+            readiness_probe_interval_s=reader.number("REPLY_ASSIST_READINESS_INTERVAL_S", 30, 1, 3600),
+            log_level=reader.choice(
+                "REPLY_ASSIST_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")
+            ),
+            log_format=reader.choice("REPLY_ASSIST_LOG_FORMAT", "json", ("json", "console")),
+        )
+        return settings
+
+
+class _Reader:
+    """Parses one variable at a time and names it in the error."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def _raw(self, name: str) -> str | None:
+        value = self._env.get(name)
+        if value is None or value.strip() == "":
+            return None
+        return value.strip()
+
+    def _parse(self, name: str, default: T, parse: Callable[[str], T], expected: str) -> T:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            return parse(raw)
+        except ValueError:
+            raise SettingsError(f"{name}={raw!r} is not valid: expected {expected}") from None
+
+    def text(self, name: str, default: str | None, *, min_length: int = 1) -> str | None:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        if len(raw) < min_length:
+            raise SettingsError(f"{name} is too short: use at least {min_length} characters")
+        return raw
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        value = self._parse(name, default, int, f"an integer from {low} to {high}")
+        if not low <= value <= high:
+            raise SettingsError(f"{name}={value} is out of range: expected {low} to {high}")
+        return value
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        value = self._parse(name, default, float, f"a number from {low} to {high}")
+        if not low <= value <= high:
+            raise SettingsError(f"{name}={value} is out of range: expected {low} to {high}")
+        return value
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        if raw.upper() in allowed or raw.lower() in allowed:
+            return raw.upper() if raw.upper() in allowed else raw.lower()
+        raise SettingsError(f"{name}={raw!r} is not valid: expected one of {', '.join(allowed)}")
+
+    def path(self, name: str) -> Path | None:
+        raw = self._raw(name)
+        return Path(raw).expanduser() if raw is not None else None
+
+    def url(self, name: str) -> str | None:
+        raw = self._raw(name)
+        if raw is not None and not raw.startswith(("http://", "https://")):
+            raise SettingsError(f"{name}={raw!r} is not valid: expected an http:// or https:// URL")
+        return raw
+
+    def redis_url(self, name: str) -> str | None:
+        raw = self._raw(name)
+        if raw is not None and not raw.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError(
+                f"{name} is not valid: expected a redis://, rediss:// or unix:// URL"
+            )
+        return raw

@@ -1,0 +1,75 @@
+"""Companies and their API keys."""
+
+from __future__ import annotations
+
+import msgspec
+
+from reply_assist.models import Company, Role
+from reply_assist.store.connection import Store
+
+__all__ = ["ApiKeyRecord", "CompanyRepository", "KeyLookup"]
+
+
+class ApiKeyRecord(msgspec.Struct):
+    id: str
+    role: Role
+    created_at: str
+    token_hash: str
+    label: str | None = None
+
+
+class KeyLookup(msgspec.Struct):
+    """What a key's hash resolves to: enough to authorise without another read."""
+
+    company_id: str
+    key_id: str
+    role: Role
+
+
+class CompanyRepository:
+    def __init__(self, store: Store) -> None:
+        self._redis = store.client
+        self._keys = store.keys
+
+    async def get(self, company_id: str) -> Company | None:
+        raw = await self._redis.get(self._keys.company(company_id))
+        return None if raw is None else msgspec.json.decode(raw, type=Company)
+
+    async def put(self, company: Company) -> bool:
+        """Create or replace; True when created."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(self._keys.company(company.id), msgspec.json.encode(company), get=True)
+            pipe.sadd(self._keys.companies(), company.id)
+            previous, _ = await pipe.execute()
+        return previous is None
+
+    async def all_ids(self) -> list[str]:
+        return sorted(await self._redis.smembers(self._keys.companies()))
+
+    async def add_key(self, company_id: str, record: ApiKeyRecord) -> None:
+        lookup = KeyLookup(company_id=company_id, key_id=record.id, role=record.role)
+        # The listing first, then the lookup that makes the key usable: a failure in between
+        # leaves a listed key that does not work yet, never a working key nobody can revoke.
+        await self._redis.hset(
+            self._keys.company_api_keys(company_id), record.id, msgspec.json.encode(record)
+        )
+        await self._redis.set(self._keys.api_key(record.token_hash), msgspec.json.encode(lookup))
+
+    async def list_keys(self, company_id: str) -> list[ApiKeyRecord]:
+        raw = await self._redis.hgetall(self._keys.company_api_keys(company_id))
+        records = [msgspec.json.decode(v, type=ApiKeyRecord) for v in raw.values()]
+        return sorted(records, key=lambda r: (r.created_at, r.id))
+
+    async def revoke_key(self, company_id: str, key_id: str) -> bool:
+        raw = await self._redis.hget(self._keys.company_api_keys(company_id), key_id)
+        if raw is None:
+            return False
+        record = msgspec.json.decode(raw, type=ApiKeyRecord)
+        # The lookup first: from this moment the key is refused everywhere.
+        await self._redis.delete(self._keys.api_key(record.token_hash))
+        await self._redis.hdel(self._keys.company_api_keys(company_id), key_id)
+        return True
+
+    async def lookup_key(self, token_hash: str) -> KeyLookup | None:
+        raw = await self._redis.get(self._keys.api_key(token_hash))
+        return None if raw is None else msgspec.json.decode(raw, type=KeyLookup)

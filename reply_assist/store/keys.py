@@ -1,0 +1,78 @@
+"""The only place that names Redis keys.
+
+Every key of one company lives under the hash tag ``{c:<company_id>}``, so that every script,
+which only ever touches one company's keys, is atomic on one Redis Cluster slot. Ids may contain
+``:`` (the contract allows ``[A-Za-z0-9._:-]``), so ``/`` (never in an id) separates the parts
+after the tag: a review id can never be read as part of another key's name.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Keys"]
+
+
+class Keys:
+    def __init__(self, prefix: str) -> None:
+        self._prefix = f"{prefix}:" if prefix else ""
+
+    # Keys outside any company: one lookup per API key, and the list of companies.
+    def api_key(self, token_hash: str) -> str:
+        return f"{self._prefix}apikey/{token_hash}"
+
+    def companies(self) -> str:
+        return f"{self._prefix}companies"
+
+    def outbox_index(self) -> str:
+        """Companies that have ever published: the event relay looks at their outboxes."""
+        return f"{self._prefix}outbox-index"
+
+    def rate_limit(self, principal: str, window: int) -> str:
+        return f"{self._prefix}ratelimit/{principal}/{window}"
+
+    # One company's keys.
+    def _tag(self, company_id: str) -> str:
+        return f"{self._prefix}{{c:{company_id}}}"
+
+    def company(self, company_id: str) -> str:
+        return f"{self._tag(company_id)}/company"
+
+    def company_api_keys(self, company_id: str) -> str:
+        return f"{self._tag(company_id)}/api-keys"
+
+    def review(self, company_id: str, review_id: str) -> str:
+        """Hash: ``json`` (the review), ``lang``/``lang_reason`` (detected once), ``drafts``."""
+        return f"{self._tag(company_id)}/r/{review_id}"
+
+    def inflight(self, company_id: str, review_id: str) -> str:
+        """Sorted set of generation reservations, scored by their expiry (ms since epoch)."""
+        return f"{self._tag(company_id)}/r/{review_id}/inflight"
+
+    def draft_ids(self, company_id: str, review_id: str) -> str:
+        return f"{self._tag(company_id)}/r/{review_id}/drafts"
+
+    def draft(self, company_id: str, review_id: str, draft_id: str) -> str:
+        return f"{self._tag(company_id)}/r/{review_id}/d/{draft_id}"
+
+    def votes(self, company_id: str, review_id: str, draft_id: str) -> str:
+        return f"{self._tag(company_id)}/r/{review_id}/d/{draft_id}/votes"
+
+    def reply_versions(self, company_id: str, review_id: str) -> str:
+        return f"{self._tag(company_id)}/r/{review_id}/reply"
+
+    def idempotency(self, company_id: str, review_id: str, key_hash: str) -> str:
+        return f"{self._tag(company_id)}/r/{review_id}/idem/{key_hash}"
+
+    def stats_counts(self, company_id: str, level: str, bucket: str) -> str:
+        return f"{self._tag(company_id)}/stats/{level}/{bucket}"
+
+    def stats_reviews(self, company_id: str, level: str, bucket: str) -> str:
+        """HyperLogLog of the reviews that got a draft in the bucket."""
+        return f"{self._tag(company_id)}/stats-reviews/{level}/{bucket}"
+
+    def stats_days(self, company_id: str) -> str:
+        """Sorted set of the days (epoch day numbers) that have any counted event."""
+        return f"{self._tag(company_id)}/stats-days"
+
+    def outbox(self, company_id: str) -> str:
+        """Hash of publish events not yet appended to the events stream."""
+        return f"{self._tag(company_id)}/outbox"

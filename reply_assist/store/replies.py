@@ -1,0 +1,137 @@
+"""Published replies (every version kept) and their delivery to the events stream.
+
+Publishing writes the new version, its statistics and an outbox entry in one script; the event
+is then appended to the stream and taken out of the outbox. If that append fails, the relay
+(``deliver_pending``, run periodically) appends it later: nothing published is lost, and a
+consumer may, rarely, see an event twice (deduplicate on company, review and version).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import msgspec
+import structlog
+from redis.exceptions import RedisError
+
+from reply_assist.store.buckets import buckets_of
+from reply_assist.store.connection import Store
+
+__all__ = ["ReplyRepository", "ReplyVersion"]
+
+log = structlog.get_logger(__name__)
+
+# An outbox entry younger than this belongs to a publish call that is still delivering it.
+_RELAY_GRACE_S = 30.0
+
+
+class ReplyVersion(msgspec.Struct):
+    text: str
+    agent_id: str
+    published_at: datetime
+    edited: bool
+    draft_id: str | None = None
+    version: int = 0  # filled in from the version's place in the list
+
+
+class ReplyRepository:
+    def __init__(self, store: Store, events_stream: str) -> None:
+        self._store = store
+        self._redis = store.client
+        self._keys = store.keys
+        self._stream = events_stream
+
+    async def versions(self, company_id: str, review_id: str) -> list[ReplyVersion]:
+        raws = await self._redis.lrange(self._keys.reply_versions(company_id, review_id), 0, -1)
+        out = []
+        for number, raw in enumerate(raws, start=1):
+            version = msgspec.json.decode(raw, type=ReplyVersion)
+            version.version = number
+            out.append(version)
+        return out
+
+    async def publish(
+        self,
+        company_id: str,
+        review_id: str,
+        version: ReplyVersion,
+        *,
+        edit_ratio: float | None,
+    ) -> int | None:
+        """Append a version; returns its number, or None when the named draft is gone."""
+        k = self._keys
+        buckets = buckets_of(version.published_at.timestamp())
+        keys = [
+            k.reply_versions(company_id, review_id),
+            *(k.stats_counts(company_id, b.level.name, b.name) for b in buckets),
+            k.stats_days(company_id),
+            k.outbox(company_id),
+        ]
+        if version.draft_id is not None:
+            keys.append(k.draft(company_id, review_id, version.draft_id))
+        # The relay must know this company has an outbox before anything can wait in it.
+        await self._redis.sadd(k.outbox_index(), company_id)
+        record = msgspec.json.encode(version)
+        number = int(
+            await self._store.scripts.run(
+                "publish",
+                keys,
+                [
+                    record,
+                    "1" if version.draft_id is not None else "0",
+                    "1" if version.draft_id is not None and not version.edited else "0",
+                    repr(edit_ratio or 0.0),
+                    buckets[0].level.ttl_s,
+                    buckets[1].level.ttl_s,
+                    buckets[2].index,
+                    review_id,
+                ],
+            )
+        )
+        if number == 0:
+            return None
+        version.version = number
+        try:
+            await self._deliver(company_id, f"{review_id}/{number}", record.decode())
+        except RedisError as exc:
+            # Published all the same: the outbox keeps the event and the relay delivers it.
+            log.warning("event_delivery_deferred", company_id=company_id, error=type(exc).__name__)
+        return number
+
+    async def _deliver(self, company_id: str, entry: str, record_raw: str) -> None:
+        review_id, _, number = entry.rpartition("/")
+        version = msgspec.json.decode(record_raw, type=ReplyVersion)
+        await self._redis.xadd(
+            self._stream,
+            {
+                "type": "reply.published" if number == "1" else "reply.updated",
+                "company_id": company_id,
+                "review_id": review_id,
+                "version": number,
+                "text": version.text,
+                "agent_id": version.agent_id,
+                "draft_id": version.draft_id or "",
+                "published_at": version.published_at.isoformat().replace("+00:00", "Z"),
+            },
+        )
+        await self._redis.hdel(self._keys.outbox(company_id), entry)
+
+    async def deliver_pending(self) -> int:
+        """Append outbox entries that a failed publish call left behind; returns how many."""
+        delivered = 0
+        cutoff = time.time() - _RELAY_GRACE_S
+        for company_id in await self._redis.smembers(self._keys.outbox_index()):
+            pending = await self._redis.hgetall(self._keys.outbox(company_id))
+            for entry, record_raw in sorted(pending.items(), key=_entry_order):
+                version = msgspec.json.decode(record_raw, type=ReplyVersion)
+                if version.published_at.timestamp() > cutoff:
+                    continue
+                await self._deliver(company_id, entry, record_raw)
+                delivered += 1
+        return delivered
+
+
+def _entry_order(item: tuple[str, str]) -> tuple[str, int]:
+    review_id, _, number = item[0].rpartition("/")
+    return review_id, int(number)

@@ -1,0 +1,164 @@
+"""Reviews, and the generation gate that keeps the limit of drafts per review exact.
+
+The gate is three scripts on the review's keys: ``reserve`` takes a slot (or refuses),
+``commit_draft`` stores the draft and turns the slot into a counted generation in one step, and
+``release`` gives the slot back when the model failed. A reservation carries an expiry, so a
+process that dies mid-call frees its slot by itself; the committed count stays the truth.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import msgspec
+
+from reply_assist.models import Company, Review
+from reply_assist.store.buckets import buckets_of
+from reply_assist.store.connection import Store
+
+__all__ = ["CommitResult", "Reservation", "ReviewRecord", "ReviewRepository"]
+
+
+class ReviewRecord(msgspec.Struct):
+    review: Review
+    language: str | None  # the hint, else the detected language; None when undetectable
+    language_reason: str | None  # why there is no language
+    drafts: int  # committed generations
+
+
+class Reservation(msgspec.Struct, frozen=True):
+    company_id: str
+    review_id: str
+    token: str
+    used: int  # generations counted with this one, in flight included
+
+
+class CommitResult(msgspec.Struct, frozen=True):
+    generation: int
+    generations_left: int
+
+
+class ReviewRepository:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._redis = store.client
+        self._keys = store.keys
+
+    async def put(
+        self, review: Review, language: str | None, language_reason: str | None
+    ) -> bool:
+        """Create or replace the review (drafts, count and reply stay); True when created."""
+        added = await self._redis.hset(
+            self._keys.review(review.company_id, review.id),
+            mapping={
+                "json": msgspec.json.encode(review),
+                "lang": language or "",
+                "lang_reason": language_reason or "",
+            },
+        )
+        return int(added) > 0
+
+    async def get(self, company_id: str, review_id: str) -> ReviewRecord | None:
+        raw = await self._redis.hgetall(self._keys.review(company_id, review_id))
+        return _record(raw)
+
+    async def load(
+        self, company_id: str, review_id: str
+    ) -> tuple[Company | None, ReviewRecord | None, int]:
+        """The company, the review and its in-flight generations, in one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(self._keys.company(company_id))
+            pipe.hgetall(self._keys.review(company_id, review_id))
+            # Reservations not yet expired. The gate itself uses Redis's clock; this count only
+            # informs (eligibility), so the local clock is good enough here.
+            pipe.zcount(
+                self._keys.inflight(company_id, review_id), int(time.time() * 1000), "+inf"
+            )
+            company_raw, review_raw, in_flight = await pipe.execute()
+        company = None if company_raw is None else msgspec.json.decode(company_raw, type=Company)
+        return company, _record(review_raw), int(in_flight)
+
+    async def reserve(
+        self, company_id: str, review_id: str, *, ttl_s: float, limit: int
+    ) -> Reservation | None:
+        token = secrets.token_hex(8)
+        ok, used = await self._store.scripts.run(
+            "reserve",
+            [self._keys.review(company_id, review_id), self._keys.inflight(company_id, review_id)],
+            [token, int(ttl_s * 1000), limit],
+        )
+        if not int(ok):
+            return None
+        return Reservation(company_id, review_id, token, int(used))
+
+    async def release(self, reservation: Reservation) -> None:
+        await self._store.scripts.run(
+            "release",
+            [self._keys.inflight(reservation.company_id, reservation.review_id)],
+            [reservation.token],
+        )
+
+    async def commit_draft(
+        self,
+        reservation: Reservation,
+        *,
+        draft_id: str,
+        data: bytes,
+        language: str,
+        prompt_version: str,
+        created_epoch_s: float,
+        limit: int,
+        idempotency: tuple[str, str, int] | None,
+    ) -> CommitResult | None:
+        """Store the draft and count it; None if the limit no longer allows it (see the script).
+
+        ``idempotency`` is (record key, request fingerprint, ttl s) when the call had a key.
+        """
+        k, cid, rid = self._keys, reservation.company_id, reservation.review_id
+        buckets = buckets_of(created_epoch_s)
+        keys = [
+            k.review(cid, rid),
+            k.inflight(cid, rid),
+            k.draft_ids(cid, rid),
+            k.draft(cid, rid, draft_id),
+            *(k.stats_counts(cid, b.level.name, b.name) for b in buckets),
+            *(k.stats_reviews(cid, b.level.name, b.name) for b in buckets),
+            k.stats_days(cid),
+        ]
+        idem_ttl, idem_fingerprint = 0, ""
+        if idempotency is not None:
+            keys.append(idempotency[0])
+            idem_fingerprint, idem_ttl = idempotency[1], idempotency[2]
+        result = await self._store.scripts.run(
+            "commit_draft",
+            keys,
+            [
+                reservation.token,
+                limit,
+                rid,
+                language,
+                prompt_version,
+                buckets[0].level.ttl_s,
+                buckets[1].level.ttl_s,
+                buckets[2].index,
+                draft_id,
+                data,
+                idem_ttl,
+                idem_fingerprint,
+            ],
+        )
+        if not int(result[0]):
+            return None
+        return CommitResult(generation=int(result[1]), generations_left=int(result[2]))
+
+
+def _record(raw: dict[str, str]) -> ReviewRecord | None:
+    if "json" not in raw:
+        return None
+    return ReviewRecord(
+        review=msgspec.json.decode(raw["json"], type=Review),
+        language=raw.get("lang") or None,
+        language_reason=raw.get("lang_reason") or None,
+        drafts=int(raw.get("drafts", 0)),
+    )

@@ -1,0 +1,45 @@
+-- Store a generated draft and turn its reservation into a counted generation, atomically.
+-- KEYS[1] review hash, KEYS[2] in-flight set, KEYS[3] draft id list, KEYS[4] draft hash,
+-- KEYS[5..7] stats counters (minute, hour, day), KEYS[8..10] stats review HLLs (same buckets),
+-- KEYS[11] stats active-days set, KEYS[12] idempotency record (optional)
+-- ARGV[1] token, ARGV[2] limit, ARGV[3] review id, ARGV[4] language, ARGV[5] prompt version,
+-- ARGV[6] minute ttl s, ARGV[7] hour ttl s, ARGV[8] day number, ARGV[9] draft id,
+-- ARGV[10] draft data (JSON), ARGV[11] idempotency ttl s, ARGV[12] idempotency fingerprint
+-- Returns {1, generation, generations_left} or {0, used} when the limit no longer allows it.
+local limit = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then
+  -- The reservation expired before the model answered (and may have been given to another
+  -- call): count again, so that the limit holds even then.
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  local used = tonumber(redis.call('HGET', KEYS[1], 'drafts') or '0') + redis.call('ZCARD', KEYS[2])
+  if used >= limit then
+    return {0, used}
+  end
+end
+local generation = redis.call('HINCRBY', KEYS[1], 'drafts', 1)
+local left = limit - generation - redis.call('ZCARD', KEYS[2])
+if left < 0 then left = 0 end
+redis.call('HSET', KEYS[4], 'data', ARGV[10], 'generation', generation,
+  'generations_left', left, 'status', 'draft')
+redis.call('LPUSH', KEYS[3], ARGV[9])
+local ttls = {tonumber(ARGV[6]), tonumber(ARGV[7]), 0}
+for i = 1, 3 do
+  local counts = KEYS[4 + i]
+  redis.call('HINCRBY', counts, 'drafts', 1)
+  redis.call('HINCRBY', counts, 'lang:' .. ARGV[4] .. ':drafts', 1)
+  redis.call('HINCRBY', counts, 'pv:' .. ARGV[5] .. ':drafts', 1)
+  redis.call('PFADD', KEYS[7 + i], ARGV[3])
+  if ttls[i] > 0 then
+    redis.call('EXPIRE', counts, ttls[i])
+    redis.call('EXPIRE', KEYS[7 + i], ttls[i])
+  end
+end
+redis.call('ZADD', KEYS[11], ARGV[8], ARGV[8])
+if #KEYS >= 12 then
+  redis.call('HSET', KEYS[12], 'state', 'done', 'fingerprint', ARGV[12], 'draft_id', ARGV[9],
+    'data', ARGV[10], 'generation', generation, 'generations_left', left)
+  redis.call('EXPIRE', KEYS[12], ARGV[11])
+end
+return {1, generation, left}

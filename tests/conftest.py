@@ -1,0 +1,200 @@
+"""Shared fixtures: a real Redis with a key prefix of each test's own, the app, a mocked model.
+
+Tests never flush: they delete only the keys under their own prefix (and their own stream).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+import respx
+from litestar.testing import AsyncTestClient
+
+from reply_assist.app import create_app
+from reply_assist.settings import Settings
+
+REDIS_URL = os.environ.get("REPLY_ASSIST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+ADMIN_TOKEN = "test-admin-token-0123456789"
+LLM_BASE = "http://llm.test/v1"
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"ra-test:{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def redis_client(prefix: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        await client.ping()
+    except Exception as exc:  # pragma: no cover - CI starts Redis; say so clearly if not
+        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    yield client
+    keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=1000)]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+@pytest.fixture
+def base_settings(prefix: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    cache = Path(os.environ.get("REPLY_ASSIST_TIKTOKEN_CACHE_DIR", "")) or None
+    return Settings(
+        admin_token=ADMIN_TOKEN,
+        redis_url=REDIS_URL,
+        redis_key_prefix=prefix,
+        events_stream=f"{prefix}:events",
+        openai_api_key="test-key",
+        openai_base_url=LLM_BASE,
+        llm_timeout_s=2.0,
+        llm_max_retries=0,
+        rate_limit_per_min=0,
+        log_level="WARNING",
+        tiktoken_cache_dir=cache or tmp_path_factory.getbasetemp() / "tiktoken",
+    )
+
+
+@pytest.fixture
+def settings(base_settings: Settings) -> Settings:
+    """Override in a test module to change settings."""
+    return base_settings
+
+
+@pytest.fixture
+async def client(
+    settings: Settings, redis_client: aioredis.Redis
+) -> AsyncIterator[AsyncTestClient[Any]]:
+    app = create_app(settings)
+    async with AsyncTestClient(app, timeout=30) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def llm() -> respx.MockRouter:
+    """The model endpoint, mocked at the HTTP level; default: a short English reply."""
+    with respx.mock(base_url=LLM_BASE, assert_all_called=False) as router:
+        router.post("/chat/completions", name="chat").mock(
+            return_value=httpx.Response(200, json=completion("Thank you, Erik. We are sorry."))
+        )
+        router.get("/models", name="models").mock(
+            return_value=httpx.Response(200, json={"object": "list", "data": []})
+        )
+        yield router
+
+
+def completion(text: str, prompt_tokens: int = 120, completion_tokens: int = 30) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "gpt-test",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+def sent_messages(route: respx.Route) -> dict[str, Any]:
+    """The JSON body the SDK actually sent on the route's last call."""
+    body: dict[str, Any] = json.loads(route.calls.last.request.content)
+    return body
+
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+COMPANY = {
+    "name": "Acme AB",
+    "plan": "enterprise",
+    "contract_start": "2026-01-01T00:00:00Z",
+    "languages": ["sv", "en"],
+    "brand_voice": "warm, informal, first names",
+    "signature": "Anna, Acme kundtjänst",
+}
+
+REVIEW = {
+    "type": "company",
+    "title": "Slow delivery",
+    "text": "The parcel took three weeks and nobody answered my emails.",
+    "stars": 2,
+    "created_at": "2026-11-20T08:00:00Z",
+    "reported": False,
+    "verified": True,
+    "author_name": "Erik",
+    "language": "en",
+}
+
+
+class Api:
+    """Small helpers over the test client, so tests read as the flow they check."""
+
+    def __init__(self, client: AsyncTestClient[Any]) -> None:
+        self.client = client
+
+    async def company(self, company_id: str = "acme", **overrides: Any) -> dict[str, Any]:
+        r = await self.client.put(
+            f"/v1/companies/{company_id}", json={**COMPANY, **overrides}, headers=ADMIN
+        )
+        assert r.status_code in (200, 201), r.text
+        return dict(r.json())
+
+    async def key(self, company_id: str = "acme", role: str = "agent") -> dict[str, str]:
+        r = await self.client.post(
+            f"/v1/companies/{company_id}/api-keys", json={"role": role}, headers=ADMIN
+        )
+        assert r.status_code == 201, r.text
+        return {"Authorization": f"Bearer {r.json()['key']}"}
+
+    async def review(
+        self, review_id: str = "r1", company_id: str = "acme", **overrides: Any
+    ) -> dict[str, Any]:
+        body = {k: v for k, v in {**REVIEW, **overrides}.items() if v is not None}
+        r = await self.client.put(
+            f"/v1/companies/{company_id}/reviews/{review_id}", json=body, headers=ADMIN
+        )
+        assert r.status_code in (200, 201), r.text
+        return dict(r.json())
+
+    async def generate(
+        self,
+        review_id: str = "r1",
+        company_id: str = "acme",
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        return await self.client.post(
+            f"/v1/companies/{company_id}/reviews/{review_id}/drafts",
+            headers=headers or ADMIN,
+            **kwargs,
+        )
+
+
+@pytest.fixture
+def api(client: AsyncTestClient[Any]) -> Api:
+    return Api(client)
+
+
+@pytest.fixture
+def with_settings(base_settings: Settings) -> Callable[..., Settings]:
+    def make(**changes: Any) -> Settings:
+        return replace(base_settings, **changes)
+
+    return make
