@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     admin_token = settings.admin_token
     if admin_token is None:
         admin_token = secrets.token_urlsafe(32)
-        print(  # noqa: T201 - the contract: made at random and printed once at start
+        print(
             f"reply-assist: REPLY_ASSIST_ADMIN_TOKEN is not set; this run's admin token is "
             f"{admin_token}",
             file=sys.stderr,

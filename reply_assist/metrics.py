@@ -38,6 +38,7 @@ STORE_ERRORS = Counter(
     "reply_assist_store_errors_total", "Requests that failed because Redis failed.", ["error"]
 )
 DRAFT_WARNINGS = Counter(
-    "reply_assist_draft_warnings_total", "Warnings attached to drafts by the output checks.",
+    "reply_assist_draft_warnings_total",
+    "Warnings attached to drafts by the output checks.",
     ["warning"],
 )

@@ -74,11 +74,13 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         reader = _Reader(env)
-        settings = cls(
+        return cls(
             admin_token=reader.text("REPLY_ASSIST_ADMIN_TOKEN", None, min_length=16),
             redis_url=reader.redis_url("REPLY_ASSIST_REDIS_URL"),
             redis_key_prefix=reader.text("REPLY_ASSIST_REDIS_PREFIX", "reply_assist") or "",
-            redis_max_connections=reader.integer("REPLY_ASSIST_REDIS_MAX_CONNECTIONS", 64, 1, 10_000),
+            redis_max_connections=reader.integer(
+                "REPLY_ASSIST_REDIS_MAX_CONNECTIONS", 64, 1, 10_000
+            ),
             redis_timeout_s=reader.number("REPLY_ASSIST_REDIS_TIMEOUT_S", 2.0, 0.05, 60),
             openai_api_key=reader.text("OPENAI_API_KEY", None),
             openai_base_url=reader.url("OPENAI_BASE_URL"),
@@ -104,13 +106,14 @@ class Settings:
             prompts_dir=reader.path("REPLY_ASSIST_PROMPTS_DIR"),
             tiktoken_cache_dir=reader.path("REPLY_ASSIST_TIKTOKEN_CACHE_DIR")
             or _default_cache_dir(),
-            readiness_probe_interval_s=reader.number("REPLY_ASSIST_READINESS_INTERVAL_S", 30, 1, 3600),
+            readiness_probe_interval_s=reader.number(
+                "REPLY_ASSIST_READINESS_INTERVAL_S", 30, 1, 3600
+            ),
             log_level=reader.choice(
                 "REPLY_ASSIST_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")
             ),
             log_format=reader.choice("REPLY_ASSIST_LOG_FORMAT", "json", ("json", "console")),
         )
-        return settings
 
 
 class _Reader:

@@ -48,7 +48,8 @@ async def redis_client(prefix: str) -> AsyncIterator[aioredis.Redis]:
 
 @pytest.fixture
 def base_settings(prefix: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    cache = Path(os.environ.get("REPLY_ASSIST_TIKTOKEN_CACHE_DIR", "")) or None
+    cache_env = os.environ.get("REPLY_ASSIST_TIKTOKEN_CACHE_DIR")
+    cache = Path(cache_env) if cache_env else None
     return Settings(
         admin_token=ADMIN_TOKEN,
         redis_url=REDIS_URL,

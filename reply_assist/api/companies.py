@@ -117,9 +117,7 @@ class CompanyController(Controller):
     ) -> ApiKeyList:
         require_admin(principal_of(request))
         records = await runtime.companies.list_keys(company_id)
-        return ApiKeyList(
-            items=[ApiKeyOut(r.id, r.role, r.created_at, r.label) for r in records]
-        )
+        return ApiKeyList(items=[ApiKeyOut(r.id, r.role, r.created_at, r.label) for r in records])
 
     @delete(
         "/api-keys/{key_id:str}",

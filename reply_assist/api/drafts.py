@@ -156,7 +156,7 @@ class DraftController(Controller):
             200: ResponseSpec(
                 data_container=str,
                 media_type="text/event-stream",
-                description="With Accept: text/event-stream: `delta` events ({\"text\": …}), "
+                description='With Accept: text/event-stream: `delta` events ({"text": …}), '
                 "then one `draft` event (the draft), or one `error` event (a problem body).",
             )
         },
@@ -301,4 +301,6 @@ async def _stream(
         yield _event("error", exc.to_problem())
     except RedisError as exc:
         log.warning("store_error_mid_stream", error=type(exc).__name__)
-        yield _event("error", StoreUnavailable("The store failed; nothing was stored.").to_problem())
+        yield _event(
+            "error", StoreUnavailable("The store failed; nothing was stored.").to_problem()
+        )

@@ -48,7 +48,9 @@ class ReadinessProbe:
             self._checked_at = time.monotonic()
         drafter = runtime.drafter
         if drafter.kind == "template":
-            drafter_detail = "built-in templates (no model configured): drafts are marked 'template'"
+            drafter_detail = (
+                "built-in templates (no model configured): drafts are marked 'template'"
+            )
         else:
             drafter_detail = f"{drafter.kind} model {runtime.settings.model!r}"
         if self._drafter_problem:

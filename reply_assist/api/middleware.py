@@ -26,7 +26,7 @@ _SANE_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
 
 
 def request_id_of(scope: Scope) -> str:
-    state: dict[str, Any] = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    state: dict[str, Any] = scope.setdefault("state", {})
     rid = state.get("request_id")
     if rid is None:
         sent = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")

@@ -62,6 +62,7 @@ class ReviewController(Controller):
         )
         # The platform's hint wins; otherwise detect once here, not on every generate call.
         # Detection is ~2 ms of pure Python: a worker thread keeps the event loop free.
+        language: str | None
         if data.language is not None:
             language, reason = normalize_language(data.language), None
         else:

@@ -336,8 +336,9 @@ async def begin_generation(rt: Runtime, call: GenerateCall) -> Generation | Draf
                 "(generations in progress count).",
                 code="generation_limit_reached",
             )
-        request = _draft_request(rt, company, record, record.language, call.guidance,
-                                 reservation.used)
+        request = _draft_request(
+            rt, company, record, record.language, call.guidance, reservation.used
+        )
     except BaseException as exc:
         _count_failure(exc)
         await _release_claim(rt, claimed)

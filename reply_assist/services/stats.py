@@ -15,7 +15,13 @@ from reply_assist.store.stats import StatsTotals
 __all__ = ["REASONS", "FeedbackStats", "feedback_stats"]
 
 REASONS = (
-    "helpful", "wrong_tone", "inaccurate", "too_long", "too_generic", "wrong_language", "other"
+    "helpful",
+    "wrong_tone",
+    "inaccurate",
+    "too_long",
+    "too_generic",
+    "wrong_language",
+    "other",
 )
 # The range the counters can hold; outside it a query is refused rather than scanned.
 _EARLIEST = int(datetime(2000, 1, 1, tzinfo=UTC).timestamp())

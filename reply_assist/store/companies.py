@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import msgspec
 
 from reply_assist.models import Company, Role
@@ -44,7 +46,7 @@ class CompanyRepository:
         return previous is None
 
     async def all_ids(self) -> list[str]:
-        return sorted(await self._redis.smembers(self._keys.companies()))
+        return sorted(cast(set[str], await self._redis.smembers(self._keys.companies())))
 
     async def add_key(self, company_id: str, record: ApiKeyRecord) -> None:
         lookup = KeyLookup(company_id=company_id, key_id=record.id, role=record.role)

@@ -61,9 +61,7 @@ def _describe(url: str) -> str:
     return f"redis ({parts.scheme}://{host}{port})"
 
 
-def connect(
-    url: str | None, *, prefix: str, max_connections: int, timeout_s: float
-) -> Store:
+def connect(url: str | None, *, prefix: str, max_connections: int, timeout_s: float) -> Store:
     """A store on ``url``, or the embedded in-process one when no URL is configured.
 
     The pool blocks (up to the socket timeout) instead of raising when all connections are busy:
@@ -87,7 +85,7 @@ def connect(
             health_check_interval=30,
             decode_responses=True,
         )
-        client = aioredis.Redis(connection_pool=pool)
+        client = aioredis.Redis.from_pool(pool)  # the client owns (and closes) its pool
         description = _describe(url)
         embedded = False
     return Store(

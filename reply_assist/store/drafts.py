@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 import msgspec
 
@@ -34,11 +35,13 @@ class DraftRepository:
 
     async def get(self, company_id: str, review_id: str, draft_id: str) -> DraftRecord | None:
         raw = await self._redis.hgetall(self._keys.draft(company_id, review_id, draft_id))
-        return _draft(raw)
+        return _draft(cast(dict[str, str], raw))
 
     async def list(self, company_id: str, review_id: str) -> list[DraftRecord]:
         """Newest first (the id list is pushed on the left)."""
-        ids = await self._redis.lrange(self._keys.draft_ids(company_id, review_id), 0, -1)
+        ids = cast(
+            list[str], await self._redis.lrange(self._keys.draft_ids(company_id, review_id), 0, -1)
+        )
         if not ids:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:

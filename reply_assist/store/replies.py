@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from typing import cast
 
 import msgspec
 import structlog
@@ -121,8 +122,8 @@ class ReplyRepository:
         """Append outbox entries that a failed publish call left behind; returns how many."""
         delivered = 0
         cutoff = time.time() - _RELAY_GRACE_S
-        for company_id in await self._redis.smembers(self._keys.outbox_index()):
-            pending = await self._redis.hgetall(self._keys.outbox(company_id))
+        for company_id in cast(set[str], await self._redis.smembers(self._keys.outbox_index())):
+            pending = cast(dict[str, str], await self._redis.hgetall(self._keys.outbox(company_id)))
             for entry, record_raw in sorted(pending.items(), key=_entry_order):
                 version = msgspec.json.decode(record_raw, type=ReplyVersion)
                 if version.published_at.timestamp() > cutoff:

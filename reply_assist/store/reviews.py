@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import cast
 
 import msgspec
 
@@ -45,9 +46,7 @@ class ReviewRepository:
         self._redis = store.client
         self._keys = store.keys
 
-    async def put(
-        self, review: Review, language: str | None, language_reason: str | None
-    ) -> bool:
+    async def put(self, review: Review, language: str | None, language_reason: str | None) -> bool:
         """Create or replace the review (drafts, count and reply stay); True when created."""
         added = await self._redis.hset(
             self._keys.review(review.company_id, review.id),
@@ -61,7 +60,7 @@ class ReviewRepository:
 
     async def get(self, company_id: str, review_id: str) -> ReviewRecord | None:
         raw = await self._redis.hgetall(self._keys.review(company_id, review_id))
-        return _record(raw)
+        return _record(cast(dict[str, str], raw))
 
     async def load(
         self, company_id: str, review_id: str
@@ -72,9 +71,7 @@ class ReviewRepository:
             pipe.hgetall(self._keys.review(company_id, review_id))
             # Reservations not yet expired. The gate itself uses Redis's clock; this count only
             # informs (eligibility), so the local clock is good enough here.
-            pipe.zcount(
-                self._keys.inflight(company_id, review_id), int(time.time() * 1000), "+inf"
-            )
+            pipe.zcount(self._keys.inflight(company_id, review_id), int(time.time() * 1000), "+inf")
             company_raw, review_raw, in_flight = await pipe.execute()
         company = None if company_raw is None else msgspec.json.decode(company_raw, type=Company)
         return company, _record(review_raw), int(in_flight)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import cast
 
-from reply_assist.store.buckets import DAY, cover
+from reply_assist.store.buckets import DAY, Bucket, cover
 from reply_assist.store.connection import Store
 
 __all__ = ["StatsRepository", "StatsTotals"]
@@ -33,15 +34,13 @@ class StatsRepository:
         return totals
 
     async def _add_company(
-        self, totals: StatsTotals, company_id: str, buckets: list, since: int, until: int
+        self, totals: StatsTotals, company_id: str, buckets: list[Bucket], since: int, until: int
     ) -> None:
         k = self._keys
-        active = {
-            int(d)
-            for d in await self._redis.zrangebyscore(
-                k.stats_days(company_id), since // DAY.seconds, (until - 1) // DAY.seconds
-            )
-        }
+        days = await self._redis.zrangebyscore(
+            k.stats_days(company_id), since // DAY.seconds, (until - 1) // DAY.seconds
+        )
+        active = {int(d) for d in cast(list[str], days)}
         # Only buckets on days with any activity can hold counts: a year of a quiet company
         # is a handful of reads.
         wanted = [b for b in buckets if (b.index * b.level.seconds) // DAY.seconds in active]
@@ -52,7 +51,7 @@ class StatsRepository:
                 pipe.hgetall(k.stats_counts(company_id, b.level.name, b.name))
             pipe.pfcount(*(k.stats_reviews(company_id, b.level.name, b.name) for b in wanted))
             *hashes, reviews = await pipe.execute()
-        for counts in hashes:
+        for counts in cast(list[dict[str, str]], hashes):
             for field, value in counts.items():
                 if field == "pub:edit_ratio_sum":
                     totals.edit_ratio_sum += float(value)
