@@ -5,7 +5,10 @@ Tests never flush: they delete only the keys under their own prefix (and their o
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -17,14 +20,22 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 import respx
-from litestar.testing import AsyncTestClient
+import uvicorn
 
 from reply_assist.app import create_app
 from reply_assist.settings import Settings
 
 REDIS_URL = os.environ.get("REPLY_ASSIST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per mocked call is noise
+
 ADMIN_TOKEN = "test-admin-token-0123456789"
 LLM_BASE = "http://llm.test/v1"
+REPLY = (
+    "Hi Erik, thank you for taking the time to tell us. We are truly sorry that your parcel "
+    "took so long and that nobody answered your emails; that must have been frustrating. "
+    "Please get in touch with our customer service so we can put this right. "
+    "Anna, Acme kundtjänst"
+)
 
 
 @pytest.fixture
@@ -71,13 +82,43 @@ def settings(base_settings: Settings) -> Settings:
     return base_settings
 
 
+@contextlib.asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on a real socket (uvicorn, this event loop) and an HTTP client for it.
+
+    A real server, not an in-process transport: concurrent requests really run concurrently
+    (Litestar's test client feeds the app one request at a time), and streaming is real.
+    """
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(500):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.01)
+        if not server.started:
+            await task  # raises what stopped the start
+            raise RuntimeError("the test server did not start")
+        port = server.servers[0].sockets[0].getsockname()[1]
+        limits = httpx.Limits(max_connections=200)
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits
+        ) as http:
+            yield http
+    finally:
+        server.should_exit = True
+        await task
+
+
 @pytest.fixture
 async def client(
     settings: Settings, redis_client: aioredis.Redis
-) -> AsyncIterator[AsyncTestClient[Any]]:
-    app = create_app(settings)
-    async with AsyncTestClient(app, timeout=30) as test_client:
-        yield test_client
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve(settings) as http:
+        yield http
 
 
 @pytest.fixture
@@ -85,11 +126,13 @@ def llm() -> respx.MockRouter:
     """The model endpoint, mocked at the HTTP level; default: a short English reply."""
     with respx.mock(base_url=LLM_BASE, assert_all_called=False) as router:
         router.post("/chat/completions", name="chat").mock(
-            return_value=httpx.Response(200, json=completion("Thank you, Erik. We are sorry."))
+            return_value=httpx.Response(200, json=completion(REPLY))
         )
         router.get("/models", name="models").mock(
             return_value=httpx.Response(200, json={"object": "list", "data": []})
         )
+        # The test's own calls to the app's real socket are not the model's: let them through.
+        router.route(host="127.0.0.1").pass_through()
         yield router
 
 
@@ -147,7 +190,7 @@ REVIEW = {
 class Api:
     """Small helpers over the test client, so tests read as the flow they check."""
 
-    def __init__(self, client: AsyncTestClient[Any]) -> None:
+    def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
 
     async def company(self, company_id: str = "acme", **overrides: Any) -> dict[str, Any]:
@@ -189,7 +232,7 @@ class Api:
 
 
 @pytest.fixture
-def api(client: AsyncTestClient[Any]) -> Api:
+def api(client: httpx.AsyncClient) -> Api:
     return Api(client)
 
 

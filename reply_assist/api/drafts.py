@@ -74,6 +74,7 @@ class DraftOut(msgspec.Struct):
     warnings: list[str]
     generated_text: str  # kept beside an agent's edit
     edited: bool
+    prompt_truncated: bool  # the review was cut to fit the prompt budget
     edited_by: str | None = None
     edited_at: str | None = None
     published_version: int | None = None
@@ -121,6 +122,7 @@ def draft_out(record: DraftRecord) -> DraftOut:
         warnings=data.warnings,
         generated_text=data.text,
         edited=record.edited_text is not None and record.edited_text != data.text,
+        prompt_truncated=data.prompt_truncated,
         edited_by=record.edited_by,
         edited_at=rfc3339(record.edited_at) if record.edited_at else None,
         published_version=record.published_version,

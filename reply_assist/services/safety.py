@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from reply_assist.drafting.language import detect_language
+from reply_assist.drafting.language import count_words, detect_language
 from reply_assist.models import Company
 
 __all__ = ["MAX_DRAFT_WORDS", "WARNINGS", "inspect_draft", "mask_personal_data"]
@@ -40,6 +40,7 @@ _URL = re.compile(
     r"(?:/\S*)?",
     re.IGNORECASE,
 )
+_MIN_WORDS_TO_DETECT = 12
 _LEAK_WORDS = 8  # a run of this many system-prompt words in a draft is a leak, not chance
 
 
@@ -75,7 +76,8 @@ def _leaks(text: str, system_prompt: str, company: Company) -> bool:
 def inspect_draft(text: str, *, language: str, company: Company, system_prompt: str) -> list[str]:
     """The warnings for one draft, in ``WARNINGS`` order; empty when it passes."""
     found: list[str] = []
-    detected = detect_language(text).language
+    # Below a dozen words detection guesses ("Thank you, Erik." reads as Dutch): don't cry wolf.
+    detected = detect_language(text).language if count_words(text) >= _MIN_WORDS_TO_DETECT else None
     if detected is not None and _family(detected) != _family(language):
         found.append("wrong_language")
     if len(text.split()) > MAX_DRAFT_WORDS:

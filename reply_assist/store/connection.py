@@ -1,20 +1,50 @@
-"""Connecting to Redis (or to the embedded in-process store) and registering the Lua scripts."""
+"""Connecting to Redis (or to the embedded in-process store) and registering the Lua scripts.
+
+Three kinds of store, chosen by ``REPLY_ASSIST_REDIS_URL``:
+
+- unset: the embedded in-process store (fakeredis, the same Lua scripts); nothing survives a
+  restart and it cannot be shared between processes;
+- ``redis://``, ``rediss://`` or ``unix://``: one Redis server (or a Sentinel-managed primary
+  behind a stable address);
+- the same URL with ``?cluster=1`` (``redis://node1:6379/0?cluster=1``): Redis Cluster. The URL
+  names any one node; the client discovers the others and follows MOVED/ASK redirections.
+
+Cluster safety: every key of one company carries the hash tag ``{c:<company_id>}`` (see
+``keys``), so each Lua script, which only touches one company's keys, runs on one slot; the
+cluster client routes EVALSHA by its keys and refuses (``RedisClusterException``) a script call
+whose keys span slots, so a key-naming mistake fails loudly instead of silently. Pipelines are
+non-transactional and may span slots (the cluster client splits them per node); PFCOUNT over
+several keys needs one slot, which the tag gives.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, TypeAlias
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from reply_assist.store.keys import Keys
 
-__all__ = ["Scripts", "Store", "connect"]
+__all__ = ["Client", "Scripts", "Store", "connect", "split_cluster_flag"]
 
 Redis = aioredis.Redis
+if TYPE_CHECKING:
+    Client: TypeAlias = aioredis.Redis | RedisCluster
+else:
+    # Litestar builds its signature model with msgspec, which walks the annotations of the
+    # injected Runtime down to ``Store.client`` and cannot represent a union of two classes; to
+    # it the client is opaque, which is all it needs (dataclass instances are passed through).
+    Client = Any
 
 _SCRIPT_NAMES = (
     "reserve",
@@ -27,11 +57,18 @@ _SCRIPT_NAMES = (
     "idempotency_abandon",
 )
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
 
 class Scripts:
-    """Every Lua script, registered once; EVALSHA with a fallback to EVAL after a flush/restart."""
+    """Every Lua script, registered once; EVALSHA with a fallback to EVAL after a flush/restart.
 
-    def __init__(self, client: Redis) -> None:
+    On a cluster, EVALSHA goes to the node that owns the first key's slot, and SCRIPT LOAD (after
+    a NOSCRIPT reply, e.g. a new or restarted node) goes to every primary.
+    """
+
+    def __init__(self, client: Client) -> None:
         folder = resources.files("reply_assist.store") / "scripts"
         self._scripts: dict[str, AsyncScript] = {
             name: client.register_script((folder / f"{name}.lua").read_text("utf-8"))
@@ -44,21 +81,127 @@ class Scripts:
 
 @dataclass(frozen=True, slots=True)
 class Store:
-    client: Redis
+    client: Client
     keys: Keys
     scripts: Scripts
     embedded: bool
     description: str  # for /readyz and the start line; never contains a password
+    cluster: bool = False
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
 
-def _describe(url: str) -> str:
+def split_cluster_flag(url: str) -> tuple[str, bool]:
+    """``(url without the cluster flag, whether it asked for Redis Cluster)``.
+
+    The flag is taken out because redis-py passes every other query argument on to its
+    connections. ``cluster=1/true/yes/on`` turns cluster mode on, ``0/false/no/off`` off;
+    anything else is a ``ValueError`` naming the variable.
+    """
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    flags = [value.strip().lower() for name, value in query if name == "cluster"]
+    if not flags:
+        return url, False
+    flag = flags[-1]
+    if flag not in _TRUE | _FALSE:
+        raise ValueError(
+            f"REPLY_ASSIST_REDIS_URL has cluster={flag!r}: expected cluster=1 or cluster=0"
+        )
+    rest = urlencode([(name, value) for name, value in query if name != "cluster"])
+    cleaned = urlunsplit(parts._replace(query=rest))
+    cluster = flag in _TRUE
+    if cluster and parts.scheme not in ("redis", "rediss"):
+        raise ValueError(
+            "REPLY_ASSIST_REDIS_URL: Redis Cluster needs a redis:// or rediss:// URL "
+            f"(not {parts.scheme}://)"
+        )
+    return cleaned, cluster
+
+
+def _describe(url: str, *, cluster: bool = False) -> str:
     parts = urlsplit(url)
     host = parts.hostname or parts.path or "?"
     port = f":{parts.port}" if parts.port else ""
-    return f"redis ({parts.scheme}://{host}{port})"
+    kind = "redis cluster" if cluster else "redis"
+    return f"{kind} ({parts.scheme}://{host}{port})"
+
+
+# Set while the current task holds one of the cluster client's slots, so that a call the client
+# makes on its own behalf inside another (a pipeline retrying a redirected command one by one)
+# does not wait for a second slot, which could deadlock a saturated client.
+_holding_slot: contextvars.ContextVar[bool] = contextvars.ContextVar("holding_slot", default=False)
+
+
+class _BoundedCluster(RedisCluster):
+    """A cluster client that waits for a free connection instead of failing.
+
+    redis-py's async cluster client keeps a connection list per node and raises
+    ``MaxConnectionsError`` once a node's list is full: under a burst that would turn load into
+    503s. Here at most ``max_in_flight`` commands or pipelines run at once; the others wait, up to
+    ``wait_s``, then fail with a ``ConnectionError`` like ``BlockingConnectionPool`` does. Each
+    running command uses at most one connection per node, so with a per-node limit of twice that
+    (room for the nested retries above) a node's list never overflows.
+    """
+
+    def __init__(self, *args: Any, max_in_flight: int, wait_s: float, **kwargs: Any) -> None:
+        kwargs["max_connections"] = 2 * max_in_flight
+        super().__init__(*args, **kwargs)
+        self._gate = asyncio.Semaphore(max_in_flight)
+        self._gate_size = max_in_flight
+        self._wait_s = wait_s
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        if _holding_slot.get():
+            yield
+            return
+        try:
+            async with asyncio.timeout(self._wait_s):
+                await self._gate.acquire()
+        except TimeoutError:
+            raise RedisConnectionError(
+                f"No Redis Cluster connection available: all {self._gate_size} busy for "
+                f"{self._wait_s:g} s."
+            ) from None
+        token = _holding_slot.set(True)
+        try:
+            yield
+        finally:
+            _holding_slot.reset(token)
+            self._gate.release()
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        async with self.slot():
+            return await super().execute_command(*args, **kwargs)
+
+    def pipeline(
+        self, transaction: Any | None = None, shard_hint: Any | None = None
+    ) -> ClusterPipeline:
+        if shard_hint:
+            return super().pipeline(transaction, shard_hint)  # raises: not in cluster mode
+        # redis-py's typing marks a protocol attribute abstract that the class sets at runtime.
+        return _BoundedPipeline(self, transaction)  # type: ignore[abstract]
+
+
+class _BoundedPipeline(ClusterPipeline):
+    """A cluster pipeline that takes one of its client's slots while it executes.
+
+    It also allows PFCOUNT, which redis-py blocks in every cluster pipeline because the count of
+    a union cannot be split across slots. The statistics count one company's HyperLogLogs, which
+    share the company's hash tag, so their PFCOUNT is one command on one slot; keys on different
+    slots still fail, with ``RedisClusterException``, when the pipeline routes the command.
+    """
+
+    def pfcount(self, *sources: Any) -> Any:
+        return self.execute_command("PFCOUNT", *sources)
+
+    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
+        client = self.cluster_client
+        assert isinstance(client, _BoundedCluster)
+        async with client.slot():
+            return await super().execute(raise_on_error, allow_redirections)
 
 
 def connect(url: str | None, *, prefix: str, max_connections: int, timeout_s: float) -> Store:
@@ -66,8 +209,11 @@ def connect(url: str | None, *, prefix: str, max_connections: int, timeout_s: fl
 
     The pool blocks (up to the socket timeout) instead of raising when all connections are busy:
     redis-py's default pool raises past its size, which under a burst would turn load into 503s.
+    On a cluster, ``max_connections`` bounds the commands in flight across all nodes (see
+    ``_BoundedCluster``).
     """
-    client: Redis
+    client: Client
+    cluster = False
     if url is None:
         import fakeredis  # only needed for the embedded store
 
@@ -76,17 +222,29 @@ def connect(url: str | None, *, prefix: str, max_connections: int, timeout_s: fl
         description = "embedded in-process store (fakeredis): nothing survives a restart"
         embedded = True
     else:
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=max_connections,
-            timeout=timeout_s,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            health_check_interval=30,
-            decode_responses=True,
-        )
-        client = aioredis.Redis.from_pool(pool)  # the client owns (and closes) its pool
-        description = _describe(url)
+        url, cluster = split_cluster_flag(url)
+        if cluster:
+            client = _BoundedCluster.from_url(
+                url,
+                max_in_flight=max_connections,
+                wait_s=timeout_s,
+                socket_timeout=timeout_s,
+                socket_connect_timeout=timeout_s,
+                health_check_interval=30,
+                decode_responses=True,
+            )
+        else:
+            pool = aioredis.BlockingConnectionPool.from_url(
+                url,
+                max_connections=max_connections,
+                timeout=timeout_s,
+                socket_timeout=timeout_s,
+                socket_connect_timeout=timeout_s,
+                health_check_interval=30,
+                decode_responses=True,
+            )
+            client = aioredis.Redis.from_pool(pool)  # the client owns (and closes) its pool
+        description = _describe(url, cluster=cluster)
         embedded = False
     return Store(
         client=client,
@@ -94,4 +252,5 @@ def connect(url: str | None, *, prefix: str, max_connections: int, timeout_s: fl
         scripts=Scripts(client),
         embedded=embedded,
         description=description,
+        cluster=cluster,
     )
