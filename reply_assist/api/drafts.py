@@ -178,14 +178,14 @@ class DraftController(Controller):
         stream = _wants_stream(request)
         if isinstance(started, DraftRecord):  # an Idempotency-Key replay
             if stream:
-                return ServerSentEvent(_replay(started))
+                return ServerSentEvent(_replay(started), status_code=200)
             return Response(draft_out(started), status_code=201)
         if stream:
             items = started.stream()
             # Wait for the first delta before answering 200: a model that fails straight away
             # gets an ordinary 503 problem response, not a stream with only an error in it.
             first = await anext(items)
-            return ServerSentEvent(_stream(first, items))
+            return ServerSentEvent(_stream(first, items), status_code=200)
         return Response(draft_out(await started.complete()), status_code=201)
 
     @get(summary="The review's drafts, newest first")

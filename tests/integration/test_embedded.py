@@ -1,0 +1,54 @@
+"""The embedded defaults: no Redis URL, no model key: every endpoint still works."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from reply_assist.settings import Settings
+from tests.conftest import ADMIN, Api, serve
+
+
+async def test_embedded_store_and_templates_serve_the_whole_flow(
+    base_settings: Settings, capfd: Any
+) -> None:
+    settings = replace(
+        base_settings, redis_url=None, openai_api_key=None, openai_base_url=None
+    )
+    async with serve(settings) as client:
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["store"]["kind"] == "embedded"
+        assert "nothing survives a restart" in ready.json()["store"]["detail"]
+        assert ready.json()["drafter"]["kind"] == "template"
+        api = Api(client)
+        await api.company(languages=["sv", "en"])
+        await api.review(
+            text="Paketet kom tre veckor för sent och ingen svarade på mina mejl.",
+            language=None,
+            author_name="Erik",
+        )
+        key = await api.key(role="agent")
+        r = await client.get("/v1/companies/acme/reviews/r1/eligibility", headers=key)
+        assert r.json()["eligible"] is True and r.json()["language"] == "sv"
+        first = await api.generate(headers=key)
+        assert first.status_code == 201, first.text
+        draft = first.json()
+        assert draft["model"] == "template"
+        assert draft["text"].startswith("Hej Erik")
+        assert "Anna, Acme kundtjänst" in draft["text"]
+        second = (await api.generate(headers=key)).json()
+        assert second["text"] != draft["text"]  # a regeneration differs
+        published = await client.put(
+            "/v1/companies/acme/reviews/r1/reply",
+            json={"text": draft["text"], "agent_id": "a-1", "draft_id": draft["id"]},
+            headers=key,
+        )
+        assert published.status_code == 201
+        stats = await client.get("/v1/companies/acme/feedback/stats", headers=ADMIN)
+        assert stats.json()["drafts"] == 2
+        # The 10-generation limit holds in the embedded store too (same Lua scripts).
+        for _ in range(8):
+            assert (await api.generate(headers=key)).status_code == 201
+        r = await api.generate(headers=key)
+        assert (r.status_code, r.json()["code"]) == (422, "generation_limit_reached")
