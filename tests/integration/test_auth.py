@@ -66,10 +66,20 @@ async def test_another_companys_resources_are_403_before_any_lookup(api: Api) ->
         ("agent", "GET", "/v1/companies/acme/feedback/stats", None, False),
         ("analyst", "GET", "/v1/companies/acme/feedback/stats", None, True),
         ("analyst", "GET", "/v1/feedback/stats", None, False),
-        ("dashboard", "PUT", "/v1/companies/acme/reviews/r1/reply",
-         {"text": "Thanks!", "agent_id": "a-1"}, False),
-        ("agent", "PUT", "/v1/companies/acme/reviews/r1/reply",
-         {"text": "Thanks!", "agent_id": "a-1"}, True),
+        (
+            "dashboard",
+            "PUT",
+            "/v1/companies/acme/reviews/r1/reply",
+            {"text": "Thanks!", "agent_id": "a-1"},
+            False,
+        ),
+        (
+            "agent",
+            "PUT",
+            "/v1/companies/acme/reviews/r1/reply",
+            {"text": "Thanks!", "agent_id": "a-1"},
+            True,
+        ),
         ("agent", "PUT", "/v1/companies/acme", {"name": "x"}, False),
         ("agent", "POST", "/v1/companies/acme/api-keys", {"role": "agent"}, False),
     ],
@@ -85,7 +95,7 @@ async def test_roles(
         assert r.status_code < 400, r.text
     else:
         assert (r.status_code, r.json()["code"]) in {(403, "forbidden"), (400, "invalid_request")}
-        if body is None or method == "PUT" and "reply" in path:
+        if body is None or (method == "PUT" and "reply" in path):
             assert r.status_code == 403
 
 
@@ -106,7 +116,9 @@ async def test_keys_are_shown_once_stored_hashed_and_revocable(
         kind = await redis_client.type(name)
         dump = await redis_client.hgetall(name) if kind == "hash" else {}
         raw = await redis_client.get(name) if kind == "string" else ""
-        assert secret not in name and secret not in str(dump) and secret not in str(raw)
+        assert secret not in name
+        assert secret not in str(dump)
+        assert secret not in str(raw)
     listed = await api.client.get("/v1/companies/acme/api-keys", headers=ADMIN)
     assert [k["id"] for k in listed.json()["items"]] == [body["id"]]
     assert "key" not in listed.json()["items"][0]

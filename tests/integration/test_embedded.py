@@ -12,9 +12,7 @@ from tests.conftest import ADMIN, Api, serve
 async def test_embedded_store_and_templates_serve_the_whole_flow(
     base_settings: Settings, capfd: Any
 ) -> None:
-    settings = replace(
-        base_settings, redis_url=None, openai_api_key=None, openai_base_url=None
-    )
+    settings = replace(base_settings, redis_url=None, openai_api_key=None, openai_base_url=None)
     async with serve(settings) as client:
         ready = await client.get("/readyz")
         assert ready.status_code == 200
@@ -30,7 +28,8 @@ async def test_embedded_store_and_templates_serve_the_whole_flow(
         )
         key = await api.key(role="agent")
         r = await client.get("/v1/companies/acme/reviews/r1/eligibility", headers=key)
-        assert r.json()["eligible"] is True and r.json()["language"] == "sv"
+        assert r.json()["eligible"] is True
+        assert r.json()["language"] == "sv"
         first = await api.generate(headers=key)
         assert first.status_code == 201, first.text
         draft = first.json()

@@ -20,7 +20,9 @@ async def used(api: Api, review_id: str = "r1") -> int:
     return int(r.json()["generations_used"])
 
 
-async def test_draft_carries_model_usage_and_prompt_version(api: Api, llm: respx.MockRouter) -> None:
+async def test_draft_carries_model_usage_and_prompt_version(
+    api: Api, llm: respx.MockRouter
+) -> None:
     await api.company()
     await api.review()
     r = await api.generate()

@@ -53,9 +53,7 @@ async def test_keys_are_scoped_to_the_review(api: Api, llm: respx.MockRouter) ->
     assert a.json()["id"] != b.json()["id"]
 
 
-async def test_racing_retries_one_generates_others_get_409(
-    api: Api, llm: respx.MockRouter
-) -> None:
+async def test_racing_retries_one_generates_others_get_409(api: Api, llm: respx.MockRouter) -> None:
     await api.company()
     await api.review()
 
@@ -97,7 +95,8 @@ async def test_replay_over_sse_sends_the_stored_draft(api: Api, llm: respx.MockR
     first = await api.generate(headers=headers)
     r = await api.generate(headers={**headers, "Accept": "text/event-stream"})
     assert r.status_code == 200
-    assert "event: draft" in r.text and first.json()["id"] in r.text
+    assert "event: draft" in r.text
+    assert first.json()["id"] in r.text
     assert llm["chat"].call_count == 1
 
 

@@ -105,7 +105,11 @@ async def test_publish_update_and_versions(
     assert got.json()["status"] == "published"
     second = await api.client.put(
         f"{REVIEW_PATH}/reply",
-        json={"text": draft["text"] + " Welcome back!", "agent_id": "a-18", "draft_id": draft["id"]},
+        json={
+            "text": draft["text"] + " Welcome back!",
+            "agent_id": "a-18",
+            "draft_id": draft["id"],
+        },
         headers=agent,
     )
     assert second.status_code == 200
@@ -116,7 +120,8 @@ async def test_publish_update_and_versions(
     assert third.status_code == 200
     assert (third.json()["draft_id"], third.json()["edited"]) == (None, False)
     reply = (await api.client.get(f"{REVIEW_PATH}/reply", headers=agent)).json()
-    assert reply["version"] == 3 and reply["text"] == "Written by hand."
+    assert reply["version"] == 3
+    assert reply["text"] == "Written by hand."
     assert [v["version"] for v in reply["versions"]] == [1, 2, 3]
     assert [v["approved_by"] for v in reply["versions"]] == ["a-17", "a-18", "a-19"]
     # Each publish is an event on the stream, readable with a consumer group.
@@ -126,9 +131,12 @@ async def test_publish_update_and_versions(
     events = [fields for _, fields in read[0][1]]
     assert [e["type"] for e in events] == ["reply.published", "reply.updated", "reply.updated"]
     assert [e["version"] for e in events] == ["1", "2", "3"]
-    assert events[0]["company_id"] == "acme" and events[0]["review_id"] == "r1"
-    assert events[0]["text"] == draft["text"] and events[0]["agent_id"] == "a-17"
-    assert events[0]["draft_id"] == draft["id"] and events[2]["draft_id"] == ""
+    assert events[0]["company_id"] == "acme"
+    assert events[0]["review_id"] == "r1"
+    assert events[0]["text"] == draft["text"]
+    assert events[0]["agent_id"] == "a-17"
+    assert events[0]["draft_id"] == draft["id"]
+    assert events[2]["draft_id"] == ""
     assert events[0]["published_at"].endswith("Z")
 
 

@@ -48,7 +48,9 @@ async def test_stats_match_the_activity(api: Api, llm: respx.MockRouter) -> None
 
     async def publish(review: str, text: str, draft_id: str | None) -> None:
         body = {"text": text, "agent_id": "a-1", **({"draft_id": draft_id} if draft_id else {})}
-        r = await api.client.put(f"/v1/companies/acme/reviews/{review}/reply", json=body, headers=agent)
+        r = await api.client.put(
+            f"/v1/companies/acme/reviews/{review}/reply", json=body, headers=agent
+        )
         assert r.status_code in (200, 201), r.text
 
     await publish("r1", drafts[0]["text"], drafts[0]["id"])  # unedited
@@ -81,11 +83,13 @@ async def test_stats_match_the_activity(api: Api, llm: respx.MockRouter) -> None
     assert s["by_prompt_version"] == {"reply-v1": {"drafts": 5, "up": 2, "down": 2}}
 
     everyone = await stats(api, "/v1/feedback/stats")
-    assert everyone["drafts"] == 6 and everyone["reviews_with_drafts"] == 3
+    assert everyone["drafts"] == 6
+    assert everyone["reviews_with_drafts"] == 3
 
     # Nothing happened before the test started, nor after now.
     past = await stats(api, until=iso(datetime.now(UTC) - timedelta(days=3)))
-    assert past["drafts"] == 0 and past["votes"] == {"up": 0, "down": 0}
+    assert past["drafts"] == 0
+    assert past["votes"] == {"up": 0, "down": 0}
     assert past["published"]["mean_edit_ratio"] is None
     future = await stats(api, since=iso(datetime.now(UTC) + timedelta(minutes=5)))
     assert future["drafts"] == 0

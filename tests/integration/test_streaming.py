@@ -111,12 +111,11 @@ async def test_model_failing_before_the_first_token_is_a_plain_503(
     r = await api.generate(headers={**ADMIN, "Accept": "text/event-stream"})
     assert r.status_code == 503
     assert r.headers["content-type"].startswith("application/problem+json")
-    assert r.json()["code"] == "llm_unavailable" and "retry-after" in r.headers
+    assert r.json()["code"] == "llm_unavailable"
+    assert "retry-after" in r.headers
 
 
-async def test_refusal_before_streaming_is_a_plain_problem(
-    api: Api, llm: respx.MockRouter
-) -> None:
+async def test_refusal_before_streaming_is_a_plain_problem(api: Api, llm: respx.MockRouter) -> None:
     await api.company()
     await api.review(text="too short")
     r = await api.generate(headers={**ADMIN, "Accept": "text/event-stream"})
