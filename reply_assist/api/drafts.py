@@ -25,7 +25,6 @@ from reply_assist.api.common import (
 )
 from reply_assist.auth import AGENT, ANY_ROLE, WRITERS, authorize
 from reply_assist.errors import (
-    InvalidRequest,
     NotFound,
     ReplyAssistError,
     StoreUnavailable,
@@ -169,11 +168,12 @@ class DraftController(Controller):
         runtime: NamedDependency[Runtime],
         company_id: CompanyId,
         review_id: ReviewId,
+        data: JSONBody[GenerateIn | None] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[DraftOut] | ServerSentEvent:
-        body = await _generate_body(request)
         authorize(principal_of(request), company_id, WRITERS)
-        call = GenerateCall(company_id, review_id, body.guidance, idempotency_key)
+        guidance = data.guidance if data is not None else None
+        call = GenerateCall(company_id, review_id, guidance, idempotency_key)
         started = await begin_generation(runtime, call)
         stream = _wants_stream(request)
         if isinstance(started, DraftRecord):  # an Idempotency-Key replay
@@ -264,19 +264,6 @@ class DraftController(Controller):
             reason=vote.reason,
             comment=vote.comment,
         )
-
-
-async def _generate_body(request: Request[Any, Any, Any]) -> GenerateIn:
-    """The optional body: none, an empty one, or ``{"guidance": …}``."""
-    raw = await request.body()
-    if not raw.strip():
-        return GenerateIn()
-    try:
-        return msgspec.json.decode(raw, type=GenerateIn)
-    except msgspec.ValidationError as exc:
-        raise InvalidRequest(f"Invalid body: {exc}.") from None
-    except msgspec.DecodeError:
-        raise InvalidRequest("The body is not valid JSON.") from None
 
 
 async def _replay(record: DraftRecord) -> AsyncIterator[ServerSentEventMessage]:

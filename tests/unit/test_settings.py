@@ -1,0 +1,94 @@
+"""Settings from the environment: defaults, and one clear line naming a wrong variable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from reply_assist.settings import Settings, SettingsError
+
+
+def test_defaults_when_nothing_is_set() -> None:
+    s = Settings.from_env({})
+    assert s.admin_token is None
+    assert s.redis_url is None
+    assert not s.uses_model
+    assert (s.rate_limit_per_min, s.events_stream) == (600, "reply_assist:events")
+    assert s.idempotency_ttl_s >= 24 * 3600
+    assert s.reservation_ttl_s > s.llm_timeout_s * (s.llm_max_retries + 1)
+
+
+def test_values_are_read() -> None:
+    s = Settings.from_env(
+        {
+            "REPLY_ASSIST_ADMIN_TOKEN": "a" * 20,
+            "REPLY_ASSIST_REDIS_URL": "redis://127.0.0.1:6379/3",
+            "OPENAI_BASE_URL": "http://127.0.0.1:8080/v1",
+            "REPLY_ASSIST_MODEL": "llama-3.2",
+            "REPLY_ASSIST_LLM_TIMEOUT_S": "7.5",
+            "REPLY_ASSIST_LLM_MAX_RETRIES": "0",
+            "REPLY_ASSIST_RATE_LIMIT_PER_MIN": "0",
+            "REPLY_ASSIST_EVENTS_STREAM": "events",
+        }
+    )
+    assert s.uses_model
+    assert s.model == "llama-3.2"
+    assert (s.llm_timeout_s, s.llm_max_retries, s.rate_limit_per_min) == (7.5, 0, 0)
+    assert s.events_stream == "events"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("REPLY_ASSIST_LLM_TIMEOUT_S", "soon"),
+        ("REPLY_ASSIST_LLM_MAX_RETRIES", "-1"),
+        ("REPLY_ASSIST_RATE_LIMIT_PER_MIN", "lots"),
+        ("REPLY_ASSIST_REDIS_URL", "http://redis"),
+        ("OPENAI_BASE_URL", "llm.local"),
+        ("REPLY_ASSIST_ADMIN_TOKEN", "short"),
+        ("REPLY_ASSIST_IDEMPOTENCY_TTL_S", "60"),
+        ("REPLY_ASSIST_LOG_FORMAT", "xml"),
+    ],
+)
+def test_a_wrong_value_names_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as exc:
+        Settings.from_env({name: value})
+    message = str(exc.value)
+    assert name in message
+    assert "\n" not in message
+
+
+def test_redis_password_is_never_echoed() -> None:
+    with pytest.raises(SettingsError) as exc:
+        Settings.from_env({"REPLY_ASSIST_REDIS_URL": "http://user:s3cret@host"})
+    assert "s3cret" not in str(exc.value)
+
+
+def test_cli_stops_with_one_line_on_a_wrong_setting() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "reply_assist.cli", "serve"],
+        env={"REPLY_ASSIST_LLM_TIMEOUT_S": "soon", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "REPLY_ASSIST_LLM_TIMEOUT_S" in lines[0]
+
+
+def test_cli_refuses_workers_without_redis() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "reply_assist.cli", "serve", "--workers", "2"],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "REPLY_ASSIST_REDIS_URL" in result.stderr
