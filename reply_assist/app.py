@@ -63,7 +63,13 @@ def _drafter(settings: Settings, tokens: TokenCounter) -> Drafter:
         max_connections=settings.llm_max_connections,
     )
     return OpenAIDrafter(
-        client, model=settings.model, temperature=settings.llm_temperature, counter=tokens
+        client,
+        model=settings.model,
+        temperature=settings.llm_temperature,
+        counter=tokens,
+        # Every attempt, plus a second of backoff between attempts; below reservation_ttl_s.
+        deadline_s=settings.llm_timeout_s * (settings.llm_max_retries + 1)
+        + settings.llm_max_retries,
     )
 
 
@@ -147,7 +153,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     prometheus = PrometheusConfig(
         app_name="reply_assist", prefix="reply_assist", group_path=True, exclude=["^/metrics"]
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[v1, HealthController, PrometheusController],
         lifespan=[_lifespan],
         state=State(
@@ -172,3 +178,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         response_cache_config=ResponseCacheConfig(),
         debug=False,
     )
+    _complete_schema(app)
+    return app
+
+
+def _complete_schema(app: Litestar) -> None:
+    """What Litestar's schema generation drops: constraints on the items of a list."""
+    schemas = app.openapi_schema.components.schemas or {}
+    languages = schemas["CompanyIn"].properties["languages"]  # type: ignore[index]
+    languages.items.pattern = r"^[A-Za-z]{2}$"  # type: ignore[union-attr]

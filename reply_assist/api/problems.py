@@ -105,6 +105,16 @@ def _on_redis(_: Request[Any, Any, Any], exc: RedisError) -> Response[Any]:
     return _on_unexpected(_, exc)
 
 
+def _on_undecodable(_: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[Any]:
+    # A body that is not UTF-8: Litestar's JSON decoding lets the codec error through.
+    return problem_response(InvalidRequest("Invalid request: the body is not valid UTF-8."))
+
+
+def _on_too_deep(_: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    # JSON nested past the decoder's recursion limit (msgspec raises RecursionError).
+    return problem_response(InvalidRequest("Invalid request: the body is nested too deeply."))
+
+
 def _on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unexpected_error", error=type(exc).__name__)
     error = ReplyAssistError("An unexpected error occurred; it has been logged.")
@@ -116,5 +126,7 @@ exception_handlers: ExceptionHandlersMap = {
     ValidationException: _on_validation,
     HTTPException: _on_http,
     RedisError: _on_redis,
+    UnicodeDecodeError: _on_undecodable,
+    RecursionError: _on_too_deep,
     Exception: _on_unexpected,
 }

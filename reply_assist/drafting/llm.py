@@ -26,6 +26,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Final, cast
 
+import anyio
 import httpx
 import openai
 import structlog
@@ -115,8 +116,12 @@ class OpenAIDrafter:
         temperature: float = 0.7,
         *,
         counter: TokenCounter | None = None,
+        deadline_s: float | None = None,
     ) -> None:
         self._client = client
+        # The SDK's timeout bounds each socket read, not the call: a model that answers slowly
+        # (a stall, a trickling body) would never be cut off without a deadline of our own.
+        self._deadline_s = deadline_s
         self._model = model
         self._temperature = temperature
         self._counter = counter
@@ -138,12 +143,13 @@ class OpenAIDrafter:
     async def complete(self, request: DraftRequest) -> Completion:
         started = time.perf_counter()
         try:
-            response = await self._client.chat.completions.create(
-                model=self._model,
-                messages=self._messages(request),
-                max_tokens=request.max_tokens,
-                temperature=self._temperature,
-            )
+            with anyio.fail_after(self._deadline_s):
+                response = await self._client.chat.completions.create(
+                    model=self._model,
+                    messages=self._messages(request),
+                    max_tokens=request.max_tokens,
+                    temperature=self._temperature,
+                )
             completion = self._completion_from(response, request)
         except Exception as exc:  # the Drafter protocol: LLMUnavailable and nothing else
             raise _unavailable(exc, model=self._model) from exc
@@ -206,9 +212,15 @@ class OpenAIDrafter:
                 stream=True,
                 stream_options={"include_usage": True},
             )
+            finished = False
             async with chunks:
                 async for event in chunks:
                     chunk = _checked_chunk(event)
+                    # The last chunks of a complete answer: a finish_reason, then the usage.
+                    if chunk.usage is not None or any(
+                        getattr(c, "finish_reason", None) for c in chunk.choices or []
+                    ):
+                        finished = True
                     if isinstance(chunk.model, str) and chunk.model:
                         model = chunk.model
                     if chunk.usage is not None:
@@ -222,6 +234,8 @@ class OpenAIDrafter:
                         parts.append(delta)
                         yield delta
             text = _required_text("".join(parts), "the stream carried no text")
+            if not finished:  # cut off: the body ended without a finish_reason or usage
+                raise _Malformed("the stream ended before the model finished its answer")
         except Exception as exc:
             raise _unavailable(exc, model=self._model) from exc
         yield Completion(
@@ -307,7 +321,7 @@ def _unavailable(exc: BaseException, *, model: str) -> LLMUnavailable:
     """Map any failure of a model call to ``LLMUnavailable``, logging what an operator needs."""
     if isinstance(exc, LLMUnavailable):
         return exc
-    if isinstance(exc, (openai.APITimeoutError, *_TIMEOUT_ERRORS)):
+    if isinstance(exc, (openai.APITimeoutError, TimeoutError, *_TIMEOUT_ERRORS)):
         _log.warning("llm_timeout", model=model)
         return LLMUnavailable("The language model did not answer in time.")
     if isinstance(exc, (openai.APIConnectionError, *_TRANSPORT_ERRORS)):

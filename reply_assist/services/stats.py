@@ -94,6 +94,12 @@ def _iso(epoch_s: int) -> str:
 async def feedback_stats(
     rt: Runtime, company_ids: list[str], since: datetime | None, until: datetime | None
 ) -> FeedbackStats:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.utcoffset() is None:
+            raise InvalidRequest(
+                f"Invalid '{name}': a timestamp needs an offset (RFC 3339), "
+                "e.g. 2026-11-20T00:00:00Z."
+            )
     if since is not None and until is not None and until <= since:
         raise InvalidRequest("'until' must be later than 'since'.")
     now = int(time.time())

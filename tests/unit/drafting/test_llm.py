@@ -125,7 +125,9 @@ def completion_body(
     return body
 
 
-def chunk(content: str | None = None, *, usage: dict[str, int] | None = None) -> bytes:
+def chunk(
+    content: str | None = None, *, usage: dict[str, int] | None = None, finish: str | None = None
+) -> bytes:
     body: dict[str, Any] = {
         "id": "chatcmpl-1",
         "object": "chat.completion.chunk",
@@ -133,7 +135,7 @@ def chunk(content: str | None = None, *, usage: dict[str, int] | None = None) ->
         "model": SERVED_MODEL,
         "choices": []
         if usage
-        else [{"index": 0, "delta": {"content": content}, "finish_reason": None}],
+        else [{"index": 0, "delta": {"content": content}, "finish_reason": finish}],
     }
     if usage:
         body["usage"] = {**usage, "total_tokens": sum(usage.values())}
@@ -479,7 +481,9 @@ async def test_stream_yields_deltas_then_the_completion(
 async def test_stream_without_usage_counts_tokens(
     drafter: OpenAIDrafter, llm: respx.MockRouter, request_: DraftRequest, counter: TokenCounter
 ) -> None:
-    llm.post("/chat/completions").mock(return_value=sse(chunk("Tack, "), chunk("Erik!"), DONE))
+    llm.post("/chat/completions").mock(
+        return_value=sse(chunk("Tack, "), chunk("Erik!", finish="stop"), DONE)
+    )
 
     _, completions = await collect(drafter.stream(request_))
 
