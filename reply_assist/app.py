@@ -27,6 +27,7 @@ from reply_assist.api.companies import CompanyController
 from reply_assist.api.drafts import DraftController
 from reply_assist.api.health import HealthController, ReadinessProbe
 from reply_assist.api.middleware import RequestContextMiddleware, add_request_id_header
+from reply_assist.api.openapi import complete_schema
 from reply_assist.api.problems import exception_handlers
 from reply_assist.api.ratelimit import RateLimitMiddleware
 from reply_assist.api.replies import ReplyController
@@ -178,12 +179,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         response_cache_config=ResponseCacheConfig(),
         debug=False,
     )
-    _complete_schema(app)
+    complete_schema(app.openapi_schema)
     return app
-
-
-def _complete_schema(app: Litestar) -> None:
-    """What Litestar's schema generation drops: constraints on the items of a list."""
-    schemas = app.openapi_schema.components.schemas or {}
-    languages = schemas["CompanyIn"].properties["languages"]  # type: ignore[index]
-    languages.items.pattern = r"^[A-Za-z]{2}$"  # type: ignore[union-attr]

@@ -154,12 +154,13 @@ class DraftController(Controller):
         "text/event-stream)",
         status_code=201,
         responses={
+            201: ResponseSpec(data_container=DraftOut, description="The stored draft."),
             200: ResponseSpec(
                 data_container=str,
                 media_type="text/event-stream",
                 description='With Accept: text/event-stream: `delta` events ({"text": …}), '
                 "then one `draft` event (the draft), or one `error` event (a problem body).",
-            )
+            ),
         },
     )
     async def generate(

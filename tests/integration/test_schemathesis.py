@@ -231,11 +231,6 @@ def _schema_gaps(schema: dict[str, Any]) -> list[str]:
     return gaps
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="schema gaps: error responses, their media type and schema, 201 on PUT, the "
-    "generate body and the bearer scheme are undocumented (the failure message lists them)",
-)
 def test_schema_documents_every_status_it_answers() -> None:
     app = create_app(Settings(admin_token="x" * 32, log_level="WARNING"))
     schema = json.loads(json.dumps(app.openapi_schema.to_schema()))
