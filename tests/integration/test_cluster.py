@@ -1,0 +1,369 @@
+"""Scale-out: two service processes on a three-master Redis Cluster keep the limit of 10 exact.
+
+The test starts everything itself on loopback: three ``redis-server --cluster-enabled yes`` nodes
+joined with ``redis-cli --cluster create``, the stub model (``bench/stub_llm.py``) and two
+``reply-assist serve`` processes whose ``REPLY_ASSIST_REDIS_URL`` ends in ``?cluster=1``. It then
+fires 100 concurrent generate calls for one review, spread over both processes, and afterwards
+runs every other Lua script and multi-key command of the store once through the cluster
+(idempotency, edit, votes, publish, statistics). Everything it started is stopped in a finally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which("redis-server") is None or shutil.which("redis-cli") is None,
+        reason="redis-server and redis-cli are not on PATH (apt-get install redis-server)",
+    ),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_TOKEN = "cluster-test-admin-token-0123456789"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+COMPANY = {
+    "name": "Acme AB",
+    "plan": "enterprise",
+    "contract_start": "2026-01-01T00:00:00Z",
+    "languages": ["sv", "en"],
+    "brand_voice": "warm, informal, first names",
+    "signature": "Anna, Acme kundtjänst",
+}
+REVIEW = {
+    "type": "company",
+    "title": "Slow delivery",
+    "text": "The parcel took three weeks and nobody answered my emails.",
+    "stars": 2,
+    "created_at": "2026-11-20T08:00:00Z",
+    "reported": False,
+    "verified": True,
+    "author_name": "Erik",
+    "language": "en",
+}
+CALLS = 100
+LIMIT = 10
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _cluster_ports(n: int) -> list[int]:
+    """``n`` free ports from 30000 up whose cluster bus ports (+10000) are free too.
+
+    Below 32768, so the kernel never hands them out as ephemeral client ports meanwhile.
+    """
+    ports: list[int] = []
+    candidates = list(range(30000, 32700))
+    random.shuffle(candidates)
+    for port in candidates:
+        if port in ports or port + 10000 in ports:
+            continue
+        if _bindable(port) and _bindable(port + 10000):
+            ports.append(port)
+            if len(ports) == n:
+                return ports
+    raise RuntimeError("no free ports for a Redis Cluster")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cli(port: int, *args: str, timeout: float = 10) -> str:
+    return subprocess.run(
+        ["redis-cli", "-h", "127.0.0.1", "-p", str(port), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    ).stdout
+
+
+@dataclass
+class Processes:
+    """Everything the test starts, so that the finally can stop all of it."""
+
+    tmp: Path
+    redis_ports: list[int] = field(default_factory=list)
+    children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    logs: list[Path] = field(default_factory=list)
+
+    def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = self.tmp / f"{name}.log"
+        self.logs.append(log)
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                argv,
+                env={**os.environ, **env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=str(ROOT),
+                start_new_session=True,
+            )
+        self.children.append((name, proc))
+        return proc
+
+    def tails(self) -> str:
+        parts = []
+        for log in self.logs:
+            with contextlib.suppress(OSError):
+                lines = log.read_text(errors="replace").splitlines()[-8:]
+                parts.append(f"--- {log.name}\n" + "\n".join(lines))
+        return "\n".join(parts)
+
+    def stop(self) -> None:
+        for _, proc in reversed(self.children):
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        for _, proc in reversed(self.children):
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        for port in self.redis_ports:
+            pidfile = self.tmp / f"redis-{port}.pid"
+            with contextlib.suppress(Exception):
+                _cli(port, "shutdown", "nosave", timeout=5)
+            with contextlib.suppress(Exception):
+                pid = int(pidfile.read_text().strip())
+                for _ in range(50):
+                    os.kill(pid, 0)  # raises once it is gone
+                    time.sleep(0.1)
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def start_cluster(procs: Processes) -> str:
+    """Three masters on loopback, joined; returns the service's REPLY_ASSIST_REDIS_URL."""
+    ports = _cluster_ports(3)
+    for port in ports:
+        procs.redis_ports.append(port)
+        subprocess.run(
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                str(procs.tmp / f"nodes-{port}.conf"),
+                "--cluster-node-timeout",
+                "5000",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "yes",
+                "--dir",
+                str(procs.tmp),
+                "--pidfile",
+                str(procs.tmp / f"redis-{port}.pid"),
+                "--logfile",
+                str(procs.tmp / f"redis-{port}.log"),
+            ],
+            check=True,
+            timeout=10,
+        )
+        procs.logs.append(procs.tmp / f"redis-{port}.log")
+    for port in ports:
+        deadline = time.monotonic() + 10
+        while "PONG" not in _cli(port, "ping", timeout=2):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server on {port} did not start:\n{procs.tails()}")
+            time.sleep(0.05)
+    created = subprocess.run(
+        [
+            "redis-cli",
+            "--cluster",
+            "create",
+            *(f"127.0.0.1:{p}" for p in ports),
+            "--cluster-replicas",
+            "0",
+            "--cluster-yes",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if created.returncode != 0:
+        raise RuntimeError(f"redis-cli --cluster create failed:\n{created.stdout}{created.stderr}")
+    deadline = time.monotonic() + 20
+    while not all("cluster_state:ok" in _cli(p, "cluster", "info", timeout=2) for p in ports):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the cluster did not become ok:\n{procs.tails()}")
+        time.sleep(0.1)
+    return f"redis://127.0.0.1:{ports[0]}/0?cluster=1"
+
+
+async def start_stub(procs: Processes) -> int:
+    # 300 ms to the answer: all 100 calls are in flight together, so in-flight ones must count.
+    proc = procs.spawn(
+        "stub",
+        [sys.executable, str(ROOT / "bench" / "stub_llm.py"), "--port", "0", "--ttft-ms", "300"],
+        {},
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        text = (procs.tmp / "stub.log").read_text()
+        if "listening on" in text:
+            return int(text.split("listening on", 1)[1].split()[0].rsplit(":", 1)[1])
+        if proc.poll() is not None:
+            break
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"the stub model did not start:\n{procs.tails()}")
+
+
+async def start_service(procs: Processes, name: str, env: dict[str, str]) -> str:
+    port = _free_port()
+    proc = procs.spawn(
+        name, [sys.executable, "-m", "reply_assist.cli", "serve", "--port", str(port)], env
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 45
+    async with httpx.AsyncClient(timeout=3) as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            with contextlib.suppress(httpx.TransportError):
+                ready = await client.get(f"{base}/readyz")
+                if ready.status_code == 200:
+                    assert "cluster" in ready.json()["store"]["detail"], ready.text
+                    return base
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{name} did not become ready:\n{procs.tails()}")
+
+
+@pytest.fixture
+async def services() -> AsyncIterator[list[str]]:
+    procs = Processes(Path(tempfile.mkdtemp(prefix="reply-assist-cluster-")))
+    try:
+        redis_url = start_cluster(procs)
+        stub_port = await start_stub(procs)
+        env = {
+            "REPLY_ASSIST_ADMIN_TOKEN": ADMIN_TOKEN,
+            "REPLY_ASSIST_REDIS_URL": redis_url,
+            "REPLY_ASSIST_REDIS_PREFIX": f"ra-cluster-{os.getpid()}",
+            "OPENAI_BASE_URL": f"http://127.0.0.1:{stub_port}/v1",
+            "OPENAI_API_KEY": "test",
+            "REPLY_ASSIST_LLM_MAX_RETRIES": "0",
+            "REPLY_ASSIST_LOG_LEVEL": "WARNING",
+        }
+        bases = await asyncio.gather(
+            start_service(procs, "service-a", env), start_service(procs, "service-b", env)
+        )
+        yield list(bases)
+    finally:
+        print(procs.tails())  # captured: pytest shows it only when the test fails
+        procs.stop()
+
+
+async def test_limit_of_ten_is_exact_across_two_processes_on_a_cluster(
+    services: list[str],
+) -> None:
+    a, b = services
+    async with httpx.AsyncClient(
+        timeout=30, limits=httpx.Limits(max_connections=CALLS, max_keepalive_connections=CALLS)
+    ) as client:
+        r = await client.put(f"{a}/v1/companies/acme", json=COMPANY, headers=ADMIN)
+        assert r.status_code == 201, r.text
+        r = await client.post(
+            f"{b}/v1/companies/acme/api-keys", json={"role": "agent"}, headers=ADMIN
+        )
+        assert r.status_code == 201, r.text
+        agent = {"Authorization": f"Bearer {r.json()['key']}"}
+        r = await client.put(f"{a}/v1/companies/acme/reviews/r1", json=REVIEW, headers=ADMIN)
+        assert r.status_code == 201, r.text
+
+        # 100 calls at once for one review, every other one to each process.
+        drafts = "/v1/companies/acme/reviews/r1/drafts"
+        results = await asyncio.gather(
+            *(client.post(f"{(a, b)[i % 2]}{drafts}", headers=agent) for i in range(CALLS))
+        )
+        statuses = Counter(r.status_code for r in results)
+        assert statuses == {201: LIMIT, 422: CALLS - LIMIT}, statuses
+        codes = Counter(r.json()["code"] for r in results if r.status_code == 422)
+        assert codes == {"generation_limit_reached": CALLS - LIMIT}
+        served_by = Counter(i % 2 for i, r in enumerate(results) if r.status_code == 201)
+        assert sum(served_by.values()) == LIMIT
+
+        listed = await client.get(f"{b}{drafts}", headers=agent)
+        assert listed.status_code == 200, listed.text
+        items = listed.json()["items"]
+        assert len(items) == LIMIT
+        assert sorted(d["generation"] for d in items) == list(range(1, LIMIT + 1))
+        eligibility = await client.get(
+            f"{a}/v1/companies/acme/reviews/r1/eligibility", headers=agent
+        )
+        assert eligibility.json()["generations_left"] == 0
+
+        # Every other script and multi-key command, once, through the cluster.
+        r = await client.put(f"{b}/v1/companies/acme/reviews/r2", json=REVIEW, headers=ADMIN)
+        assert r.status_code == 201, r.text
+        drafts2 = "/v1/companies/acme/reviews/r2/drafts"
+        once = {**agent, "Idempotency-Key": "k-1"}
+        first = await client.post(f"{a}{drafts2}", headers=once)
+        again = await client.post(f"{b}{drafts2}", headers=once)
+        assert first.status_code == again.status_code == 201, (first.text, again.text)
+        assert first.json()["id"] == again.json()["id"]
+        draft_id = first.json()["id"]
+        edit = {"text": "Tack Erik!", "agent_id": "a-1"}
+        edited = await client.patch(f"{b}{drafts2}/{draft_id}", json=edit, headers=agent)
+        assert edited.status_code == 200, edited.text
+        for vote in ("down", "up"):  # the second replaces the first
+            r = await client.post(
+                f"{a}{drafts2}/{draft_id}/feedback",
+                json={"vote": vote, "agent_id": "a-1", "reason": "helpful"},
+                headers=agent,
+            )
+            assert r.status_code == 201, r.text
+        reply = "/v1/companies/acme/reviews/r2/reply"
+        body = {"text": "Tack Erik!", "agent_id": "a-1", "draft_id": draft_id}
+        r = await client.put(f"{a}{reply}", json=body, headers=agent)
+        assert r.status_code == 201, r.text
+        r = await client.put(f"{b}{reply}", json={**body, "text": "Tack!"}, headers=agent)
+        assert r.status_code == 200, r.text
+        stats = await client.get(f"{b}/v1/companies/acme/feedback/stats", headers=ADMIN)
+        assert stats.status_code == 200, stats.text
+        totals = stats.json()
+        assert totals["drafts"] == LIMIT + 1
+        assert totals["reviews_with_drafts"] == 2
+        assert totals["votes"] == {"up": 1, "down": 0}
+        assert totals["published"]["total"] == 2
+        everyone = await client.get(f"{a}/v1/feedback/stats", headers=ADMIN)
+        assert everyone.status_code == 200, everyone.text
+        assert everyone.json()["drafts"] == LIMIT + 1
