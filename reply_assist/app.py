@@ -62,6 +62,7 @@ def _drafter(settings: Settings, tokens: TokenCounter) -> Drafter:
         timeout_s=settings.llm_timeout_s,
         max_retries=settings.llm_max_retries,
         max_connections=settings.llm_max_connections,
+        transport=settings.llm_http,
     )
     return OpenAIDrafter(
         client,
@@ -102,6 +103,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         prefix=settings.redis_key_prefix,
         max_connections=settings.redis_max_connections,
         timeout_s=settings.redis_timeout_s,
+        pool_wait_s=settings.redis_pool_wait_s,
     )
     drafter = _drafter(settings, tokens)
     runtime = Runtime.build(settings, store, drafter, prompts, tokens)

@@ -36,12 +36,14 @@ class Settings:
     redis_key_prefix: str = "reply_assist"
     redis_max_connections: int = 64
     redis_timeout_s: float = 2.0
+    redis_pool_wait_s: float = 10.0
     openai_api_key: str | None = None
     openai_base_url: str | None = None
     model: str = DEFAULT_MODEL
     llm_timeout_s: float = 20.0
     llm_max_retries: int = 1
     llm_max_connections: int = 200
+    llm_http: str = "aiohttp"
     llm_temperature: float = 0.7
     max_prompt_tokens: int = 3000
     max_completion_tokens: int = 400
@@ -82,12 +84,14 @@ class Settings:
                 "REPLY_ASSIST_REDIS_MAX_CONNECTIONS", 64, 1, 10_000
             ),
             redis_timeout_s=reader.number("REPLY_ASSIST_REDIS_TIMEOUT_S", 2.0, 0.05, 60),
+            redis_pool_wait_s=reader.number("REPLY_ASSIST_REDIS_POOL_WAIT_S", 10.0, 0.05, 120),
             openai_api_key=reader.text("OPENAI_API_KEY", None),
             openai_base_url=reader.url("OPENAI_BASE_URL"),
             model=reader.text("REPLY_ASSIST_MODEL", DEFAULT_MODEL) or DEFAULT_MODEL,
             llm_timeout_s=reader.number("REPLY_ASSIST_LLM_TIMEOUT_S", 20.0, 0.1, 600),
             llm_max_retries=reader.integer("REPLY_ASSIST_LLM_MAX_RETRIES", 1, 0, 10),
             llm_max_connections=reader.integer("REPLY_ASSIST_LLM_MAX_CONNECTIONS", 200, 1, 10_000),
+            llm_http=reader.choice("REPLY_ASSIST_LLM_HTTP", "aiohttp", ("aiohttp", "httpx")),
             llm_temperature=reader.number("REPLY_ASSIST_LLM_TEMPERATURE", 0.7, 0.0, 2.0),
             max_prompt_tokens=reader.integer("REPLY_ASSIST_MAX_PROMPT_TOKENS", 3000, 500, 200_000),
             max_completion_tokens=reader.integer(

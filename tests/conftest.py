@@ -70,6 +70,7 @@ def base_settings(prefix: str, tmp_path_factory: pytest.TempPathFactory) -> Sett
         openai_base_url=LLM_BASE,
         llm_timeout_s=2.0,
         llm_max_retries=0,
+        llm_http="httpx",  # respx intercepts httpx; test_real_model.py covers aiohttp
         rate_limit_per_min=0,
         log_level="WARNING",
         tiktoken_cache_dir=cache or tmp_path_factory.getbasetemp() / "tiktoken",

@@ -204,11 +204,20 @@ class _BoundedPipeline(ClusterPipeline):
             return await super().execute(raise_on_error, allow_redirections)
 
 
-def connect(url: str | None, *, prefix: str, max_connections: int, timeout_s: float) -> Store:
+def connect(
+    url: str | None,
+    *,
+    prefix: str,
+    max_connections: int,
+    timeout_s: float,
+    pool_wait_s: float | None = None,
+) -> Store:
     """A store on ``url``, or the embedded in-process one when no URL is configured.
 
-    The pool blocks (up to the socket timeout) instead of raising when all connections are busy:
-    redis-py's default pool raises past its size, which under a burst would turn load into 503s.
+    The pool blocks (up to ``pool_wait_s``, default the socket timeout) instead of raising when
+    all connections are busy: redis-py's default pool raises past its size, which under a burst
+    would turn load into 503s. The wait is longer than the socket timeout because a burst queues
+    for connections while Redis itself is fine (bench: 949 → 1000 of 1000 with 10 s).
     On a cluster, ``max_connections`` bounds the commands in flight across all nodes (see
     ``_BoundedCluster``).
     """
@@ -227,7 +236,7 @@ def connect(url: str | None, *, prefix: str, max_connections: int, timeout_s: fl
             client = _BoundedCluster.from_url(
                 url,
                 max_in_flight=max_connections,
-                wait_s=timeout_s,
+                wait_s=pool_wait_s or timeout_s,
                 socket_timeout=timeout_s,
                 socket_connect_timeout=timeout_s,
                 health_check_interval=30,
@@ -237,7 +246,7 @@ def connect(url: str | None, *, prefix: str, max_connections: int, timeout_s: fl
             pool = aioredis.BlockingConnectionPool.from_url(
                 url,
                 max_connections=max_connections,
-                timeout=timeout_s,
+                timeout=pool_wait_s or timeout_s,
                 socket_timeout=timeout_s,
                 socket_connect_timeout=timeout_s,
                 health_check_interval=30,
