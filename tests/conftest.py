@@ -164,6 +164,7 @@ def sent_messages(route: respx.Route) -> dict[str, Any]:
     return body
 
 
+# Shared by every test: pass a copy to anything that adds to the headers it is given (httpx-sse).
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 COMPANY = {

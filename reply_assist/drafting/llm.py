@@ -79,7 +79,7 @@ def make_openai_client(
     timeout_s: float,
     max_retries: int,
     max_connections: int,
-    transport: str = "aiohttp",
+    transport: str = "httpx",
 ) -> openai.AsyncOpenAI:
     """Build the app's one ``AsyncOpenAI``; the app closes it (``await client.close()``).
 

@@ -57,7 +57,7 @@ async def test_generate_and_stream_over_aiohttp(
         assert r.status_code == 201, r.text
         assert r.json()["usage"]["completion_tokens"] > 0
         async with aconnect_sse(
-            client, "POST", "/v1/companies/acme/reviews/r1/drafts", headers=ADMIN
+            client, "POST", "/v1/companies/acme/reviews/r1/drafts", headers={**ADMIN}
         ) as source:
             events = [(e.event, json.loads(e.data)) async for e in source.aiter_sse()]
         assert events[-1][0] == "draft"

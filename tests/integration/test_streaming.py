@@ -51,7 +51,8 @@ PARTS = (
 
 async def read_events(client: httpx.AsyncClient, headers: dict[str, str]) -> list[tuple[str, Any]]:
     events = []
-    async with aconnect_sse(client, "POST", DRAFTS, headers=headers) as source:
+    # httpx-sse adds its Accept header to the dict it is given: give it a copy.
+    async with aconnect_sse(client, "POST", DRAFTS, headers={**headers}) as source:
         assert source.response.status_code == 200
         async for event in source.aiter_sse():
             events.append((event.event, json.loads(event.data)))
@@ -139,7 +140,7 @@ async def test_client_disconnect_mid_stream_releases_the_slot(
         return httpx.Response(200, content=body(), headers={"content-type": "text/event-stream"})
 
     llm["chat"].mock(side_effect=slow_stream)
-    async with aconnect_sse(api.client, "POST", DRAFTS, headers=ADMIN) as source:
+    async with aconnect_sse(api.client, "POST", DRAFTS, headers={**ADMIN}) as source:
         async for event in source.aiter_sse():
             assert event.event == "delta"
             break  # the client goes away after the first delta
