@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 import respx
+import structlog
 import uvicorn
 
 from reply_assist.app import create_app
@@ -36,6 +37,14 @@ REPLY = (
     "Please get in touch with our customer service so we can put this right. "
     "Anna, Acme kundtjänst"
 )
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """create_app configures structlog globally: leave it as each test found it."""
+    logging_config = structlog.get_config()
+    yield
+    structlog.configure(**logging_config)
 
 
 @pytest.fixture

@@ -8,13 +8,12 @@ wrong types (400 ``invalid_request`` naming the field).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 import respx
-import structlog
 
 from tests.conftest import ADMIN, COMPANY, REVIEW, Api
 
@@ -22,14 +21,6 @@ PROBLEM = "application/problem+json"
 JSON = {**ADMIN, "Content-Type": "application/json"}
 MAX_BODY = 64 * 1024
 REVIEW_PATH = "/v1/companies/acme/reviews/r1"
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """create_app configures structlog globally: leave it as this test found it."""
-    logging_config = structlog.get_config()
-    yield
-    structlog.configure(**logging_config)
 
 
 @pytest.fixture

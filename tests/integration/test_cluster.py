@@ -29,6 +29,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import COMPANY, REVIEW
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
@@ -40,25 +42,6 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "cluster-test-admin-token-0123456789"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-COMPANY = {
-    "name": "Acme AB",
-    "plan": "enterprise",
-    "contract_start": "2026-01-01T00:00:00Z",
-    "languages": ["sv", "en"],
-    "brand_voice": "warm, informal, first names",
-    "signature": "Anna, Acme kundtjänst",
-}
-REVIEW = {
-    "type": "company",
-    "title": "Slow delivery",
-    "text": "The parcel took three weeks and nobody answered my emails.",
-    "stars": 2,
-    "created_at": "2026-11-20T08:00:00Z",
-    "reported": False,
-    "verified": True,
-    "author_name": "Erik",
-    "language": "en",
-}
 CALLS = 100
 LIMIT = 10
 

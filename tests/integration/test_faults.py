@@ -27,7 +27,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-import structlog
 
 from reply_assist.models import GENERATION_LIMIT
 from reply_assist.settings import Settings
@@ -42,14 +41,6 @@ PROBLEM = "application/problem+json"
 # --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """create_app configures structlog globally: leave it as this test found it."""
-    logging_config = structlog.get_config()
-    yield
-    structlog.configure(**logging_config)
 
 
 def assert_problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:

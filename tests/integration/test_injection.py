@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 import respx
-import structlog
 
 from reply_assist.drafting.prompting import FENCE_END, FENCE_START
 from reply_assist.settings import Settings
@@ -25,14 +24,6 @@ from tests.conftest import ADMIN, ADMIN_TOKEN, REPLY, Api, completion, sent_mess
 
 LANGUAGES = ["en", "sv", "nl", "de", "fr", "es"]
 SIGNATURE = "Anna, Acme kundtjänst"
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """create_app configures structlog globally: leave it as this test found it."""
-    logging_config = structlog.get_config()
-    yield
-    structlog.configure(**logging_config)
 
 
 async def company(api: Api, **overrides: Any) -> None:

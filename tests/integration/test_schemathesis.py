@@ -26,7 +26,6 @@ import pytest
 import redis
 import respx
 import schemathesis
-import structlog
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -67,14 +66,6 @@ def _operation_labels() -> list[str]:
 
 
 OPERATIONS = _operation_labels()
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """create_app configures structlog globally: leave it as this test found it."""
-    logging_config = structlog.get_config()
-    yield
-    structlog.configure(**logging_config)
 
 
 @pytest.fixture
