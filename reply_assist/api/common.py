@@ -9,20 +9,20 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import PathParameter
+from msgspec import Meta
 
 from reply_assist.auth import Principal
-from reply_assist.errors import NotFound
-from reply_assist.models import Company
 from reply_assist.runtime import Runtime
 
 __all__ = [
     "ID_PATTERN",
+    "AgentIdField",
     "CompanyId",
     "DraftId",
+    "IdField",
     "ReviewId",
     "dependencies",
     "principal_of",
-    "require_company",
     "rfc3339",
 ]
 
@@ -40,6 +40,11 @@ DraftId = Annotated[
 ]
 
 
+# The same limits inside request bodies (msgspec constraints, not path parameters).
+IdField = Annotated[str, Meta(pattern=ID_PATTERN)]
+AgentIdField = Annotated[str, Meta(min_length=1, max_length=128)]
+
+
 def _runtime(state: State) -> Runtime:
     runtime: Runtime = state.runtime
     return runtime
@@ -51,13 +56,6 @@ dependencies = {"runtime": Provide(_runtime, sync_to_thread=False)}
 def principal_of(request: Request[Any, Any, Any]) -> Principal:
     principal: Principal = request.user
     return principal
-
-
-async def require_company(runtime: Runtime, company_id: str) -> Company:
-    company = await runtime.companies.get(company_id)
-    if company is None:
-        raise NotFound("No such company.", code="company_not_found")
-    return company
 
 
 def rfc3339(value: datetime) -> str:

@@ -17,6 +17,7 @@ from msgspec import Meta
 from redis.exceptions import RedisError
 
 from reply_assist.api.common import (
+    AgentIdField,
     CompanyId,
     DraftId,
     ReviewId,
@@ -32,6 +33,7 @@ from reply_assist.errors import (
 from reply_assist.models import DraftUsage, Vote
 from reply_assist.runtime import Runtime
 from reply_assist.services.generation import GenerateCall, begin_generation
+from reply_assist.services.lookups import require_review
 from reply_assist.store.drafts import DraftRecord
 
 __all__ = ["DraftController", "DraftOut", "draft_out"]
@@ -41,7 +43,6 @@ log = structlog.get_logger(__name__)
 Reason = Literal[
     "helpful", "wrong_tone", "inaccurate", "too_long", "too_generic", "wrong_language", "other"
 ]
-AgentIdField = Annotated[str, Meta(min_length=1, max_length=128)]
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(
@@ -198,8 +199,7 @@ class DraftController(Controller):
         review_id: ReviewId,
     ) -> DraftList:
         authorize(principal_of(request), company_id, ANY_ROLE)
-        if await runtime.reviews.get(company_id, review_id) is None:
-            raise NotFound("No such review.", code="review_not_found")
+        await require_review(runtime, company_id, review_id)
         records = await runtime.drafts.list(company_id, review_id)
         return DraftList(items=[draft_out(r) for r in records])
 

@@ -11,7 +11,14 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from msgspec import Meta
 
-from reply_assist.api.common import CompanyId, ReviewId, principal_of, rfc3339
+from reply_assist.api.common import (
+    AgentIdField,
+    CompanyId,
+    IdField,
+    ReviewId,
+    principal_of,
+    rfc3339,
+)
 from reply_assist.auth import AGENT, ANY_ROLE, authorize
 from reply_assist.errors import NotFound
 from reply_assist.runtime import Runtime
@@ -20,13 +27,11 @@ from reply_assist.store.replies import ReplyVersion
 
 __all__ = ["ReplyController"]
 
-_ID = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
-
 
 class PublishIn(msgspec.Struct):
     text: Annotated[str, Meta(min_length=1, max_length=10_000)]
-    agent_id: Annotated[str, Meta(min_length=1, max_length=128)]
-    draft_id: _ID | None = None
+    agent_id: AgentIdField
+    draft_id: IdField | None = None
 
 
 class ReplyVersionOut(msgspec.Struct):

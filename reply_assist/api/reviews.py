@@ -11,13 +11,17 @@ from litestar import Controller, Request, Response, get, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from reply_assist.api.common import CompanyId, ReviewId, principal_of, require_company
+from reply_assist.api.common import CompanyId, ReviewId, principal_of
 from reply_assist.auth import ANY_ROLE, WRITERS, authorize
 from reply_assist.drafting.language import detect_language, normalize_language
-from reply_assist.errors import NotFound
 from reply_assist.models import Review, ReviewIn
 from reply_assist.runtime import Runtime
 from reply_assist.services.eligibility import evaluate
+from reply_assist.services.lookups import (
+    require_company,
+    require_review,
+    require_review_and_company,
+)
 
 __all__ = ["ReviewController"]
 
@@ -80,10 +84,7 @@ class ReviewController(Controller):
         review_id: ReviewId,
     ) -> Review:
         authorize(principal_of(request), company_id, ANY_ROLE)
-        record = await runtime.reviews.get(company_id, review_id)
-        if record is None:
-            raise NotFound("No such review.", code="review_not_found")
-        return record.review
+        return (await require_review(runtime, company_id, review_id)).review
 
     @get("/eligibility", summary="Whether a draft can be generated, and every rule that fails")
     async def eligibility(
@@ -94,11 +95,9 @@ class ReviewController(Controller):
         review_id: ReviewId,
     ) -> EligibilityOut:
         authorize(principal_of(request), company_id, ANY_ROLE)
-        company, record, in_flight = await runtime.reviews.load(company_id, review_id)
-        if company is None:
-            raise NotFound("No such company.", code="company_not_found")
-        if record is None:
-            raise NotFound("No such review.", code="review_not_found")
+        company, record, in_flight = await require_review_and_company(
+            runtime, company_id, review_id
+        )
         result = evaluate(company, record, in_flight)
         return EligibilityOut(
             eligible=result.eligible,

@@ -14,8 +14,12 @@ from reply_assist.errors import Forbidden, ReplyAssistError, Unprocessable
 from reply_assist.models import GENERATION_LIMIT, Company
 from reply_assist.store.reviews import ReviewRecord
 
-__all__ = ["GRACE_PERIOD", "MIN_WORDS", "Eligibility", "evaluate", "refusal"]
+__all__ = ["GRACE_PERIOD", "LIMIT_DETAIL", "MIN_WORDS", "Eligibility", "evaluate", "refusal"]
 
+LIMIT_DETAIL = (
+    f"{GENERATION_LIMIT} drafts have already been generated for this review "
+    "(generations in progress count)."
+)
 MIN_WORDS = 5  # "more than four words"
 GRACE_PERIOD = timedelta(hours=48)
 
@@ -74,10 +78,7 @@ def evaluate(company: Company, record: ReviewRecord, in_flight: int) -> Eligibil
             f"languages ({', '.join(company.languages)})."
         )
     if used >= GENERATION_LIMIT:
-        failed["generation_limit_reached"] = (
-            f"{GENERATION_LIMIT} drafts have already been generated for this review "
-            "(generations in progress count)."
-        )
+        failed["generation_limit_reached"] = LIMIT_DETAIL
     return Eligibility(
         reasons=list(failed), details=failed, language=record.language, generations_used=used
     )

@@ -13,10 +13,11 @@ cancels the handler), and if Redis itself is gone the reservation's expiry frees
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -36,7 +37,6 @@ from reply_assist.drafting.base import (
 from reply_assist.errors import (
     Conflict,
     LLMUnavailable,
-    NotFound,
     ReplyAssistError,
     StoreUnavailable,
     Unprocessable,
@@ -44,7 +44,8 @@ from reply_assist.errors import (
 from reply_assist.models import GENERATION_LIMIT, Company, DraftUsage, StoredDraft
 from reply_assist.runtime import Runtime
 from reply_assist.services import safety
-from reply_assist.services.eligibility import evaluate, refusal
+from reply_assist.services.eligibility import LIMIT_DETAIL, evaluate, refusal
+from reply_assist.services.lookups import require_review_and_company
 from reply_assist.store.drafts import DraftRecord
 from reply_assist.store.reviews import Reservation, ReviewRecord
 
@@ -135,19 +136,13 @@ class Generation:
         """
         try:
             completion: Completion | None = None
-            started = time.perf_counter()
-            outcome = "error"
-            try:
+            with _model_timer(self._rt.drafter.kind) as timer:
                 async for item in self._rt.drafter.stream(self.request):
                     if isinstance(item, Completion):
                         completion = item
                     else:
                         yield item
-                outcome = "ok"
-            finally:
-                metrics.MODEL_LATENCY.labels(self._rt.drafter.kind, outcome).observe(
-                    time.perf_counter() - started
-                )
+                timer.ok = True
             if completion is None:
                 raise LLMUnavailable("The model's stream ended without a completion.")
             _count_tokens(completion.usage)
@@ -158,15 +153,9 @@ class Generation:
             raise
 
     async def _call_model(self, call: Awaitable[Completion]) -> Completion:
-        started = time.perf_counter()
-        outcome = "error"
-        try:
+        with _model_timer(self._rt.drafter.kind) as timer:
             completion = await call
-            outcome = "ok"
-        finally:
-            metrics.MODEL_LATENCY.labels(self._rt.drafter.kind, outcome).observe(
-                time.perf_counter() - started
-            )
+            timer.ok = True
         _count_tokens(completion.usage)
         return completion
 
@@ -211,10 +200,7 @@ class Generation:
         )
         if result is None:
             # Only when the model outlived the reservation and others took the slots meanwhile.
-            raise Unprocessable(
-                f"{GENERATION_LIMIT} drafts have already been generated for this review.",
-                code="generation_limit_reached",
-            )
+            raise refusal("generation_limit_reached", LIMIT_DETAIL)
         self._claim = None  # the commit stored the key's answer
         for warning in warnings:
             metrics.DRAFT_WARNINGS.labels(warning).inc()
@@ -246,6 +232,24 @@ async def _release_claim(rt: Runtime, claim: _Claim | None) -> None:
         await _shielded(
             lambda: rt.store.scripts.run("idempotency_abandon", [claim.key], [claim.fingerprint]),
             "idempotency_abandon",
+        )
+
+
+@dataclass(slots=True)
+class _Outcome:
+    ok: bool = False
+
+
+@contextlib.contextmanager
+def _model_timer(drafter: str) -> Iterator[_Outcome]:
+    """Time a model call into MODEL_LATENCY; the body sets ``ok`` when the call succeeded."""
+    outcome = _Outcome()
+    started = time.perf_counter()
+    try:
+        yield outcome
+    finally:
+        metrics.MODEL_LATENCY.labels(drafter, "ok" if outcome.ok else "error").observe(
+            time.perf_counter() - started
         )
 
 
@@ -311,11 +315,9 @@ async def begin_generation(rt: Runtime, call: GenerateCall) -> Generation | Draf
     if isinstance(claimed, DraftRecord):
         return claimed
     try:
-        company, record, in_flight = await rt.reviews.load(call.company_id, call.review_id)
-        if company is None:
-            raise NotFound("No such company.", code="company_not_found")
-        if record is None:
-            raise NotFound("No such review.", code="review_not_found")
+        company, record, in_flight = await require_review_and_company(
+            rt, call.company_id, call.review_id
+        )
         eligibility = evaluate(company, record, in_flight)
         # The limit is decided by the reservation below, atomically; every other rule here.
         first = next((r for r in eligibility.reasons if r != "generation_limit_reached"), None)
@@ -331,11 +333,7 @@ async def begin_generation(rt: Runtime, call: GenerateCall) -> Generation | Draf
         )
         if reservation is None:
             metrics.REFUSALS.labels("generation_limit_reached").inc()
-            raise Unprocessable(
-                f"{GENERATION_LIMIT} drafts have already been generated for this review "
-                "(generations in progress count).",
-                code="generation_limit_reached",
-            )
+            raise refusal("generation_limit_reached", LIMIT_DETAIL)
         request = _draft_request(
             rt, company, record, record.language, call.guidance, reservation.used
         )

@@ -9,6 +9,7 @@ from rapidfuzz.distance import Levenshtein
 
 from reply_assist.errors import NotFound
 from reply_assist.runtime import Runtime
+from reply_assist.services.lookups import require_review
 from reply_assist.store.replies import ReplyVersion
 
 __all__ = ["publish_reply"]
@@ -26,8 +27,7 @@ async def publish_reply(
     draft_id: str | None,
     now: datetime,
 ) -> ReplyVersion:
-    if await rt.reviews.get(company_id, review_id) is None:
-        raise NotFound("No such review.", code="review_not_found")
+    await require_review(rt, company_id, review_id)
     edit_ratio: float | None = None
     edited = False
     if draft_id is not None:
