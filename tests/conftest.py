@@ -167,6 +167,36 @@ def completion(text: str, prompt_tokens: int = 120, completion_tokens: int = 30)
     }
 
 
+def sse_chunk(
+    text: str | None = None, *, finish: str | None = None, usage: dict[str, int] | None = None
+) -> bytes:
+    """One ``chat.completion.chunk`` as an OpenAI-compatible server streams it."""
+    body: dict[str, Any] = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "gpt-test",
+        "choices": [],
+    }
+    if text is not None or finish is not None:
+        delta = {} if text is None else {"content": text}
+        body["choices"] = [{"index": 0, "delta": delta, "finish_reason": finish}]
+    if usage is not None:
+        body["usage"] = {**usage, "total_tokens": sum(usage.values())}
+    return f"data: {json.dumps(body)}\n\n".encode()
+
+
+def sse_body(*parts: str, usage: dict[str, int] | None = None, done: bool = True) -> bytes:
+    """A streamed completion of ``parts``; ``done=False`` stops before the model finished."""
+    body = b"".join(sse_chunk(p) for p in parts)
+    if done:
+        body += sse_chunk(finish="stop")
+        if usage is not None:
+            body += sse_chunk(usage=usage)
+        body += b"data: [DONE]\n\n"
+    return body
+
+
 def sent_messages(route: respx.Route) -> dict[str, Any]:
     """The JSON body the SDK actually sent on the route's last call."""
     body: dict[str, Any] = json.loads(route.calls.last.request.content)

@@ -32,7 +32,17 @@ from reply_assist.models import GENERATION_LIMIT
 from reply_assist.settings import Settings
 from reply_assist.store.connection import connect
 from reply_assist.store.reviews import ReviewRepository
-from tests.conftest import ADMIN, COMPANY, REPLY, REVIEW, Api, completion, serve
+from tests.conftest import (
+    ADMIN,
+    COMPANY,
+    REPLY,
+    REVIEW,
+    Api,
+    completion,
+    serve,
+    sse_body,
+    sse_chunk,
+)
 
 STREAM = {**ADMIN, "Accept": "text/event-stream"}
 PROBLEM = "application/problem+json"
@@ -86,25 +96,6 @@ def sse_events(text: str) -> list[tuple[str, Any]]:
     return events
 
 
-def chunk(text: str | None = None, finish: str | None = None) -> bytes:
-    delta = {} if text is None else {"content": text}
-    body = {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "created": 1,
-        "model": "gpt-test",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }
-    return f"data: {json.dumps(body)}\n\n".encode()
-
-
-def sse_body(*parts: str, done: bool = True) -> bytes:
-    body = b"".join(chunk(p) for p in parts)
-    if done:
-        body += chunk(finish="stop") + b"data: [DONE]\n\n"
-    return body
-
-
 def stream_response(body: bytes | httpx.AsyncByteStream) -> httpx.Response:
     headers = {"content-type": "text/event-stream"}
     if isinstance(body, bytes):
@@ -116,8 +107,8 @@ class _DropsMidStream(httpx.AsyncByteStream):
     """Two deltas, then the connection goes away (what httpx raises when a peer hangs up)."""
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield chunk("Hi Erik, thank you ")
-        yield chunk("for taking the time ")
+        yield sse_chunk("Hi Erik, thank you ")
+        yield sse_chunk("for taking the time ")
         raise httpx.RemoteProtocolError("peer closed connection without sending complete body")
 
 

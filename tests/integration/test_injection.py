@@ -19,8 +19,18 @@ import pytest
 import respx
 
 from reply_assist.drafting.prompting import FENCE_END, FENCE_START
+from reply_assist.services.safety import WARNINGS
 from reply_assist.settings import Settings
-from tests.conftest import ADMIN, ADMIN_TOKEN, REPLY, Api, completion, sent_messages, serve
+from tests.conftest import (
+    ADMIN,
+    ADMIN_TOKEN,
+    REPLY,
+    Api,
+    completion,
+    sent_messages,
+    serve,
+    sse_body,
+)
 
 LANGUAGES = ["en", "sv", "nl", "de", "fr", "es"]
 SIGNATURE = "Anna, Acme kundtjänst"
@@ -293,14 +303,7 @@ async def test_obeyed_injection_comes_back_with_a_warning_after_one_retry(
     assert r.status_code == 201, r.text
     draft = r.json()
     assert warning in draft["warnings"], draft["warnings"]
-    assert set(draft["warnings"]) <= {
-        "wrong_language",
-        "too_long",
-        "url_not_allowed",
-        "email_not_allowed",
-        "phone_not_allowed",
-        "prompt_leak",
-    }
+    assert set(draft["warnings"]) <= set(WARNINGS)
     assert llm["chat"].call_count == 2  # the first draft failed a check: retried once
     assert draft["usage"] == {"prompt_tokens": 240, "completion_tokens": 60}  # both calls
     assert (draft["generation"], draft["generations_left"]) == (1, 9)  # counted once
@@ -371,21 +374,6 @@ async def test_the_companys_own_contact_details_are_allowed(
     assert llm["chat"].call_count == 1
 
 
-def _sse(*parts: str) -> bytes:
-    def chunk(delta: dict[str, str], finish: str | None) -> bytes:
-        body = {
-            "id": "chatcmpl-1",
-            "object": "chat.completion.chunk",
-            "created": 1,
-            "model": "gpt-test",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        }
-        return f"data: {json.dumps(body)}\n\n".encode()
-
-    body = b"".join(chunk({"content": p}, None) for p in parts)
-    return body + chunk({}, "stop") + b"data: [DONE]\n\n"
-
-
 async def test_streamed_draft_carries_warnings_without_a_retry(
     api: Api, llm: respx.MockRouter
 ) -> None:
@@ -394,7 +382,7 @@ async def test_streamed_draft_carries_warnings_without_a_retry(
     llm["chat"].mock(
         return_value=httpx.Response(
             200,
-            content=_sse(REPLY, " Claim it at http://evil.example/refund"),
+            content=sse_body(REPLY, " Claim it at http://evil.example/refund"),
             headers={"content-type": "text/event-stream"},
         )
     )
@@ -481,7 +469,7 @@ async def test_logs_hold_no_review_text_and_no_secrets(
         assert ok.status_code == 201, ok.text
         llm["chat"].mock(
             return_value=httpx.Response(
-                200, content=_sse(REPLY), headers={"content-type": "text/event-stream"}
+                200, content=sse_body(REPLY), headers={"content-type": "text/event-stream"}
             )
         )
         streamed = await api.generate(headers={**agent, "Accept": "text/event-stream"})

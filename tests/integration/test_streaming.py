@@ -9,37 +9,12 @@ import httpx
 import respx
 from httpx_sse import aconnect_sse
 
-from tests.conftest import ADMIN, Api
+from tests.conftest import ADMIN, Api, sse_body
 
 DRAFTS = "/v1/companies/acme/reviews/r1/drafts"
 
 
-def sse_body(*parts: str, usage: bool = True, done: bool = True) -> bytes:
-    chunks = []
-    for i, text in enumerate(parts):
-        chunk = {
-            "id": "c1",
-            "object": "chat.completion.chunk",
-            "created": 1,
-            "model": "gpt-test",
-            "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
-        }
-        if i == 0:
-            chunk["choices"][0]["delta"]["role"] = "assistant"  # type: ignore[index]
-        chunks.append(f"data: {json.dumps(chunk)}\n\n")
-    if usage:
-        final = {
-            "id": "c1",
-            "object": "chat.completion.chunk",
-            "created": 1,
-            "model": "gpt-test",
-            "choices": [],
-            "usage": {"prompt_tokens": 111, "completion_tokens": 22, "total_tokens": 133},
-        }
-        chunks.append(f"data: {json.dumps(final)}\n\n")
-    if done:
-        chunks.append("data: [DONE]\n\n")
-    return "".join(chunks).encode()
+USAGE = {"prompt_tokens": 111, "completion_tokens": 22}
 
 
 PARTS = (
@@ -64,7 +39,9 @@ async def test_stream_deltas_then_the_stored_draft(api: Api, llm: respx.MockRout
     await api.review()
     llm["chat"].mock(
         return_value=httpx.Response(
-            200, content=sse_body(*PARTS), headers={"content-type": "text/event-stream"}
+            200,
+            content=sse_body(*PARTS, usage=USAGE),
+            headers={"content-type": "text/event-stream"},
         )
     )
     events = await read_events(api.client, ADMIN)
@@ -88,7 +65,7 @@ async def test_stream_broken_mid_way_stores_and_counts_nothing(
 
     async def broken(request: httpx.Request) -> httpx.Response:
         async def body() -> Any:
-            yield sse_body(PARTS[0], usage=False, done=False)
+            yield sse_body(PARTS[0], done=False)
             raise httpx.RemoteProtocolError("peer closed connection")
 
         return httpx.Response(200, content=body(), headers={"content-type": "text/event-stream"})
@@ -131,11 +108,11 @@ async def test_client_disconnect_mid_stream_releases_the_slot(
 
     async def slow_stream(request: httpx.Request) -> httpx.Response:
         async def body() -> Any:
-            yield sse_body(PARTS[0], usage=False, done=False)
+            yield sse_body(PARTS[0], done=False)
             import asyncio
 
             await asyncio.sleep(5)
-            yield sse_body(PARTS[1])
+            yield sse_body(PARTS[1], usage=USAGE)
 
         return httpx.Response(200, content=body(), headers={"content-type": "text/event-stream"})
 
