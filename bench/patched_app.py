@@ -2,8 +2,9 @@
 edits the service. Nothing here is imported by the product.
 
 ``BENCH_PATCHES`` is a comma-separated list of the patches below. ``aiohttp``, ``quietlogs``,
-``fastlang``, ``leakcache`` and ``tokcache`` were measured here and have since moved into the
-service itself (they are accepted and do nothing); the others are still experiments.
+``fastlang``, ``leakcache``, ``tokcache``, ``rawpost`` and ``rawstream`` were measured here and
+have since moved into the service itself (they are accepted and do nothing); ``lingua`` is still
+an experiment.
 
 ``aiohttp``
     The openai SDK sends through aiohttp (``openai.DefaultAioHttpClient``) instead of a legacy
@@ -41,34 +42,12 @@ Run: ``BENCH_PATCHES=aiohttp,quietlogs uvicorn --factory --app-dir bench patched
 from __future__ import annotations
 
 import os
-from typing import Any
 
-import msgspec
 from litestar import Litestar
 
 from reply_assist import app as app_module
-from reply_assist.drafting import llm
 from reply_assist.drafting.language import LanguageDetection, normalize_language
 from reply_assist.services import safety
-
-
-class _Delta(msgspec.Struct):
-    content: str | None = None
-
-
-class _Choice(msgspec.Struct):
-    delta: _Delta | None = None
-
-
-class _Usage(msgspec.Struct):
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-
-
-class _Chunk(msgspec.Struct):
-    model: str | None = None
-    choices: list[_Choice] = []
-    usage: _Usage | None = None
 
 
 def _now_in_the_service() -> None:
@@ -76,6 +55,7 @@ def _now_in_the_service() -> None:
 
 
 _aiohttp = _quietlogs = _fastlang = _leakcache = _tokcache = _now_in_the_service
+_rawpost = _rawstream = _now_in_the_service
 
 PATCHES = (
     "aiohttp",
@@ -106,75 +86,6 @@ def _lingua() -> None:
         return LanguageDetection(language=normalize_language(found.iso_code_639_1.name))
 
     safety.detect_language = detect_language  # type: ignore[assignment]
-
-
-def _rawpost() -> None:
-    from openai.types.chat import ChatCompletion
-
-    drafter = llm.OpenAIDrafter
-
-    async def complete(self: Any, request: Any) -> Any:
-        try:
-            response = await self._client.post(
-                "/chat/completions",
-                cast_to=ChatCompletion,
-                body={
-                    "model": self._model,
-                    "messages": self._messages(request),
-                    "max_tokens": request.max_tokens,
-                    "temperature": self._temperature,
-                },
-            )
-            return self._completion_from(response, request)
-        except Exception as exc:
-            raise llm._unavailable(exc, model=self._model) from exc
-
-    drafter.complete = complete  # type: ignore[method-assign]
-
-
-def _rawstream() -> None:
-    from reply_assist.drafting.base import Completion
-
-    decode = msgspec.json.Decoder(_Chunk).decode
-
-    async def stream(self: Any, request: Any) -> Any:
-        parts: list[str] = []
-        usage: Any = None
-        model: str | None = None
-        try:
-            async with self._client.chat.completions.with_streaming_response.create(
-                model=self._model,
-                messages=self._messages(request),
-                max_tokens=request.max_tokens,
-                temperature=self._temperature,
-                stream=True,
-                stream_options={"include_usage": True},
-            ) as response:
-                async for line in response.iter_lines():
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        break
-                    chunk = decode(data)
-                    model = chunk.model or model
-                    if chunk.usage is not None:
-                        usage = chunk.usage
-                    delta = chunk.choices[0].delta if chunk.choices else None
-                    text = delta.content if delta is not None else None
-                    if text and not parts:
-                        text = text.lstrip()
-                    if text:
-                        parts.append(text)
-                        yield text
-            text = llm._required_text("".join(parts), "the stream carried no text")
-        except Exception as exc:
-            raise llm._unavailable(exc, model=self._model) from exc
-        yield Completion(
-            text=text, model=model or self._model, usage=self._usage(usage, request, text)
-        )
-
-    llm.OpenAIDrafter.stream = stream  # type: ignore[method-assign]
 
 
 def apply(names: list[str]) -> None:

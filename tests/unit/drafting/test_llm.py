@@ -370,8 +370,9 @@ async def test_transport_errors_map_to_llm_unavailable(
             "malformed",
         ),
         (httpx.Response(200, json={"foo": 1}), "no text"),
-        (httpx.Response(200, json={"choices": "x"}), "no text"),
-        (httpx.Response(200, json={"choices": [{"message": "x"}]}), "no text"),
+        # A field of the wrong type is a malformed answer, not an empty one.
+        (httpx.Response(200, json={"choices": "x"}), "malformed"),
+        (httpx.Response(200, json={"choices": [{"message": "x"}]}), "malformed"),
         (httpx.Response(200, json=[1, 2]), "malformed"),
         (httpx.Response(200, text="hello", headers={"content-type": "text/plain"}), "malformed"),
     ],
