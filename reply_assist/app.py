@@ -29,7 +29,6 @@ from reply_assist.api.health import HealthController, ReadinessProbe
 from reply_assist.api.middleware import RequestContextMiddleware, add_request_id_header
 from reply_assist.api.openapi import complete_schema
 from reply_assist.api.problems import exception_handlers
-from reply_assist.api.ratelimit import RateLimitMiddleware
 from reply_assist.api.replies import ReplyController
 from reply_assist.api.reviews import ReviewController
 from reply_assist.api.stats import StatsController
@@ -147,10 +146,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReplyController,
             StatsController,
         ],
-        middleware=[
-            DefineMiddleware(AuthMiddleware),
-            RateLimitMiddleware(settings.rate_limit_per_min),
-        ],
+        middleware=[DefineMiddleware(AuthMiddleware)],
         dependencies=dependencies,
     )
     prometheus = PrometheusConfig(

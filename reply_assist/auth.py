@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -20,6 +21,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from reply_assist.errors import Forbidden, Unauthorized
 from reply_assist.models import Role
+from reply_assist.ratelimit import enforce, minute_of
 
 if TYPE_CHECKING:
     from reply_assist.runtime import Runtime
@@ -52,10 +54,6 @@ class Principal:
     role: Role | None = None
     key_id: str | None = None
 
-    @property
-    def rate_limit_id(self) -> str:
-        return "admin" if self.kind == "admin" else f"key:{self.key_id}"
-
 
 ADMIN = Principal(kind="admin")
 
@@ -85,7 +83,8 @@ def require_admin(principal: Principal) -> None:
 
 
 class AuthMiddleware(AbstractAuthenticationMiddleware):
-    """Resolves ``Authorization: Bearer <token>`` to a Principal, or refuses with 401."""
+    """Resolves ``Authorization: Bearer <token>`` to a Principal, or refuses with 401; counts
+    the call against the key's rate limit in the same round trip (429 when over it)."""
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]
         header = connection.headers.get("authorization", "")
@@ -99,9 +98,16 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         if not token.startswith(_KEY_PREFIX) or len(token) > 200:
             raise Unauthorized("The token is not valid.")
         runtime: Runtime = connection.app.state.runtime
-        lookup = await runtime.companies.lookup_key(hash_token(token))
-        if lookup is None:
+        per_minute = runtime.settings.rate_limit_per_min
+        now = time.time()
+        found = await runtime.companies.authenticate(
+            hash_token(token), minute_of(now) if per_minute > 0 else None
+        )
+        if found is None:
             raise Unauthorized("The token is not valid.")
+        lookup, use = found
+        if use is not None:
+            enforce(use, per_minute, now)
         principal = Principal(
             kind="key", company_id=lookup.company_id, role=lookup.role, key_id=lookup.key_id
         )

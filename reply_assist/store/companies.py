@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import cast
 
 import msgspec
@@ -9,7 +10,7 @@ import msgspec
 from reply_assist.models import Company, Role
 from reply_assist.store.connection import Store
 
-__all__ = ["ApiKeyRecord", "CompanyRepository", "KeyLookup"]
+__all__ = ["ApiKeyRecord", "CompanyRepository", "KeyLookup", "KeyUse"]
 
 
 class ApiKeyRecord(msgspec.Struct):
@@ -28,10 +29,19 @@ class KeyLookup(msgspec.Struct):
     role: Role
 
 
+@dataclass(frozen=True, slots=True)
+class KeyUse:
+    """A key's calls counted so far in this minute (this call included) and the previous one."""
+
+    this_minute: int
+    previous_minute: int
+
+
 class CompanyRepository:
     def __init__(self, store: Store) -> None:
         self._redis = store.client
         self._keys = store.keys
+        self._scripts = store.scripts
 
     async def get(self, company_id: str) -> Company | None:
         raw = await self._redis.get(self._keys.company(company_id))
@@ -72,6 +82,21 @@ class CompanyRepository:
         await self._redis.hdel(self._keys.company_api_keys(company_id), key_id)
         return True
 
-    async def lookup_key(self, token_hash: str) -> KeyLookup | None:
-        raw = await self._redis.get(self._keys.api_key(token_hash))
-        return None if raw is None else msgspec.json.decode(raw, type=KeyLookup)
+    async def authenticate(
+        self, token_hash: str, minute: int | None
+    ) -> tuple[KeyLookup, KeyUse | None] | None:
+        """Resolve a key and, when ``minute`` is given, count this call in that minute; one round
+        trip. None for an unknown key (which counts nothing)."""
+        keys = [self._keys.api_key(token_hash)]
+        if minute is not None:
+            keys += [
+                self._keys.rate_limit(token_hash, minute),
+                self._keys.rate_limit(token_hash, minute - 1),
+            ]
+        found = await self._scripts.run("authenticate", keys, [])
+        if not found:
+            return None
+        lookup = msgspec.json.decode(found[0], type=KeyLookup)
+        if minute is None:
+            return lookup, None
+        return lookup, KeyUse(this_minute=int(found[1]), previous_minute=int(found[2]))

@@ -47,6 +47,7 @@ else:
     Client = Any
 
 _SCRIPT_NAMES = (
+    "authenticate",
     "reserve",
     "release",
     "commit_draft",

@@ -26,8 +26,10 @@ class Keys:
         """Companies that have ever published: the event relay looks at their outboxes."""
         return f"{self._prefix}outbox-index"
 
-    def rate_limit(self, principal: str, window: int) -> str:
-        return f"{self._prefix}ratelimit/{principal}/{window}"
+    def rate_limit(self, token_hash: str, window: int) -> str:
+        """One API key's calls in one minute. The key's lookup name is the hash tag, so the
+        script that reads the lookup and counts the call touches a single cluster slot."""
+        return f"{{{self.api_key(token_hash)}}}/rate/{window}"
 
     # One company's keys.
     def _tag(self, company_id: str) -> str:

@@ -265,6 +265,9 @@ async def services() -> AsyncIterator[list[str]]:
             "OPENAI_API_KEY": "test",
             "REPLY_ASSIST_LLM_MAX_RETRIES": "0",
             "REPLY_ASSIST_LOG_LEVEL": "WARNING",
+            # On, but never reached: the key lookup and its counters run in one script, which
+            # must find them in one slot.
+            "REPLY_ASSIST_RATE_LIMIT_PER_MIN": "1000000",
         }
         bases = await asyncio.gather(
             start_service(procs, "service-a", env), start_service(procs, "service-b", env)

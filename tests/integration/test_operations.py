@@ -18,15 +18,19 @@ from tests.conftest import ADMIN, Api, serve
 async def test_rate_limit_per_api_key(
     with_settings: Callable[..., Settings], redis_client: aioredis.Redis
 ) -> None:
-    async with serve(with_settings(rate_limit_per_min=5)) as client:
+    settings = with_settings(rate_limit_per_min=5)
+    async with serve(settings) as client, serve(settings) as other_instance:
         api = Api(client)
         await api.company()
         key_a = await api.key(role="dashboard")
         key_b = await api.key(role="dashboard")
         statuses = [
-            (await client.get("/v1/companies/acme", headers=key_a)).status_code for _ in range(6)
+            (await client.get("/v1/companies/acme", headers=key_a)).status_code for _ in range(3)
+        ] + [
+            (await other_instance.get("/v1/companies/acme", headers=key_a)).status_code
+            for _ in range(3)
         ]
-        assert statuses == [200] * 5 + [429]
+        assert statuses == [200] * 5 + [429]  # the limit is shared by every instance
         limited = await client.get("/v1/companies/acme", headers=key_a)
         assert limited.json()["code"] == "rate_limited"
         assert 1 <= int(limited.headers["retry-after"]) <= 60
@@ -34,6 +38,14 @@ async def test_rate_limit_per_api_key(
         assert (await client.get("/v1/companies/acme", headers=key_b)).status_code == 200
         for _ in range(10):
             assert (await client.get("/v1/companies/acme", headers=ADMIN)).status_code == 200
+        # Made-up tokens are refused without leaving a counter behind for each of them.
+        counters = f"*{settings.redis_key_prefix}:apikey/*/rate/*"
+        before = len([k async for k in redis_client.scan_iter(match=counters)])
+        for n in range(20):
+            bad = {"authorization": f"Bearer rak_made-up-{n}"}
+            assert (await client.get("/v1/companies/acme", headers=bad)).status_code == 401
+        after = len([k async for k in redis_client.scan_iter(match=counters)])
+        assert after == before >= 2  # key_a and key_b have theirs
 
 
 async def test_event_left_in_the_outbox_is_relayed(
