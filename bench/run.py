@@ -495,6 +495,11 @@ class Plan:
     default_pool_burst: bool
     phases: str = "123456"
 
+    def streams_at(self, concurrency: int) -> int:
+        """Streams measured at this concurrency: more when several run at once, so that the p99
+        rests on a dozen slow streams rather than on the one or two slowest."""
+        return self.stream * (4 if concurrency > 1 else 1)
+
     def service_calls(self) -> int:
         """Generate calls the plan makes on services (each needs a slot of some review)."""
         per_service = (
@@ -502,14 +507,14 @@ class Plan:
             + self.overhead_latency
             + self.overhead_throughput
             + self.burst
-            + self.stream * len(self.stream_concurrency)
+            + sum(self.streams_at(c) for c in self.stream_concurrency)
         )
         services = 1 + (1 if self.patches else 0)
         return (
             per_service * services
             + (self.overhead_warmup + self.overhead_latency + self.overhead_throughput)
             * len(self.servers)
-            + self.stream * len(self.servers)
+            + self.streams_at(self.stream_concurrency[-1]) * len(self.servers)
             + (self.burst if self.default_pool_burst else 0)
             + self.commands
             + self.memory
@@ -635,6 +640,29 @@ class Bench:
         finally:
             pool.close()
         return json.loads(data)
+
+    async def gc_pauses(self, target: Target) -> tuple[int, float, str]:
+        """Full (generation 2) collections of the service so far: count, total s, and the
+        smallest histogram bound that holds the longest one, from its own ``/metrics``."""
+        pool = HttpPool(target.port, 1)
+        try:
+            _, data = await pool.request(http_request("GET", "/metrics", None))
+        finally:
+            pool.close()
+        count, total, buckets = 0, 0.0, []
+        name = "reply_assist_gc_pause_seconds"
+        for line in data.decode().splitlines():
+            if not line.startswith(name) or 'generation="2"' not in line:
+                continue
+            value = float(line.rsplit(" ", 1)[1])
+            if line.startswith(f"{name}_count"):
+                count = int(value)
+            elif line.startswith(f"{name}_sum"):
+                total = value
+            elif line.startswith(f"{name}_bucket"):
+                buckets.append((line.split('le="', 1)[1].split('"', 1)[0], value))
+        longest = next((bound for bound, n in buckets if n == count), "0") if count else "0"
+        return count, total, longest
 
     async def configure_stub(self, **config: Any) -> None:
         base = {"ttft_ms": 0.0, "tokens_per_s": 0.0, "tokens": self.args.tokens, "stamp": False}
@@ -787,7 +815,7 @@ class Bench:
     async def streams(self, target: Target, reviews: Reviews, concurrency: int) -> StreamRun:
         pool = HttpPool(target.port, concurrency)
         accept = "text/event-stream"
-        reqs = [target.generate(r, accept) for r in reviews.take(self.plan.stream)]
+        reqs = [target.generate(r, accept) for r in reviews.take(self.plan.streams_at(concurrency))]
         out = await run_streams(pool, reqs, concurrency)
         pool.close()
         if out.ok != out.total:
@@ -1012,6 +1040,13 @@ class Bench:
             )
             if mem.describe_failures():
                 self.notes.append(f"memory run: failures {mem.describe_failures()}")
+            count, total, longest = await self.gc_pauses(service)
+            self.row(
+                "",
+                "full garbage collections over the run: count; longest (histogram bound), ms; "
+                "all together, ms",
+                {"service": f"{count}; ≤ {float(longest) * 1000:g}; {total * 1000:.1f}"},
+            )
 
         for t in targets:
             if t.proc is not None:
@@ -1169,7 +1204,7 @@ class Bench:
             self.row(
                 "3 streaming" if c == plan.stream_concurrency[0] else "",
                 f"model's first token → client's first delta, {c} stream(s) at a time "
-                f"(n={plan.stream}), p50 / p99 ms",
+                f"(n={plan.streams_at(c)}), p50 / p99 ms",
                 {
                     n: f"{pct(r.streams[c].first_ms, 0.5):.2f} / "
                     f"{pct(r.streams[c].first_ms, 0.99):.2f}"

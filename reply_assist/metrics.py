@@ -5,15 +5,21 @@ connections, so this is not the module-level client the design card warns agains
 
 from __future__ import annotations
 
+import gc
+import time
+from typing import Any
+
 from prometheus_client import Counter, Histogram
 
 __all__ = [
     "DRAFT_WARNINGS",
+    "GC_PAUSE",
     "GENERATIONS",
     "MODEL_LATENCY",
     "MODEL_TOKENS",
     "REFUSALS",
     "STORE_ERRORS",
+    "watch_gc_pauses",
 ]
 
 GENERATIONS = Counter(
@@ -42,3 +48,25 @@ DRAFT_WARNINGS = Counter(
     "Warnings attached to drafts by the output checks.",
     ["warning"],
 )
+GC_PAUSE = Histogram(
+    "reply_assist_gc_pause_seconds",
+    "Garbage-collection pauses, by generation: the event loop serves nobody meanwhile.",
+    ["generation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+)
+
+_gc_started = 0.0
+
+
+def _time_gc(phase: str, info: dict[str, Any]) -> None:
+    global _gc_started
+    if phase == "start":
+        _gc_started = time.perf_counter()
+    else:
+        GC_PAUSE.labels(str(info["generation"])).observe(time.perf_counter() - _gc_started)
+
+
+def watch_gc_pauses() -> None:
+    """Time every collection into GC_PAUSE (idempotent: one callback per process)."""
+    if _time_gc not in gc.callbacks:
+        gc.callbacks.append(_time_gc)

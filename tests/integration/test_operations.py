@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -119,3 +120,15 @@ async def test_metrics_count_generations_and_refusals(api: Api, llm: respx.MockR
     assert 'reply_assist_refusals_total{code="review_too_short"}' in text
     assert "reply_assist_requests_total" in text
     assert "reply_assist_model_seconds_bucket" in text
+
+
+async def test_metrics_time_full_garbage_collections(api: Api) -> None:
+    async def full_collections() -> float:
+        for line in (await api.client.get("/metrics")).text.splitlines():
+            if line.startswith('reply_assist_gc_pause_seconds_count{generation="2"}'):
+                return float(line.split()[-1])
+        return 0.0
+
+    before = await full_collections()
+    gc.collect()  # the service runs in this process: its collector is ours
+    assert await full_collections() == before + 1
