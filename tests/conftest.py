@@ -146,7 +146,9 @@ def llm() -> respx.MockRouter:
         yield router
 
 
-def completion(text: str, prompt_tokens: int = 120, completion_tokens: int = 30) -> dict[str, Any]:
+def completion(
+    text: str, prompt_tokens: int = 120, completion_tokens: int = 30, finish_reason: str = "stop"
+) -> dict[str, Any]:
     return {
         "id": "chatcmpl-1",
         "object": "chat.completion",
@@ -156,7 +158,7 @@ def completion(text: str, prompt_tokens: int = 120, completion_tokens: int = 30)
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": text},
-                "finish_reason": "stop",
+                "finish_reason": finish_reason,
             }
         ],
         "usage": {
@@ -186,11 +188,13 @@ def sse_chunk(
     return f"data: {json.dumps(body)}\n\n".encode()
 
 
-def sse_body(*parts: str, usage: dict[str, int] | None = None, done: bool = True) -> bytes:
+def sse_body(
+    *parts: str, usage: dict[str, int] | None = None, done: bool = True, finish: str = "stop"
+) -> bytes:
     """A streamed completion of ``parts``; ``done=False`` stops before the model finished."""
     body = b"".join(sse_chunk(p) for p in parts)
     if done:
-        body += sse_chunk(finish="stop")
+        body += sse_chunk(finish=finish)
         if usage is not None:
             body += sse_chunk(usage=usage)
         body += b"data: [DONE]\n\n"

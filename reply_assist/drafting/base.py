@@ -66,6 +66,7 @@ class Completion(msgspec.Struct, frozen=True):
     text: str
     model: str
     usage: Usage
+    cut_off: bool = False  # the model stopped at max_tokens, mid-answer (finish_reason "length")
 
 
 # A stream yields text deltas as they arrive, then exactly one Completion (the whole text).

@@ -194,6 +194,7 @@ class OpenAIDrafter:
             text=text,
             model=answer.model or self._model,
             usage=self._usage(answer.usage, request, text),
+            cut_off=answer.choices[0].finish_reason == "length",
         )
 
     def _usage(self, usage: object, request: DraftRequest, text: str) -> Usage:
@@ -231,7 +232,7 @@ class OpenAIDrafter:
                 stream=True,
                 stream_cls=AsyncStream[object],
             )
-            finished = False
+            finished = cut_off = False
             async with chunks:
                 async for data in chunks:
                     chunk = _answer(data)
@@ -239,6 +240,7 @@ class OpenAIDrafter:
                     # The last chunks of a complete answer: a finish_reason, then the usage.
                     if chunk.usage is not None or (choice is not None and choice.finish_reason):
                         finished = True
+                    cut_off = cut_off or (choice is not None and choice.finish_reason == "length")
                     model = chunk.model or model
                     usage = chunk.usage or usage
                     delta = choice.delta.content if choice and choice.delta else None
@@ -255,7 +257,10 @@ class OpenAIDrafter:
         except Exception as exc:
             raise _unavailable(exc, model=self._model) from exc
         yield Completion(
-            text=text, model=model or self._model, usage=self._usage(usage, request, text)
+            text=text,
+            model=model or self._model,
+            usage=self._usage(usage, request, text),
+            cut_off=cut_off,
         )
 
     async def probe(self) -> str | None:

@@ -115,14 +115,17 @@ class Generation:
         """Generate without streaming; one retry when the output checks find something."""
         try:
             completion = await self._call_model(self._rt.drafter.complete(self.request))
-            warnings = self._inspect(completion.text)
+            warnings = self._inspect(completion)
             if warnings:
-                retry = await self._call_model(self._rt.drafter.complete(self.request))
-                retry_warnings = self._inspect(retry.text)
+                try:
+                    retry = await self._call_model(self._rt.drafter.complete(self.request))
+                except LLMUnavailable:  # the first draft, warnings and all, beats no draft
+                    return await self._commit(completion, warnings)
+                retry_warnings = self._inspect(retry)
                 usage = _add_usage(completion.usage, retry.usage)
                 if len(retry_warnings) < len(warnings):
                     completion, warnings = retry, retry_warnings
-                completion = Completion(completion.text, completion.model, usage)
+                completion = msgspec.structs.replace(completion, usage=usage)
             return await self._commit(completion, warnings)
         except BaseException as exc:
             _count_failure(exc)
@@ -146,7 +149,7 @@ class Generation:
             if completion is None:
                 raise LLMUnavailable("The model's stream ended without a completion.")
             _count_tokens(completion.usage)
-            yield await self._commit(completion, self._inspect(completion.text))
+            yield await self._commit(completion, self._inspect(completion))
         except BaseException as exc:
             _count_failure(exc)
             await self._abandon()
@@ -159,12 +162,13 @@ class Generation:
         _count_tokens(completion.usage)
         return completion
 
-    def _inspect(self, text: str) -> list[str]:
+    def _inspect(self, completion: Completion) -> list[str]:
         return safety.inspect_draft(
-            text,
+            completion.text,
             language=self.request.review.language,
             company=self._company,
             system_prompt=self.request.messages.system,
+            cut_off=completion.cut_off,
         )
 
     async def _commit(self, completion: Completion, warnings: list[str]) -> DraftRecord:

@@ -26,6 +26,7 @@ MAX_DRAFT_WORDS = 220  # the prompt asks for at most 120; well past that is not 
 WARNINGS = (
     "wrong_language",
     "too_long",
+    "cut_off",
     "url_not_allowed",
     "email_not_allowed",
     "phone_not_allowed",
@@ -132,8 +133,11 @@ def _leaks(text: str, system_prompt: str, company: Company) -> bool:
     )
 
 
-def inspect_draft(text: str, *, language: str, company: Company, system_prompt: str) -> list[str]:
-    """The warnings for one draft, in ``WARNINGS`` order; empty when it passes."""
+def inspect_draft(
+    text: str, *, language: str, company: Company, system_prompt: str, cut_off: bool = False
+) -> list[str]:
+    """The warnings for one draft, in ``WARNINGS`` order; empty when it passes. ``cut_off``: the
+    model stopped at its token limit, so the draft ends mid-sentence."""
     found: list[str] = []
     # Below a dozen words detection guesses ("Thank you, Erik." reads as Dutch): don't cry wolf.
     detected = None
@@ -143,6 +147,8 @@ def inspect_draft(text: str, *, language: str, company: Company, system_prompt: 
         found.append("wrong_language")
     if len(text.split()) > MAX_DRAFT_WORDS:
         found.append("too_long")
+    if cut_off:
+        found.append("cut_off")
     allowed = _allowed(company)
     emails = _EMAIL.findall(text) if "@" in text else []  # the regex is the costly part
     without_emails = _EMAIL.sub(" ", text) if emails else text

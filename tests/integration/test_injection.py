@@ -511,3 +511,68 @@ async def test_logs_hold_no_review_text_and_no_secrets(
     events = {line.get("event") for line in lines}
     assert {"request", "draft_generated", "llm_configuration_error"} <= events, events
     assert any(line.get("request_id") == ok.headers["x-request-id"] for line in lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Drafts cut off at the token limit, and a retry that fails
+# --------------------------------------------------------------------------------------------
+
+
+async def test_draft_cut_off_at_the_token_limit_is_flagged(api: Api, llm: respx.MockRouter) -> None:
+    await company(api)
+    await api.review()
+    cut = REPLY.rsplit(" ", 3)[0]  # ends mid-sentence, as a model stopped by max_tokens does
+    llm["chat"].mock(return_value=httpx.Response(200, json=completion(cut, finish_reason="length")))
+    r = await api.generate()
+    assert r.status_code == 201, r.text
+    assert r.json()["warnings"] == ["cut_off"]
+    assert llm["chat"].call_count == 2  # retried once, cut off again: kept, with its warning
+
+
+async def test_a_whole_retry_replaces_a_cut_off_draft(api: Api, llm: respx.MockRouter) -> None:
+    await company(api)
+    await api.review()
+    llm["chat"].mock(
+        side_effect=[
+            httpx.Response(200, json=completion("Thank you for", finish_reason="length")),
+            httpx.Response(200, json=completion(REPLY)),
+        ]
+    )
+    r = await api.generate()
+    assert r.status_code == 201, r.text
+    assert (r.json()["text"], r.json()["warnings"]) == (REPLY, [])
+
+
+async def test_streamed_draft_cut_off_is_flagged(api: Api, llm: respx.MockRouter) -> None:
+    await company(api)
+    await api.review()
+    llm["chat"].mock(
+        return_value=httpx.Response(
+            200,
+            content=sse_body("Thank you for your", " review and", finish="length"),
+            headers={"content-type": "text/event-stream"},
+        )
+    )
+    r = await api.generate(headers={**ADMIN, "Accept": "text/event-stream"})
+    assert r.status_code == 200, r.text
+    draft = json.loads(r.text.replace("\r\n", "\n").split("event: draft\ndata:", 1)[1])
+    assert draft["warnings"] == ["cut_off"]
+
+
+async def test_a_failed_retry_keeps_the_first_draft_and_its_warnings(
+    api: Api, llm: respx.MockRouter
+) -> None:
+    await company(api)
+    await api.review()
+    first = REPLY + " Refunds: http://evil.example/r"
+    llm["chat"].mock(
+        side_effect=[
+            httpx.Response(200, json=completion(first)),
+            httpx.Response(503, json={"error": {"message": "overloaded"}}),
+        ]
+    )
+    r = await api.generate()
+    assert r.status_code == 201, r.text  # not a 503: the agent still gets a draft to look at
+    assert (r.json()["text"], r.json()["warnings"]) == (first, ["url_not_allowed"])
+    assert r.json()["usage"] == {"prompt_tokens": 120, "completion_tokens": 30}
+    assert r.json()["generation"] == 1
