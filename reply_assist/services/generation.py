@@ -2,9 +2,9 @@
 
 One way through::
 
-    claim the Idempotency-Key (if any) → load company and review (one round trip) → check the
-    rules in the contract's order → reserve a slot (Lua) → render the prompt → call the model →
-    check the output → commit draft and slot together (Lua)
+    claim the Idempotency-Key (if any) → read company and review and reserve a slot (one Lua
+    round trip) → check the rules in the contract's order (a refusal releases the slot) → render
+    the prompt → call the model → check the output → commit draft and slot together (Lua)
 
 Any failure after the reservation releases the slot and the key claim, so a failed call counts
 nothing and a retry runs anew. Cleanup is shielded from cancellation (a client that disconnects
@@ -45,7 +45,7 @@ from reply_assist.models import GENERATION_LIMIT, Company, DraftUsage, StoredDra
 from reply_assist.runtime import Runtime
 from reply_assist.services import safety
 from reply_assist.services.eligibility import LIMIT_DETAIL, evaluate, refusal
-from reply_assist.services.lookups import require_review_and_company
+from reply_assist.services.lookups import require_found
 from reply_assist.store.drafts import DraftRecord
 from reply_assist.store.reviews import Reservation, ReviewRecord
 
@@ -318,31 +318,38 @@ async def begin_generation(rt: Runtime, call: GenerateCall) -> Generation | Draf
     claimed = await _claim_key(rt, call)
     if isinstance(claimed, DraftRecord):
         return claimed
+    reservation: Reservation | None = None
     try:
-        company, record, in_flight = await require_review_and_company(
-            rt, call.company_id, call.review_id
-        )
-        eligibility = evaluate(company, record, in_flight)
-        # The limit is decided by the reservation below, atomically; every other rule here.
-        first = next((r for r in eligibility.reasons if r != "generation_limit_reached"), None)
-        if first is not None:
-            metrics.REFUSALS.labels(first).inc()
-            raise refusal(first, eligibility.details[first])
-        assert record.language is not None  # evaluate() refuses a review without one
-        reservation = await rt.reviews.reserve(
+        # One round trip reads the company and the review and takes a slot; the rules are then
+        # checked on what it read, and a call they refuse gives its slot straight back. (Calls
+        # for one review all meet the same rules, so a slot held by a refused call for a moment
+        # never changes another call's answer.)
+        loaded = await rt.reviews.load_and_reserve(
             call.company_id,
             call.review_id,
             ttl_s=rt.settings.reservation_ttl_s,
             limit=GENERATION_LIMIT,
         )
+        reservation = loaded.reservation
+        company, record = require_found(loaded.company, loaded.record)
+        eligibility = evaluate(company, record, in_flight=0)
+        # The limit was decided by the reservation, atomically; every other rule here, first.
+        first = next((r for r in eligibility.reasons if r != "generation_limit_reached"), None)
+        if first is not None:
+            metrics.REFUSALS.labels(first).inc()
+            raise refusal(first, eligibility.details[first])
         if reservation is None:
             metrics.REFUSALS.labels("generation_limit_reached").inc()
             raise refusal("generation_limit_reached", LIMIT_DETAIL)
+        assert record.language is not None  # evaluate() refuses a review without one
         request = _draft_request(
             rt, company, record, record.language, call.guidance, reservation.used
         )
     except BaseException as exc:
         _count_failure(exc)
+        if reservation is not None:
+            held = reservation
+            await _shielded(lambda: rt.reviews.release(held), "release")
         await _release_claim(rt, claimed)
         raise
     return Generation(rt, call, company, record, reservation, request, claimed)

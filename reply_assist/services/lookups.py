@@ -7,7 +7,7 @@ from reply_assist.models import Company
 from reply_assist.runtime import Runtime
 from reply_assist.store.reviews import ReviewRecord
 
-__all__ = ["require_company", "require_review", "require_review_and_company"]
+__all__ = ["require_company", "require_found", "require_review", "require_review_and_company"]
 
 
 async def require_company(rt: Runtime, company_id: str) -> Company:
@@ -29,8 +29,15 @@ async def require_review_and_company(
 ) -> tuple[Company, ReviewRecord, int]:
     """The company, the review and its in-flight generations, in one round trip."""
     company, record, in_flight = await rt.reviews.load(company_id, review_id)
+    return *require_found(company, record), in_flight
+
+
+def require_found(
+    company: Company | None, record: ReviewRecord | None
+) -> tuple[Company, ReviewRecord]:
+    """Both, or the 404 for the first one missing (the company before its review)."""
     if company is None:
         raise NotFound("No such company.", code="company_not_found")
     if record is None:
         raise NotFound("No such review.", code="review_not_found")
-    return company, record, in_flight
+    return company, record

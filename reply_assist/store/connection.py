@@ -48,7 +48,7 @@ else:
 
 _SCRIPT_NAMES = (
     "authenticate",
-    "reserve",
+    "load_and_reserve",
     "release",
     "commit_draft",
     "vote",

@@ -1,6 +1,7 @@
 """Reviews, and the generation gate that keeps the limit of drafts per review exact.
 
-The gate is three scripts on the review's keys: ``reserve`` takes a slot (or refuses),
+The gate is three scripts on the review's keys: ``load_and_reserve`` reads the company and the
+review and takes a slot (or refuses) in the same round trip,
 ``commit_draft`` stores the draft and turns the slot into a counted generation in one step, and
 ``release`` gives the slot back when the model failed. A reservation carries an expiry, so a
 process that dies mid-call frees its slot by itself; the committed count stays the truth.
@@ -18,7 +19,7 @@ from reply_assist.models import Company, Review
 from reply_assist.store.buckets import buckets_of
 from reply_assist.store.connection import Store
 
-__all__ = ["CommitResult", "Reservation", "ReviewRecord", "ReviewRepository"]
+__all__ = ["CommitResult", "Loaded", "Reservation", "ReviewRecord", "ReviewRepository"]
 
 
 class ReviewRecord(msgspec.Struct):
@@ -33,6 +34,16 @@ class Reservation(msgspec.Struct, frozen=True):
     review_id: str
     token: str
     used: int  # generations counted with this one, in flight included
+
+
+class Loaded(msgspec.Struct, frozen=True):
+    """What a generate call read, and the slot it took (None: missing company or review, or the
+    limit is reached). ``used`` counts the review's generations, in flight and this one included."""
+
+    company: Company | None
+    record: ReviewRecord | None
+    reservation: Reservation | None
+    used: int
 
 
 class CommitResult(msgspec.Struct, frozen=True):
@@ -76,18 +87,28 @@ class ReviewRepository:
         company = None if company_raw is None else msgspec.json.decode(company_raw, type=Company)
         return company, _record(review_raw), int(in_flight)
 
-    async def reserve(
+    async def load_and_reserve(
         self, company_id: str, review_id: str, *, ttl_s: float, limit: int
-    ) -> Reservation | None:
+    ) -> Loaded:
+        """The company and the review, and a slot if both exist and the limit allows: one round
+        trip. The caller releases the slot if a rule refuses the call."""
         token = secrets.token_hex(8)
-        ok, used = await self._store.scripts.run(
-            "reserve",
-            [self._keys.review(company_id, review_id), self._keys.inflight(company_id, review_id)],
+        company_raw, review_flat, reserved, used = await self._store.scripts.run(
+            "load_and_reserve",
+            [
+                self._keys.company(company_id),
+                self._keys.review(company_id, review_id),
+                self._keys.inflight(company_id, review_id),
+            ],
             [token, int(ttl_s * 1000), limit],
         )
-        if not int(ok):
-            return None
-        return Reservation(company_id, review_id, token, int(used))
+        fields = dict(zip(review_flat[::2], review_flat[1::2], strict=True))
+        return Loaded(
+            company=None if not company_raw else msgspec.json.decode(company_raw, type=Company),
+            record=_record(fields),
+            reservation=Reservation(company_id, review_id, token, int(used)) if reserved else None,
+            used=int(used),
+        )
 
     async def release(self, reservation: Reservation) -> None:
         await self._store.scripts.run(

@@ -624,10 +624,10 @@ async def _leak_a_reservation(settings: Settings, ttl_s: float) -> None:
         timeout_s=settings.redis_timeout_s,
     )
     try:
-        reservation = await ReviewRepository(store).reserve(
+        loaded = await ReviewRepository(store).load_and_reserve(
             "acme", "r1", ttl_s=ttl_s, limit=GENERATION_LIMIT
         )
-        assert reservation is not None
+        assert loaded.reservation is not None
     finally:
         await store.aclose()
 

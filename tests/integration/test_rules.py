@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -65,6 +67,20 @@ async def test_reported_review_is_refused(api: Api, llm: Any) -> None:
     # The platform pushes the un-reporting: the same review becomes eligible again.
     await api.review(reported=False)
     assert (await refusal(api))[0] == 201
+
+
+async def test_refused_calls_hold_no_slot(api: Api, llm: Any) -> None:
+    """Each call takes its slot while it reads the review; a refused one gives it back."""
+    await api.company()
+    await api.review(reported=True)
+    results = await asyncio.gather(*(api.generate() for _ in range(50)))
+    assert {(r.status_code, r.json()["code"]) for r in results} == {(422, "review_reported")}
+    assert (await eligibility(api))["generations_used"] == 0
+    await api.review(reported=False)
+    statuses = Counter(
+        r.status_code for r in await asyncio.gather(*(api.generate() for _ in range(20)))
+    )
+    assert statuses == {201: 10, 422: 10}  # all ten slots were free again
 
 
 async def test_product_review_is_refused(api: Api, llm: Any) -> None:
