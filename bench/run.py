@@ -833,22 +833,31 @@ class Bench:
         assert self.redis_url
         return redis.Redis.from_url(self.redis_url, decode_responses=True)
 
-    def commandstats(self) -> Counter[str]:
-        client = self.redis_client()
-        try:
-            stats = client.info("commandstats")
-        finally:
-            client.close()
-        return Counter({k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()})
+    @staticmethod
+    def server_counts(client: redis.Redis) -> tuple[Counter[str], int]:
+        """Commands the server has run, by name, and its read events: one per packet a client
+        sent, so one per round trip (a pipeline's commands arrive together)."""
+        info = client.info("all")
+        calls = Counter(
+            {
+                k.removeprefix("cmdstat_"): int(v["calls"])
+                for k, v in info.items()
+                if k.startswith("cmdstat_")
+            }
+        )
+        return calls, int(info["total_reads_processed"])
 
     async def count_commands(
         self, target: Target, reviews: Reviews, prefix: str
-    ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
-        """(commandstats delta, commands the app sent, commands run inside scripts) per call.
+    ) -> tuple[dict[str, float], dict[str, float], dict[str, float], float]:
+        """(commandstats delta, commands the app sent, commands run inside scripts, round trips)
+        per call.
 
         commandstats counts every command the server ran, those inside scripts included; a
         MONITOR of the same calls tells the two apart (script commands show as ``[0 lua]``).
-        Only MONITOR lines naming this run's key prefix count, so a shared Redis works too.
+        Only MONITOR lines naming this run's key prefix count, so a shared Redis works too; the
+        round trips (the server's read events) count every client's, so only a private Redis
+        gives them exactly.
         """
         assert self.redis_url
         reqs = [target.generate(r) for r in reviews.take(self.plan.commands + 1)]
@@ -865,9 +874,11 @@ class Bench:
                 start_new_session=True,
             )
             await asyncio.sleep(0.5)
-            before = self.commandstats()
+            counter = self.redis_client()
+            before, reads_before = self.server_counts(counter)
             run = await run_calls(pool, reqs[1:], 1)
-            after = self.commandstats()
+            after, reads_after = self.server_counts(counter)
+            counter.close()
             await asyncio.sleep(0.5)
             os.killpg(monitor.pid, signal.SIGTERM)
             monitor.wait(5)
@@ -875,6 +886,7 @@ class Bench:
         calls = max(1, run.ok)
         stats = Counter({k: v - before.get(k, 0) for k, v in after.items()})
         stats["info"] -= 1  # our own INFO
+        round_trips = (reads_after - reads_before - 1) / calls  # less our own INFO's read
         top: Counter[str] = Counter()
         lua: Counter[str] = Counter()
         line_re = re.compile(r'^\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]+)"(.*)$')
@@ -887,7 +899,7 @@ class Bench:
         def per_call(c: Counter[str]) -> dict[str, float]:
             return {k: v / calls for k, v in c.most_common() if v > 0}
 
-        return per_call(stats), per_call(top), per_call(lua)
+        return per_call(stats), per_call(top), per_call(lua), round_trips
 
     # ---- the run ----------------------------------------------------------------------------
 
@@ -986,8 +998,10 @@ class Bench:
         if "4" in plan.phases:
             print("bench: 4/6 Redis commands per call", flush=True)
             await self.configure_stub()
-            s_all, s_top, s_lua = await self.count_commands(service, reviews, self.prefix)
-            f_all, f_top, f_lua = await self.count_commands(floor, floor_reviews, self.floor_prefix)
+            s_all, s_top, s_lua, s_trips = await self.count_commands(service, reviews, self.prefix)
+            f_all, f_top, f_lua, f_trips = await self.count_commands(
+                floor, floor_reviews, self.floor_prefix
+            )
             shared = " (shared Redis: others' commands too)" if args.redis_url else ""
             self.row(
                 "4 Redis",
@@ -996,7 +1010,8 @@ class Bench:
             )
             self.row(
                 "",
-                "… sent by the app (MONITOR), in 5 round trips (service) / 1 (floor)",
+                f"… sent by the app (MONITOR), in {s_trips:.2f} round trips (service) / "
+                f"{f_trips:.2f} (floor) (INFO total_reads_processed)",
                 {"service": f"{sum(s_top.values()):.1f}", "floor": f"{sum(f_top.values()):.1f}"},
                 target="2 scripts + reads",
             )
