@@ -181,8 +181,19 @@ class _Reader:
 
     def redis_url(self, name: str) -> str | None:
         raw = self._raw(name)
-        if raw is not None and not raw.startswith(("redis://", "rediss://", "unix://")):
+        if raw is None:
+            return None
+        # Imported here: the store module loads redis-py, which reading settings does not need.
+        from reply_assist.store.sentinel import is_sentinel_url, parse_sentinel_url
+
+        if is_sentinel_url(raw):
+            try:
+                parse_sentinel_url(raw)
+            except ValueError as exc:  # its message names the variable, never the password
+                raise SettingsError(str(exc)) from None
+        elif not raw.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError(
-                f"{name} is not valid: expected a redis://, rediss:// or unix:// URL"
+                f"{name} is not valid: expected a redis://, rediss://, unix:// or "
+                "redis+sentinel:// URL"
             )
         return raw

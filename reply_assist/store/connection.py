@@ -1,11 +1,15 @@
 """Connecting to Redis (or to the embedded in-process store) and registering the Lua scripts.
 
-Three kinds of store, chosen by ``REPLY_ASSIST_REDIS_URL``:
+Four kinds of store, chosen by ``REPLY_ASSIST_REDIS_URL``:
 
 - unset: the embedded in-process store (fakeredis, the same Lua scripts); nothing survives a
   restart and it cannot be shared between processes;
 - ``redis://``, ``rediss://`` or ``unix://``: one Redis server (or a Sentinel-managed primary
   behind a stable address);
+- ``redis+sentinel://[[user]:password@]host:26379[,host:26379…]/<service>[/<db>]`` (or
+  ``rediss+sentinel://``, TLS to the Sentinels and the master): the master of a Sentinel-managed
+  group. The client asks the Sentinels for the master's address on every new connection, so after
+  a failover it follows the promoted replica without a restart (see ``sentinel``);
 - the same URL with ``?cluster=1`` (``redis://node1:6379/0?cluster=1``): Redis Cluster. The URL
   names any one node; the client discovers the others and follows MOVED/ASK redirections.
 
@@ -34,6 +38,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from reply_assist.store.keys import Keys
+from reply_assist.store.sentinel import is_sentinel_url, parse_sentinel_url, sentinel_master
 
 __all__ = ["Client", "Scripts", "Store", "connect", "split_cluster_flag"]
 
@@ -220,7 +225,8 @@ def connect(
     would turn load into 503s. The wait is longer than the socket timeout because a burst queues
     for connections while Redis itself is fine (bench: 949 → 1000 of 1000 with 10 s).
     On a cluster, ``max_connections`` bounds the commands in flight across all nodes (see
-    ``_BoundedCluster``).
+    ``_BoundedCluster``); behind Sentinel it bounds the master's pool, which blocks the same way
+    (see ``_BlockingSentinelPool``).
     """
     client: Client
     cluster = False
@@ -231,6 +237,16 @@ def connect(
         client = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=True)
         description = "embedded in-process store (fakeredis): nothing survives a restart"
         embedded = True
+    elif is_sentinel_url(url):
+        target = parse_sentinel_url(url)
+        client = sentinel_master(
+            target,
+            max_connections=max_connections,
+            wait_s=pool_wait_s or timeout_s,
+            timeout_s=timeout_s,
+        )
+        description = target.describe()
+        embedded = False
     else:
         url, cluster = split_cluster_flag(url)
         if cluster:
