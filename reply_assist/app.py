@@ -33,6 +33,7 @@ from reply_assist.api.problems import exception_handlers
 from reply_assist.api.replies import ReplyController
 from reply_assist.api.reviews import ReviewController
 from reply_assist.api.stats import StatsController
+from reply_assist.api.strict_body import refuse_coerced_body
 from reply_assist.auth import AuthMiddleware
 from reply_assist.drafting import language
 from reply_assist.drafting.base import Drafter
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StatsController,
         ],
         middleware=[DefineMiddleware(AuthMiddleware)],
+        before_request=refuse_coerced_body,
         dependencies=dependencies,
     )
     prometheus = PrometheusConfig(
