@@ -49,6 +49,6 @@ class Runtime:
             companies=CompanyRepository(store),
             reviews=ReviewRepository(store),
             drafts=DraftRepository(store),
-            replies=ReplyRepository(store, settings.events_stream),
+            replies=ReplyRepository(store, settings.events_stream, settings.events_max_length),
             stats=StatsRepository(store),
         )

@@ -49,6 +49,7 @@ class Settings:
     max_completion_tokens: int = 400
     rate_limit_per_min: int = 600
     events_stream: str = DEFAULT_EVENTS_STREAM
+    events_max_length: int = 1_000_000
     idempotency_ttl_s: int = MIN_IDEMPOTENCY_TTL_S
     prompt_version: str = "reply-v1"
     prompts_dir: Path | None = None
@@ -100,6 +101,9 @@ class Settings:
             rate_limit_per_min=reader.integer("REPLY_ASSIST_RATE_LIMIT_PER_MIN", 600, 0, 1_000_000),
             events_stream=reader.text("REPLY_ASSIST_EVENTS_STREAM", DEFAULT_EVENTS_STREAM)
             or DEFAULT_EVENTS_STREAM,
+            events_max_length=reader.integer(
+                "REPLY_ASSIST_EVENTS_MAX_LENGTH", 1_000_000, 0, 1_000_000_000
+            ),
             idempotency_ttl_s=reader.integer(
                 "REPLY_ASSIST_IDEMPOTENCY_TTL_S",
                 MIN_IDEMPOTENCY_TTL_S,

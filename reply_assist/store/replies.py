@@ -37,11 +37,14 @@ class ReplyVersion(msgspec.Struct):
 
 
 class ReplyRepository:
-    def __init__(self, store: Store, events_stream: str) -> None:
+    def __init__(self, store: Store, events_stream: str, events_max_length: int = 0) -> None:
         self._store = store
         self._redis = store.client
         self._keys = store.keys
         self._stream = events_stream
+        # Roughly this many newest events are kept (0: all). "~" lets Redis trim whole nodes of
+        # the stream only, which costs next to nothing; it keeps at least this many.
+        self._max_length = events_max_length or None
 
     async def versions(self, company_id: str, review_id: str) -> list[ReplyVersion]:
         raws = await self._redis.lrange(self._keys.reply_versions(company_id, review_id), 0, -1)
@@ -115,6 +118,8 @@ class ReplyRepository:
                 "draft_id": version.draft_id or "",
                 "published_at": version.published_at.isoformat().replace("+00:00", "Z"),
             },
+            maxlen=self._max_length,
+            approximate=True,
         )
         await self._redis.hdel(self._keys.outbox(company_id), entry)
 

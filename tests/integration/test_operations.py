@@ -89,6 +89,31 @@ async def test_event_left_in_the_outbox_is_relayed(
     assert events[0][1]["text"] == "Thanks!"
 
 
+async def test_events_stream_keeps_about_the_newest_events(
+    with_settings: Callable[..., Settings], redis_client: aioredis.Redis
+) -> None:
+    settings = with_settings(events_max_length=50)
+    async with serve(settings) as client:
+        api = Api(client)
+        await api.company()
+        await api.review()
+        agent = await api.key(role="agent")
+        for n in range(1, 401):
+            r = await client.put(
+                "/v1/companies/acme/reviews/r1/reply",
+                json={"text": f"Thanks! ({n})", "agent_id": "a"},
+                headers=agent,
+            )
+            assert r.status_code == (201 if n == 1 else 200), r.text
+        # Trimmed by whole stream nodes (100 entries by default): at least the newest 50 stay.
+        length = await redis_client.xlen(settings.events_stream)
+        assert 50 <= length <= 150, length
+        newest = await redis_client.xrevrange(settings.events_stream, count=1)
+        assert newest[0][1]["version"] == "400"
+        versions = await client.get("/v1/companies/acme/reviews/r1/reply", headers=agent)
+        assert len(versions.json()["versions"]) == 400  # the replies themselves are all kept
+
+
 async def test_readyz_names_store_and_drafter(api: Api, llm: respx.MockRouter) -> None:
     r = await api.client.get("/readyz")
     assert r.status_code == 200

@@ -16,6 +16,7 @@ def test_defaults_when_nothing_is_set() -> None:
     assert s.redis_url is None
     assert not s.uses_model
     assert (s.rate_limit_per_min, s.events_stream) == (600, "reply_assist:events")
+    assert s.events_max_length == 1_000_000
     assert s.idempotency_ttl_s >= 24 * 3600
     assert s.reservation_ttl_s > s.llm_timeout_s * (s.llm_max_retries + 1)
 
@@ -31,12 +32,13 @@ def test_values_are_read() -> None:
             "REPLY_ASSIST_LLM_MAX_RETRIES": "0",
             "REPLY_ASSIST_RATE_LIMIT_PER_MIN": "0",
             "REPLY_ASSIST_EVENTS_STREAM": "events",
+            "REPLY_ASSIST_EVENTS_MAX_LENGTH": "0",
         }
     )
     assert s.uses_model
     assert s.model == "llama-3.2"
     assert (s.llm_timeout_s, s.llm_max_retries, s.rate_limit_per_min) == (7.5, 0, 0)
-    assert s.events_stream == "events"
+    assert (s.events_stream, s.events_max_length) == ("events", 0)
 
 
 @pytest.mark.parametrize(
