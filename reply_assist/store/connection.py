@@ -210,6 +210,16 @@ class _BoundedPipeline(ClusterPipeline):
             return await super().execute(raise_on_error, allow_redirections)
 
 
+def _options(timeout_s: float) -> dict[str, Any]:
+    """What every kind of Redis client gets (single server, cluster, Sentinel's master)."""
+    return {
+        "socket_timeout": timeout_s,
+        "socket_connect_timeout": timeout_s,
+        "health_check_interval": 30,
+        "decode_responses": True,
+    }
+
+
 def connect(
     url: str | None,
     *,
@@ -244,6 +254,7 @@ def connect(
             max_connections=max_connections,
             wait_s=pool_wait_s or timeout_s,
             timeout_s=timeout_s,
+            **_options(timeout_s),
         )
         description = target.describe()
         embedded = False
@@ -254,20 +265,14 @@ def connect(
                 url,
                 max_in_flight=max_connections,
                 wait_s=pool_wait_s or timeout_s,
-                socket_timeout=timeout_s,
-                socket_connect_timeout=timeout_s,
-                health_check_interval=30,
-                decode_responses=True,
+                **_options(timeout_s),
             )
         else:
             pool = aioredis.BlockingConnectionPool.from_url(
                 url,
                 max_connections=max_connections,
                 timeout=pool_wait_s or timeout_s,
-                socket_timeout=timeout_s,
-                socket_connect_timeout=timeout_s,
-                health_check_interval=30,
-                decode_responses=True,
+                **_options(timeout_s),
             )
             client = aioredis.Redis.from_pool(pool)  # the client owns (and closes) its pool
         description = _describe(url, cluster=cluster)

@@ -8,6 +8,7 @@ waits for a free connection instead of failing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote
 
 import redis.asyncio as aioredis
@@ -149,9 +150,14 @@ class _SentinelMaster(aioredis.Redis):
 
 
 def sentinel_master(
-    target: SentinelUrl, *, max_connections: int, wait_s: float, timeout_s: float
+    target: SentinelUrl,
+    *,
+    max_connections: int,
+    wait_s: float,
+    timeout_s: float,
+    **options: Any,
 ) -> aioredis.Redis:
-    """A client of the group's master, with the same options as the single-server client."""
+    """A client of the group's master; ``options`` are those every client of the store gets."""
     sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves __init__ untyped
         list(target.sentinels),
         # A Sentinel client serves the address lookups of new master connections, at most
@@ -169,13 +175,10 @@ def sentinel_master(
         connection_pool_class=_BlockingSentinelPool,
         max_connections=max_connections,
         timeout=wait_s,
-        socket_timeout=timeout_s,
-        socket_connect_timeout=timeout_s,
-        health_check_interval=30,
-        decode_responses=True,
         db=target.db,
         username=target.username,
         password=target.password,
         ssl=target.tls,  # the pool picks its (TLS) connection class from this
+        **options,
     )
     return master
