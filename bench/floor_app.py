@@ -1,9 +1,9 @@
 """The floor: the least a generate call can do, to measure the service's overhead against.
 
 One Litestar handler, ``POST /floor/{review_id}``: one Redis script call (a check-and-increment
-with a limit of 10, like the service's ``reserve.lua``) and one chat completion through the
-openai SDK (``AsyncOpenAI`` over an ``httpx.AsyncClient``, as the service makes it) to the same
-model endpoint, returning JSON (201), or 422 when the review's 10 are used. With
+with a limit of 10, like the service's ``load_and_reserve.lua``) and one chat completion through
+the openai SDK (``AsyncOpenAI`` over an ``httpx.AsyncClient``, or aiohttp with ``FLOOR_HTTP``) to
+the same model endpoint, returning JSON (201), or 422 when the review's 10 are used. With
 ``Accept: text/event-stream`` it streams the completion as ``delta`` events, then a ``draft``
 event, as the service does.
 
@@ -14,7 +14,7 @@ Configured from the environment (the bench sets it):
     FLOOR_REDIS_CONNECTIONS    size of the blocking Redis pool (as the service's, 64)
     FLOOR_LLM_CONNECTIONS      size of the httpx pool to the model (as the service's)
     OPENAI_BASE_URL            the stub
-    FLOOR_HTTP                 the SDK's transport: httpx (default, as the service), httpx2, aiohttp
+    FLOOR_HTTP                 the SDK's transport: httpx (default), httpx2, aiohttp (the service's)
     FLOOR_CLUSTER              "1": Redis Cluster
 
 Run: ``uvicorn --factory --app-dir bench floor_app:create_app --port N``.
