@@ -703,3 +703,33 @@ async def test_store_aclose_closes_the_connection_pool(settings: Settings) -> No
     still_open = [c for c in pool._available_connections if c.is_connected]
     await pool.disconnect()  # so the leak does not fail another test
     assert still_open == []
+
+
+# --------------------------------------------------------------------------------------------
+# A script sent twice: redis-py sends a command again after a timeout, and the first may have run
+# --------------------------------------------------------------------------------------------
+
+
+async def test_reserve_and_commit_sent_twice_count_once(
+    api: Api, llm: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await setup_review(api)
+    from reply_assist.store import connection
+
+    run_once = connection.Scripts.run
+
+    async def run_twice(self: Any, name: str, keys: list[str], args: list[Any]) -> Any:
+        if name in ("load_and_reserve", "commit_draft"):
+            await run_once(self, name, keys, args)
+        return await run_once(self, name, keys, args)
+
+    monkeypatch.setattr(connection.Scripts, "run", run_twice)
+    first = await api.generate()
+    assert first.status_code == 201, first.text
+    assert (first.json()["generation"], first.json()["generations_left"]) == (1, 9)
+    assert await counted(api) == (1, [first.json()["id"]])
+    stats = await api.client.get("/v1/companies/acme/feedback/stats", headers=ADMIN)
+    assert stats.json()["drafts"] == 1, stats.json()
+    for generation in range(2, GENERATION_LIMIT + 1):  # every slot is still usable
+        assert (await api.generate()).json()["generation"] == generation
+    assert_problem(await api.generate(), 422, "generation_limit_reached")

@@ -6,6 +6,12 @@
 -- ARGV[6] minute ttl s, ARGV[7] hour ttl s, ARGV[8] day number, ARGV[9] draft id,
 -- ARGV[10] draft data (JSON), ARGV[11] idempotency ttl s, ARGV[12] idempotency fingerprint
 -- Returns {1, generation, generations_left} or {0, used} when the limit no longer allows it.
+-- Run twice for one draft (redis-py sends a command again after a timeout, and the first may
+-- have run), it answers as the first run did and counts nothing again.
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  local done = redis.call('HMGET', KEYS[4], 'generation', 'generations_left')
+  return {1, tonumber(done[1]), tonumber(done[2])}
+end
 local limit = tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

@@ -18,6 +18,10 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 local committed = tonumber(redis.call('HGET', KEYS[2], 'drafts') or '0')
 local used = committed + redis.call('ZCARD', KEYS[3])
+-- Sent again after a timeout (the first run may have reserved): the slot is already ours.
+if redis.call('ZSCORE', KEYS[3], ARGV[1]) then
+  return {company, review, 1, used}
+end
 if used >= tonumber(ARGV[3]) then
   return {company, review, 0, used}
 end
