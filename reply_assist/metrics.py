@@ -5,11 +5,13 @@ connections, so this is not the module-level client the design card warns agains
 
 from __future__ import annotations
 
+import collections
 import gc
 import time
 from typing import Any
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Histogram, Metric
+from prometheus_client.registry import Collector
 
 __all__ = [
     "DRAFT_WARNINGS",
@@ -48,6 +50,35 @@ DRAFT_WARNINGS = Counter(
     "Warnings attached to drafts by the output checks.",
     ["warning"],
 )
+
+
+class _GcPauses(Collector):
+    """Pauses the collector callback noted, moved into GC_PAUSE when metrics are read.
+
+    The callback only appends to a deque: it runs in the middle of any allocation, where taking
+    the histogram's lock could meet a lock this thread already holds. Registered before
+    GC_PAUSE, so a scrape shows every pause up to its own start.
+    """
+
+    def __init__(self) -> None:
+        self.noted: collections.deque[tuple[int, float]] = collections.deque(maxlen=10_000)
+        self.started = 0.0
+
+    def on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        else:
+            self.noted.append((info["generation"], time.perf_counter() - self.started))
+
+    def collect(self) -> list[Metric]:
+        while self.noted:
+            generation, seconds = self.noted.popleft()
+            GC_PAUSE.labels(str(generation)).observe(seconds)
+        return []
+
+
+_gc_pauses = _GcPauses()
+REGISTRY.register(_gc_pauses)
 GC_PAUSE = Histogram(
     "reply_assist_gc_pause_seconds",
     "Garbage-collection pauses, by generation: the event loop serves nobody meanwhile.",
@@ -55,18 +86,8 @@ GC_PAUSE = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
 )
 
-_gc_started = 0.0
-
-
-def _time_gc(phase: str, info: dict[str, Any]) -> None:
-    global _gc_started
-    if phase == "start":
-        _gc_started = time.perf_counter()
-    else:
-        GC_PAUSE.labels(str(info["generation"])).observe(time.perf_counter() - _gc_started)
-
 
 def watch_gc_pauses() -> None:
     """Time every collection into GC_PAUSE (idempotent: one callback per process)."""
-    if _time_gc not in gc.callbacks:
-        gc.callbacks.append(_time_gc)
+    if _gc_pauses.on_gc not in gc.callbacks:
+        gc.callbacks.append(_gc_pauses.on_gc)

@@ -156,4 +156,4 @@ async def test_metrics_time_full_garbage_collections(api: Api) -> None:
 
     before = await full_collections()
     gc.collect()  # the service runs in this process: its collector is ours
-    assert await full_collections() == before + 1
+    assert await full_collections() >= before + 1  # and any the service ran meanwhile
