@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import platform
@@ -45,11 +46,32 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from redis_cluster import cluster_ports, redis_cli, start_cluster, stop_servers
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 COMPANY = "bench"
+CLUSTER_COMPANIES = 12  # one company's keys share a slot: several spread the load over masters
 LIMIT = 10  # drafts per review
+BENCH_COMPANY = {
+    "name": "Acme AB",
+    "plan": "enterprise",
+    "contract_start": "2026-01-01T00:00:00Z",
+    "languages": ["en", "sv"],
+    "brand_voice": "warm, informal, first names",
+    "signature": "Anna, Acme kundtjänst",
+}
+BENCH_REVIEW = {
+    "type": "company",
+    "title": "Slow delivery",
+    "text": "The parcel took three weeks and nobody answered my emails.",
+    "stars": 2,
+    "created_at": "2026-11-20T08:00:00Z",
+    "reported": False,
+    "verified": True,
+    "author_name": "Erik",
+    "language": "en",
+}
 MODEL_LATENCY_S = 1.0
 
 # --------------------------------------------------------------------------------------------
@@ -641,6 +663,91 @@ class Bench:
             pool.close()
         return json.loads(data)
 
+    async def cluster_workers(self) -> None:
+        """Phase 6 again with the service on a three-master Redis Cluster (started here), the
+        calls spread over ``CLUSTER_COMPANIES`` companies, each with its own key."""
+        plan = self.plan
+        tmp = self.tmp / "cluster"
+        tmp.mkdir()
+        ports = cluster_ports(3)
+        try:
+            url, prefix = start_cluster(tmp, ports), f"{self.prefix}-cluster"
+            setup = await self.start_service(
+                name="cluster-setup", REPLY_ASSIST_REDIS_URL=url, REPLY_ASSIST_REDIS_PREFIX=prefix
+            )
+            calls = await self.cluster_calls(
+                setup, (plan.overhead_warmup + plan.workers_calls) * len(plan.workers)
+            )
+            assert setup.proc is not None
+            self.stop(setup.proc)
+            for n in plan.workers:
+                target = await self.start_service(
+                    workers=n,
+                    name="cluster",
+                    REPLY_ASSIST_REDIS_URL=url,
+                    REPLY_ASSIST_REDIS_PREFIX=prefix,
+                )
+                pool = HttpPool(target.port, plan.workers_concurrency)
+                warmup, calls = calls[: plan.overhead_warmup], calls[plan.overhead_warmup :]
+                await run_calls(pool, warmup, 8)
+                measured, calls = calls[: plan.workers_calls], calls[plan.workers_calls :]
+                run = await run_calls(pool, measured, plan.workers_concurrency)
+                pool.close()
+                assert target.proc is not None
+                self.stop(target.proc)
+                self.row(
+                    "6 on a cluster" if n == plan.workers[0] else "",
+                    f"{n} worker(s) on Redis Cluster (3 masters, {CLUSTER_COMPANIES} companies), "
+                    f"{plan.workers_concurrency} callers: calls/s; p50 / p99 ms",
+                    {"service": f"{run.rps:.0f}; {run.p(0.5) * 1e3:.0f} / {run.p(0.99) * 1e3:.0f}"},
+                )
+                if run.describe_failures():
+                    self.notes.append(f"cluster, {n} workers: failures {run.describe_failures()}")
+                await asyncio.sleep(0.5)
+            spread = " / ".join(redis_cli(p, "dbsize").strip() for p in ports)
+            self.notes.append(f"cluster: keys on each of the three masters afterwards: {spread}")
+        finally:
+            stop_servers(tmp, ports)
+
+    async def cluster_calls(self, service: Target, calls: int) -> list[bytes]:
+        """Companies, keys and reviews for ``calls`` generate calls, created through ``service``;
+        the calls in an order that takes turns between the companies."""
+        pool = HttpPool(service.port, 16)
+        reviews = -(-calls // LIMIT)
+        per_company: list[list[bytes]] = []
+        try:
+            for c in range(CLUSTER_COMPANIES):
+                company = f"{COMPANY}-{c:02d}"
+                body = {**BENCH_COMPANY, "name": f"Acme {c}"}
+                await self.expect(pool, "PUT", f"/v1/companies/{company}", body, (201, 200))
+                key = await self.expect(
+                    pool, "POST", f"/v1/companies/{company}/api-keys", {"role": "dashboard"}, (201,)
+                )
+                token = json.loads(key)["key"]
+                ids = [f"r{i:06d}" for i in range(c, reviews, CLUSTER_COMPANIES)]
+                for rid in ids:
+                    path = f"/v1/companies/{company}/reviews/{rid}"
+                    await self.expect(pool, "PUT", path, BENCH_REVIEW, (201, 200))
+                per_company.append(
+                    [
+                        http_request("POST", f"{path}/drafts", token)
+                        for rid in ids
+                        for path in [f"/v1/companies/{company}/reviews/{rid}"] * LIMIT
+                    ]
+                )
+        finally:
+            pool.close()
+        turns = [call for group in itertools.zip_longest(*per_company) for call in group if call]
+        return turns[:calls]
+
+    async def expect(
+        self, pool: HttpPool, method: str, path: str, body: object, ok: tuple[int, ...]
+    ) -> bytes:
+        status, data = await pool.request(http_request(method, path, self.admin, body))
+        if status not in ok:
+            raise RuntimeError(f"{method} {path}: {status} {data[:300]!r}")
+        return data
+
     async def gc_pauses(self, target: Target) -> tuple[int, float, str]:
         """Full (generation 2) collections of the service so far: count, total s, and the
         smallest histogram bound that holds the longest one, from its own ``/metrics``."""
@@ -743,16 +850,8 @@ class Bench:
 
     async def setup_api(self, service: Target) -> Reviews:
         pool = HttpPool(service.port, 16)
-        company = {
-            "name": "Acme AB",
-            "plan": "enterprise",
-            "contract_start": "2026-01-01T00:00:00Z",
-            "languages": ["en", "sv"],
-            "brand_voice": "warm, informal, first names",
-            "signature": "Anna, Acme kundtjänst",
-        }
         status, body = await pool.request(
-            http_request("PUT", f"/v1/companies/{COMPANY}", self.admin, company)
+            http_request("PUT", f"/v1/companies/{COMPANY}", self.admin, BENCH_COMPANY)
         )
         if status not in (200, 201):
             raise RuntimeError(f"company: {status} {body[:300]!r}")
@@ -765,20 +864,9 @@ class Bench:
             raise RuntimeError(f"api key: {status} {body[:300]!r}")
         service.token = json.loads(body)["key"]
         n = -(-self.plan.service_calls() // LIMIT) + 10
-        review = {
-            "type": "company",
-            "title": "Slow delivery",
-            "text": "The parcel took three weeks and nobody answered my emails.",
-            "stars": 2,
-            "created_at": "2026-11-20T08:00:00Z",
-            "reported": False,
-            "verified": True,
-            "author_name": "Erik",
-            "language": "en",
-        }
         ids = [f"r{i:06d}" for i in range(n)]
         reqs = [
-            http_request("PUT", f"/v1/companies/{COMPANY}/reviews/{rid}", self.admin, review)
+            http_request("PUT", f"/v1/companies/{COMPANY}/reviews/{rid}", self.admin, BENCH_REVIEW)
             for rid in ids
         ]
         started = time.perf_counter()
@@ -1094,6 +1182,8 @@ class Bench:
                 if run.describe_failures():
                     self.notes.append(f"{n} workers: failures {run.describe_failures()}")
                 await asyncio.sleep(0.5)
+            if args.cluster:
+                await self.cluster_workers()
             c_last = plan.stream_concurrency[-1]
             for server in plan.servers:
                 await self.configure_stub()
@@ -1373,6 +1463,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="also burst a service with its default model pool (200 connections)",
     )
     p.add_argument("--phases", default="123456", help="which phases to run (123456)")
+    p.add_argument(
+        "--cluster",
+        action="store_true",
+        help="phase 6 also on a three-master Redis Cluster started on loopback",
+    )
     p.add_argument(
         "--service-env",
         action="append",

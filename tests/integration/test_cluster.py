@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import shutil
 import signal
 import socket
@@ -29,6 +28,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.redis_cluster import cluster_ports, stop_servers
+from bench.redis_cluster import start_cluster as start_cluster_on
 from tests.conftest import COMPANY, REVIEW
 
 pytestmark = [
@@ -46,47 +47,10 @@ CALLS = 100
 LIMIT = 10
 
 
-def _bindable(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _cluster_ports(n: int) -> list[int]:
-    """``n`` free ports from 30000 up whose cluster bus ports (+10000) are free too.
-
-    Below 32768, so the kernel never hands them out as ephemeral client ports meanwhile.
-    """
-    ports: list[int] = []
-    candidates = list(range(30000, 32700))
-    random.shuffle(candidates)
-    for port in candidates:
-        if port in ports or port + 10000 in ports:
-            continue
-        if _bindable(port) and _bindable(port + 10000):
-            ports.append(port)
-            if len(ports) == n:
-                return ports
-    raise RuntimeError("no free ports for a Redis Cluster")
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _cli(port: int, *args: str, timeout: float = 10) -> str:
-    return subprocess.run(
-        ["redis-cli", "-h", "127.0.0.1", "-p", str(port), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    ).stdout
 
 
 @dataclass
@@ -134,83 +98,16 @@ class Processes:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
-        for port in self.redis_ports:
-            pidfile = self.tmp / f"redis-{port}.pid"
-            with contextlib.suppress(Exception):
-                _cli(port, "shutdown", "nosave", timeout=5)
-            with contextlib.suppress(Exception):
-                pid = int(pidfile.read_text().strip())
-                for _ in range(50):
-                    os.kill(pid, 0)  # raises once it is gone
-                    time.sleep(0.1)
-                os.kill(pid, signal.SIGKILL)
+        stop_servers(self.tmp, self.redis_ports)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def start_cluster(procs: Processes) -> str:
     """Three masters on loopback, joined; returns the service's REPLY_ASSIST_REDIS_URL."""
-    ports = _cluster_ports(3)
-    for port in ports:
-        procs.redis_ports.append(port)
-        subprocess.run(
-            [
-                "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--cluster-enabled",
-                "yes",
-                "--cluster-config-file",
-                str(procs.tmp / f"nodes-{port}.conf"),
-                "--cluster-node-timeout",
-                "5000",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "yes",
-                "--dir",
-                str(procs.tmp),
-                "--pidfile",
-                str(procs.tmp / f"redis-{port}.pid"),
-                "--logfile",
-                str(procs.tmp / f"redis-{port}.log"),
-            ],
-            check=True,
-            timeout=10,
-        )
-        procs.logs.append(procs.tmp / f"redis-{port}.log")
-    for port in ports:
-        deadline = time.monotonic() + 10
-        while "PONG" not in _cli(port, "ping", timeout=2):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server on {port} did not start:\n{procs.tails()}")
-            time.sleep(0.05)
-    created = subprocess.run(
-        [
-            "redis-cli",
-            "--cluster",
-            "create",
-            *(f"127.0.0.1:{p}" for p in ports),
-            "--cluster-replicas",
-            "0",
-            "--cluster-yes",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    if created.returncode != 0:
-        raise RuntimeError(f"redis-cli --cluster create failed:\n{created.stdout}{created.stderr}")
-    deadline = time.monotonic() + 20
-    while not all("cluster_state:ok" in _cli(p, "cluster", "info", timeout=2) for p in ports):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the cluster did not become ok:\n{procs.tails()}")
-        time.sleep(0.1)
-    return f"redis://127.0.0.1:{ports[0]}/0?cluster=1"
+    ports = cluster_ports(3)
+    procs.redis_ports.extend(ports)
+    procs.logs.extend(procs.tmp / f"redis-{port}.log" for port in ports)
+    return start_cluster_on(procs.tmp, ports)
 
 
 async def start_stub(procs: Processes) -> int:

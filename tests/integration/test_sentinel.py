@@ -30,10 +30,11 @@ import redis
 import respx
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from bench.redis_cluster import cluster_ports
 from reply_assist.settings import Settings
 from reply_assist.store.connection import connect
 from tests.conftest import ADMIN, Api, serve
-from tests.integration.test_cluster import Processes, _cluster_ports
+from tests.integration.test_cluster import Processes
 
 pytestmark = [
     pytest.mark.slow,
@@ -97,7 +98,7 @@ def _sentinel_sees_replica(sentinel_port: int, replica_port: int) -> bool:
 
 
 def start_group(procs: Processes) -> SentinelGroup:
-    master_port, replica_port, sentinel_port = _cluster_ports(3)  # free, below ephemeral ports
+    master_port, replica_port, sentinel_port = cluster_ports(3)  # free, below ephemeral ports
     master = _start_redis(procs, "master", master_port)
     _start_redis(procs, "replica", replica_port, "--replicaof", "127.0.0.1", str(master_port))
     # Sentinel learns of replicas from the master's INFO, which it asks for when it connects and
