@@ -710,7 +710,7 @@ async def test_store_aclose_closes_the_connection_pool(settings: Settings) -> No
 # --------------------------------------------------------------------------------------------
 
 
-async def test_reserve_and_commit_sent_twice_count_once(
+async def test_reserve_commit_and_publish_sent_twice_count_once(
     api: Api, llm: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await setup_review(api)
@@ -719,7 +719,7 @@ async def test_reserve_and_commit_sent_twice_count_once(
     run_once = connection.Scripts.run
 
     async def run_twice(self: Any, name: str, keys: list[str], args: list[Any]) -> Any:
-        if name in ("load_and_reserve", "commit_draft"):
+        if name in ("load_and_reserve", "commit_draft", "publish"):
             await run_once(self, name, keys, args)
         return await run_once(self, name, keys, args)
 
@@ -733,3 +733,10 @@ async def test_reserve_and_commit_sent_twice_count_once(
     for generation in range(2, GENERATION_LIMIT + 1):  # every slot is still usable
         assert (await api.generate()).json()["generation"] == generation
     assert_problem(await api.generate(), 422, "generation_limit_reached")
+    reply = {"text": "Thanks, Erik!", "agent_id": "a-1", "draft_id": first.json()["id"]}
+    for version in (1, 2):  # a publish sent twice is one version, an update the next
+        r = await api.client.put("/v1/companies/acme/reviews/r1/reply", json=reply, headers=ADMIN)
+        assert r.status_code in (200, 201), r.text
+        assert r.json()["version"] == version, r.json()
+    versions = await api.client.get("/v1/companies/acme/reviews/r1/reply", headers=ADMIN)
+    assert [v["version"] for v in versions.json()["versions"]] == [1, 2]

@@ -5,6 +5,11 @@
 -- ARGV[2] "1" if from a draft, ARGV[3] "1" if unedited, ARGV[4] edit ratio,
 -- ARGV[5] minute ttl s, ARGV[6] hour ttl s, ARGV[7] day number, ARGV[8] review id
 -- Returns the new version number, or 0 when the named draft no longer exists.
+-- Sent again after a timeout (redis-py does, and the first may have run), the record is the
+-- newest version already, to the microsecond of its published_at: answer as the first run did.
+if redis.call('LINDEX', KEYS[1], -1) == ARGV[1] then
+  return redis.call('LLEN', KEYS[1])
+end
 if #KEYS >= 7 and redis.call('EXISTS', KEYS[7]) == 0 then
   return 0
 end
