@@ -286,7 +286,9 @@ async def _claim_key(rt: Runtime, call: GenerateCall) -> _Claim | DraftRecord | 
     key = rt.store.keys.idempotency(call.company_id, call.review_id, key_hash)
     fingerprint = _fingerprint(call)
     state, *rest = await rt.store.scripts.run(
-        "idempotency_begin", [key], [fingerprint, int(rt.settings.reservation_ttl_s)]
+        "idempotency_begin",
+        [key],
+        [fingerprint, int(rt.settings.reservation_ttl_s), secrets.token_hex(8)],
     )
     if state == "new":
         return _Claim(key=key, fingerprint=fingerprint)

@@ -710,7 +710,7 @@ async def test_store_aclose_closes_the_connection_pool(settings: Settings) -> No
 # --------------------------------------------------------------------------------------------
 
 
-async def test_reserve_commit_and_publish_sent_twice_count_once(
+async def test_scripts_sent_twice_count_once(
     api: Api, llm: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await setup_review(api)
@@ -719,12 +719,12 @@ async def test_reserve_commit_and_publish_sent_twice_count_once(
     run_once = connection.Scripts.run
 
     async def run_twice(self: Any, name: str, keys: list[str], args: list[Any]) -> Any:
-        if name in ("load_and_reserve", "commit_draft", "publish"):
+        if name in ("idempotency_begin", "load_and_reserve", "commit_draft", "publish"):
             await run_once(self, name, keys, args)
         return await run_once(self, name, keys, args)
 
     monkeypatch.setattr(connection.Scripts, "run", run_twice)
-    first = await api.generate()
+    first = await api.generate(headers={**ADMIN, "Idempotency-Key": "once"})
     assert first.status_code == 201, first.text
     assert (first.json()["generation"], first.json()["generations_left"]) == (1, 9)
     assert await counted(api) == (1, [first.json()["id"]])
