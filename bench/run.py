@@ -687,27 +687,39 @@ class Bench:
                     REPLY_ASSIST_REDIS_URL=url,
                     REPLY_ASSIST_REDIS_PREFIX=prefix,
                 )
-                pool = HttpPool(target.port, plan.workers_concurrency)
                 warmup, calls = calls[: plan.overhead_warmup], calls[plan.overhead_warmup :]
-                await run_calls(pool, warmup, 8)
                 measured, calls = calls[: plan.workers_calls], calls[plan.workers_calls :]
-                run = await run_calls(pool, measured, plan.workers_concurrency)
-                pool.close()
-                assert target.proc is not None
-                self.stop(target.proc)
-                self.row(
+                await self.workers_row(
+                    target,
+                    warmup,
+                    measured,
                     "6 on a cluster" if n == plan.workers[0] else "",
-                    f"{n} worker(s) on Redis Cluster (3 masters, {CLUSTER_COMPANIES} companies), "
-                    f"{plan.workers_concurrency} callers: calls/s; p50 / p99 ms",
-                    {"service": f"{run.rps:.0f}; {run.p(0.5) * 1e3:.0f} / {run.p(0.99) * 1e3:.0f}"},
+                    f"{n} worker(s) on Redis Cluster (3 masters, {CLUSTER_COMPANIES} companies)",
                 )
-                if run.describe_failures():
-                    self.notes.append(f"cluster, {n} workers: failures {run.describe_failures()}")
-                await asyncio.sleep(0.5)
             spread = " / ".join(redis_cli(p, "dbsize").strip() for p in ports)
             self.notes.append(f"cluster: keys on each of the three masters afterwards: {spread}")
         finally:
             stop_servers(tmp, ports)
+
+    async def workers_row(
+        self, target: Target, warmup: list[bytes], measured: list[bytes], section: str, what: str
+    ) -> None:
+        """Warm ``target`` up, measure its throughput, stop it and add the row."""
+        concurrency = self.plan.workers_concurrency
+        pool = HttpPool(target.port, concurrency)
+        await run_calls(pool, warmup, 8)
+        run = await run_calls(pool, measured, concurrency)
+        pool.close()
+        assert target.proc is not None
+        self.stop(target.proc)
+        self.row(
+            section,
+            f"{what}, {concurrency} callers: calls/s; p50 / p99 ms",
+            {"service": f"{run.rps:.0f}; {run.p(0.5) * 1e3:.0f} / {run.p(0.99) * 1e3:.0f}"},
+        )
+        if run.describe_failures():
+            self.notes.append(f"{what}: failures {run.describe_failures()}")
+        await asyncio.sleep(0.5)
 
     async def cluster_calls(self, service: Target, calls: int) -> list[bytes]:
         """Companies, keys and reviews for ``calls`` generate calls, created through ``service``;
@@ -1162,26 +1174,13 @@ class Bench:
             for n in plan.workers:
                 target = await self.start_service(workers=n)
                 target.token = service.token
-                pool = HttpPool(target.port, plan.workers_concurrency)
-                await run_calls(
-                    pool, [target.generate(r) for r in reviews.take(plan.overhead_warmup)], 8
-                )
-                run = await run_calls(
-                    pool,
+                await self.workers_row(
+                    target,
+                    [target.generate(r) for r in reviews.take(plan.overhead_warmup)],
                     [target.generate(r) for r in reviews.take(plan.workers_calls)],
-                    plan.workers_concurrency,
-                )
-                pool.close()
-                assert target.proc is not None
-                self.stop(target.proc)
-                self.row(
                     "6 workers" if n == plan.workers[0] else "",
-                    f"{n} worker(s), {plan.workers_concurrency} callers: calls/s; p50 / p99 ms",
-                    {"service": f"{run.rps:.0f}; {run.p(0.5) * 1e3:.0f} / {run.p(0.99) * 1e3:.0f}"},
+                    f"{n} worker(s)",
                 )
-                if run.describe_failures():
-                    self.notes.append(f"{n} workers: failures {run.describe_failures()}")
-                await asyncio.sleep(0.5)
             if args.cluster:
                 await self.cluster_workers()
             c_last = plan.stream_concurrency[-1]
