@@ -226,9 +226,14 @@ class Generation:
         )
 
     async def _abandon(self) -> None:
-        await _shielded(lambda: self._rt.reviews.release(self._reservation), "release")
+        await _release_slot(self._rt, self._reservation)
         await _release_claim(self._rt, self._claim)
         self._claim = None
+
+
+async def _release_slot(rt: Runtime, reservation: Reservation | None) -> None:
+    if reservation is not None:
+        await _shielded(lambda: rt.reviews.release(reservation), "release")
 
 
 async def _release_claim(rt: Runtime, claim: _Claim | None) -> None:
@@ -349,9 +354,7 @@ async def begin_generation(rt: Runtime, call: GenerateCall) -> Generation | Draf
         )
     except BaseException as exc:
         _count_failure(exc)
-        if reservation is not None:
-            held = reservation
-            await _shielded(lambda: rt.reviews.release(held), "release")
+        await _release_slot(rt, reservation)
         await _release_claim(rt, claimed)
         raise
     return Generation(rt, call, company, record, reservation, request, claimed)

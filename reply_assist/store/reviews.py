@@ -38,12 +38,11 @@ class Reservation(msgspec.Struct, frozen=True):
 
 class Loaded(msgspec.Struct, frozen=True):
     """What a generate call read, and the slot it took (None: missing company or review, or the
-    limit is reached). ``used`` counts the review's generations, in flight and this one included."""
+    limit is reached)."""
 
     company: Company | None
     record: ReviewRecord | None
     reservation: Reservation | None
-    used: int
 
 
 class CommitResult(msgspec.Struct, frozen=True):
@@ -107,7 +106,6 @@ class ReviewRepository:
             company=None if not company_raw else msgspec.json.decode(company_raw, type=Company),
             record=_record(fields),
             reservation=Reservation(company_id, review_id, token, int(used)) if reserved else None,
-            used=int(used),
         )
 
     async def release(self, reservation: Reservation) -> None:

@@ -30,7 +30,7 @@ import respx
 
 from reply_assist.models import GENERATION_LIMIT
 from reply_assist.settings import Settings
-from reply_assist.store.connection import connect
+from reply_assist.store.connection import Scripts, connect
 from reply_assist.store.reviews import ReviewRepository
 from tests.conftest import (
     ADMIN,
@@ -714,16 +714,14 @@ async def test_scripts_sent_twice_count_once(
     api: Api, llm: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await setup_review(api)
-    from reply_assist.store import connection
-
-    run_once = connection.Scripts.run
+    run_once = Scripts.run
 
     async def run_twice(self: Any, name: str, keys: list[str], args: list[Any]) -> Any:
         if name in ("idempotency_begin", "load_and_reserve", "commit_draft", "publish"):
             await run_once(self, name, keys, args)
         return await run_once(self, name, keys, args)
 
-    monkeypatch.setattr(connection.Scripts, "run", run_twice)
+    monkeypatch.setattr(Scripts, "run", run_twice)
     first = await api.generate(headers={**ADMIN, "Idempotency-Key": "once"})
     assert first.status_code == 201, first.text
     assert (first.json()["generation"], first.json()["generations_left"]) == (1, 9)
