@@ -158,7 +158,7 @@ def sentinel_master(
     **options: Any,
 ) -> aioredis.Redis:
     """A client of the group's master; ``options`` are those every client of the store gets."""
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves __init__ untyped
+    sentinel = Sentinel(
         list(target.sentinels),
         # A Sentinel client serves the address lookups of new master connections, at most
         # ``max_connections`` at once, so it never needs more.
