@@ -717,7 +717,7 @@ async def test_scripts_sent_twice_count_once(
     run_once = Scripts.run
 
     async def run_twice(self: Any, name: str, keys: list[str], args: list[Any]) -> Any:
-        if name in ("idempotency_begin", "load_and_reserve", "commit_draft", "publish"):
+        if name in ("idempotency_begin", "load_and_reserve", "commit_draft", "publish", "vote"):
             await run_once(self, name, keys, args)
         return await run_once(self, name, keys, args)
 
@@ -731,6 +731,13 @@ async def test_scripts_sent_twice_count_once(
     for generation in range(2, GENERATION_LIMIT + 1):  # every slot is still usable
         assert (await api.generate()).json()["generation"] == generation
     assert_problem(await api.generate(), 422, "generation_limit_reached")
+    feedback = f"/v1/companies/acme/reviews/r1/drafts/{first.json()['id']}/feedback"
+    for vote in ("down", "up"):  # each sent twice; the second replaces the first
+        body = {"vote": vote, "agent_id": "a-1", "reason": "wrong_tone"}
+        assert (await api.client.post(feedback, json=body, headers=ADMIN)).status_code == 201
+    stats = await api.client.get("/v1/companies/acme/feedback/stats", headers=ADMIN)
+    assert stats.json()["votes"] == {"up": 1, "down": 0}, stats.json()
+    assert stats.json()["reasons"].get("wrong_tone") == 1, stats.json()
     reply = {"text": "Thanks, Erik!", "agent_id": "a-1", "draft_id": first.json()["id"]}
     for version in (1, 2):  # a publish sent twice is one version, an update the next
         r = await api.client.put("/v1/companies/acme/reviews/r1/reply", json=reply, headers=ADMIN)
