@@ -13,6 +13,8 @@ from typing import Protocol
 import msgspec
 
 __all__ = [
+    "ANSWERING",
+    "Answering",
     "CompanyFacts",
     "Completion",
     "DraftRequest",
@@ -69,8 +71,16 @@ class Completion(msgspec.Struct, frozen=True):
     cut_off: bool = False  # the model stopped at max_tokens, mid-answer (finish_reason "length")
 
 
-# A stream yields text deltas as they arrive, then exactly one Completion (the whole text).
-StreamItem = str | Completion
+class Answering(msgspec.Struct, frozen=True):
+    """The model accepted the call (it answered HTTP 200); its tokens are on their way."""
+
+
+ANSWERING = Answering()
+
+# A stream yields ANSWERING once, then text deltas as they arrive, then exactly one Completion
+# (the whole text). ANSWERING lets the API answer 200 while the model thinks, so that starting
+# the response is not on the path from the model's first token to the client's first delta.
+StreamItem = Answering | str | Completion
 
 
 class Drafter(Protocol):

@@ -35,6 +35,7 @@ import structlog
 from openai import AsyncStream
 
 from reply_assist.drafting.base import (
+    ANSWERING,
     Completion,
     Drafter,
     DraftRequest,
@@ -213,7 +214,8 @@ class OpenAIDrafter:
         return math.ceil(len(text) / _CHARS_PER_TOKEN_ESTIMATE)
 
     async def stream(self, request: DraftRequest) -> AsyncIterator[StreamItem]:
-        """Yield text deltas as they arrive, then one ``Completion`` with the whole text.
+        """Yield ``ANSWERING`` once the model answered HTTP 200, then text deltas as they
+        arrive, then one ``Completion`` with the whole text.
 
         Closing the generator early (a client that went away) closes the HTTP response, so the
         connection goes back to the pool and the model stops being billed for tokens nobody reads.
@@ -233,6 +235,7 @@ class OpenAIDrafter:
                 stream_cls=AsyncStream[object],
             )
             finished = cut_off = False
+            yield ANSWERING
             async with chunks:
                 async for data in chunks:
                     chunk = _answer(data)

@@ -31,7 +31,7 @@ import unicodedata
 from collections.abc import AsyncIterator, Mapping
 from typing import Final, Literal
 
-from reply_assist.drafting.base import Completion, DraftRequest, StreamItem, Usage
+from reply_assist.drafting.base import ANSWERING, Completion, DraftRequest, StreamItem, Usage
 from reply_assist.drafting.language import count_words, normalize_language
 
 __all__ = [
@@ -719,6 +719,7 @@ class TemplateDrafter:
         code path they use with a model. The deltas join to exactly the completion's text.
         """
         completion = await self.complete(request)
+        yield ANSWERING
         for chunk in _CHUNK_RE.findall(completion.text):
             yield chunk
             await asyncio.sleep(0)  # let other tasks run, as a real stream would

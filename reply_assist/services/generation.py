@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 
 from reply_assist import metrics
 from reply_assist.drafting.base import (
+    Answering,
     CompanyFacts,
     Completion,
     DraftRequest,
@@ -132,8 +133,9 @@ class Generation:
             await self._abandon()
             raise
 
-    async def stream(self) -> AsyncIterator[str | DraftRecord]:
-        """Yield text deltas as the model produces them, then the stored draft.
+    async def stream(self) -> AsyncIterator[Answering | str | DraftRecord]:
+        """Yield ``ANSWERING`` once the model has accepted the call, then text deltas as the model
+        produces them, then the stored draft.
 
         A failure (or the client going away) at any point stores and counts nothing.
         """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -80,9 +82,7 @@ async def test_stream_broken_mid_way_stores_and_counts_nothing(
     assert (await api.client.get(DRAFTS, headers=ADMIN)).json()["items"] == []
 
 
-async def test_model_failing_before_the_first_token_is_a_plain_503(
-    api: Api, llm: respx.MockRouter
-) -> None:
+async def test_model_refusing_the_call_is_a_plain_503(api: Api, llm: respx.MockRouter) -> None:
     await api.company()
     await api.review()
     llm["chat"].mock(return_value=httpx.Response(500, json={"error": {"message": "down"}}))
@@ -91,6 +91,58 @@ async def test_model_failing_before_the_first_token_is_a_plain_503(
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["code"] == "llm_unavailable"
     assert "retry-after" in r.headers
+
+
+async def test_stream_answers_200_while_the_model_is_still_thinking(
+    api: Api, llm: respx.MockRouter
+) -> None:
+    """The client has its 200 and headers before the model's first token, not after it."""
+    await api.company()
+    await api.review()
+    first_token_sent = False
+    release = asyncio.Event()
+
+    async def thinking_model(request: httpx.Request) -> httpx.Response:
+        async def body() -> Any:
+            nonlocal first_token_sent
+            with contextlib.suppress(TimeoutError):  # never hold the server's shutdown
+                await asyncio.wait_for(release.wait(), 5)
+            first_token_sent = True
+            yield sse_body(*PARTS, usage=USAGE)
+
+        return httpx.Response(200, content=body(), headers={"content-type": "text/event-stream"})
+
+    llm["chat"].mock(side_effect=thinking_model)
+    # Were the 200 held back until the first token, it would come only when the model gives up
+    # waiting for the release, after 5 s: a limit of 2 s tells the two apart.
+    async with (
+        asyncio.timeout(2),
+        aconnect_sse(api.client, "POST", DRAFTS, headers={**ADMIN}) as source,
+    ):
+        assert source.response.status_code == 200
+        assert source.response.headers["content-type"].startswith("text/event-stream")
+        assert not first_token_sent
+        release.set()
+        events = [event.event async for event in source.aiter_sse()]
+    assert events == ["delta"] * len(PARTS) + ["draft"]
+
+
+async def test_stream_broken_before_its_first_token_is_an_error_event(
+    api: Api, llm: respx.MockRouter
+) -> None:
+    """The model accepted the call, so the 200 is out: what breaks next is an error event."""
+    await api.company()
+    await api.review()
+    llm["chat"].mock(
+        return_value=httpx.Response(
+            200, content=b"data: {not json\n\n", headers={"content-type": "text/event-stream"}
+        )
+    )
+    events = await read_events(api.client, ADMIN)
+    assert [(name, body["code"]) for name, body in events] == [("error", "llm_unavailable")]
+    assert (await api.client.get(DRAFTS, headers=ADMIN)).json()["items"] == []
+    elig = (await api.client.get(f"{DRAFTS[:-7]}/eligibility", headers=ADMIN)).json()
+    assert elig["generations_used"] == 0
 
 
 async def test_refusal_before_streaming_is_a_plain_problem(api: Api, llm: respx.MockRouter) -> None:
@@ -109,8 +161,6 @@ async def test_client_disconnect_mid_stream_releases_the_slot(
     async def slow_stream(request: httpx.Request) -> httpx.Response:
         async def body() -> Any:
             yield sse_body(PARTS[0], done=False)
-            import asyncio
-
             await asyncio.sleep(5)
             yield sse_body(PARTS[1], usage=USAGE)
 
@@ -121,8 +171,6 @@ async def test_client_disconnect_mid_stream_releases_the_slot(
         async for event in source.aiter_sse():
             assert event.event == "delta"
             break  # the client goes away after the first delta
-    import asyncio
-
     for _ in range(100):  # the server notices the disconnect and releases the slot
         elig = (await api.client.get(f"{DRAFTS[:-7]}/eligibility", headers=ADMIN)).json()
         if elig["generations_used"] == 0:

@@ -20,6 +20,7 @@ import respx
 from structlog.testing import capture_logs
 
 from reply_assist.drafting.base import (
+    ANSWERING,
     CompanyFacts,
     Completion,
     Drafter,
@@ -157,12 +158,15 @@ def sent_json(route: respx.Route) -> dict[str, Any]:
 
 
 async def collect(stream: AsyncIterator[StreamItem]) -> tuple[list[str], list[Completion]]:
+    """The deltas and completions of a stream, after its one ANSWERING."""
+    assert await anext(stream) is ANSWERING
     deltas: list[str] = []
     completions: list[Completion] = []
     async for item in stream:
         if isinstance(item, Completion):
             completions.append(item)
         else:
+            assert isinstance(item, str)
             deltas.append(item)
     return deltas, completions
 
@@ -520,7 +524,9 @@ async def test_stream_that_breaks_midway_raises_llm_unavailable(
     deltas: list[str] = []
 
     async def consume() -> None:
-        async for item in drafter.stream(request_):
+        stream = drafter.stream(request_)
+        assert await anext(stream) is ANSWERING  # the model answered 200 before it broke
+        async for item in stream:
             assert isinstance(item, str)
             deltas.append(item)
 
@@ -572,6 +578,7 @@ async def test_abandoned_stream_closes_the_response(
         return_value=httpx.Response(200, stream=body, headers={"content-type": "text/event-stream"})
     )
     stream = drafter.stream(request_)
+    assert await anext(stream) is ANSWERING
     assert await anext(stream) == "Hej "
     await stream.aclose()  # type: ignore[attr-defined]  # an async generator
     assert body.closed

@@ -9,6 +9,7 @@ import string
 import pytest
 
 from reply_assist.drafting.base import (
+    ANSWERING,
     CompanyFacts,
     Completion,
     Drafter,
@@ -268,8 +269,8 @@ async def test_greeting_name_is_at_most_40_characters() -> None:
 @pytest.mark.parametrize(("language", "stars"), [("en", 1), ("sv", 3), ("de", 5), ("fr", 4)])
 async def test_stream_deltas_join_to_the_completed_text(language: str, stars: int) -> None:
     request = make_request(language=language, stars=stars, variant=1)
-    items = [item async for item in drafter.stream(request)]
-    *deltas, last = items
+    answering, *deltas, last = [item async for item in drafter.stream(request)]
+    assert answering is ANSWERING
     assert isinstance(last, Completion)
     assert last == await drafter.complete(request)
     assert all(isinstance(delta, str) and delta for delta in deltas)
