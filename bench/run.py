@@ -1184,7 +1184,7 @@ class Bench:
             if args.cluster:
                 await self.cluster_workers()
             c_last = plan.stream_concurrency[-1]
-            for server in plan.servers:
+            for i, server in enumerate(plan.servers):
                 await self.configure_stub()
                 target = await self.start_service(server=server)
                 target.token = service.token
@@ -1199,7 +1199,7 @@ class Bench:
                 assert r.par is not None
                 self.stop(target.proc)
                 self.row(
-                    "7 servers" if server == plan.servers[0] else "",
+                    "7 servers" if i == 0 else "",
                     f"{server}: p50 / p99 ms one at a time; calls/s with "
                     f"{plan.overhead_concurrency} callers; stream p99 ms ({c_last} at a time)",
                     {
@@ -1405,6 +1405,11 @@ def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def _with_default_server(servers: list[str]) -> list[str]:
+    """The servers to compare in phase 7: the default (uvicorn) first whenever others are."""
+    return ["uvicorn", *(s for s in servers if s != "uvicorn")] if servers else []
+
+
 def make_plan(args: argparse.Namespace) -> Plan:
     quick = args.quick
     floor_http = args.floor_http
@@ -1424,7 +1429,9 @@ def make_plan(args: argparse.Namespace) -> Plan:
         workers=[int(w) for w in args.workers.split(",") if w],
         workers_calls=500 if quick else 2000,
         workers_concurrency=64,
-        servers=[s for s in args.servers.split(",") if s],
+        # Other servers are compared with the default one measured in the same phase, not with
+        # phase 1's numbers, which were taken minutes earlier on a machine that may differ.
+        servers=_with_default_server([s for s in args.servers.split(",") if s]),
         floor_http=[h for h in floor_http.split(",") if h],
         patches=[p for p in args.patches.split(",") if p],
         default_pool_burst=args.default_pool_burst,
@@ -1443,7 +1450,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--drafts", type=int, default=0, help="drafts for the memory phase (10000)")
     p.add_argument("--workers", default="1,2,4", help="worker counts to compare (1,2,4)")
     p.add_argument(
-        "--servers", default="", help="also measure these: uvicorn,uvicorn-asyncio,granian"
+        "--servers",
+        default="",
+        help="compare these with uvicorn (the default) in phase 7: uvicorn-asyncio,granian",
     )
     p.add_argument(
         "--floor-http",
