@@ -45,6 +45,7 @@ from reply_assist.logs import configure_logging
 from reply_assist.runtime import Runtime
 from reply_assist.settings import Settings
 from reply_assist.store.connection import connect
+from reply_assist.web import template_config, web_routers
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -176,7 +177,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app_name="reply_assist", prefix="reply_assist", group_path=True, exclude=["^/metrics"]
     )
     app = Litestar(
-        route_handlers=[v1, HealthController, PrometheusController],
+        route_handlers=[v1, HealthController, PrometheusController, *web_routers()],
+        template_config=template_config(),  # the reply desk's pages (reply_assist/web)
         lifespan=[_lifespan],
         state=State(
             {

@@ -35,6 +35,7 @@ __all__ = [
     "Principal",
     "authorize",
     "hash_token",
+    "key_principal",
     "new_api_key",
     "require_admin",
 ]
@@ -98,17 +99,26 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         if not token.startswith(_KEY_PREFIX) or len(token) > 200:
             raise Unauthorized("The token is not valid.")
         runtime: Runtime = connection.app.state.runtime
-        per_minute = runtime.settings.rate_limit_per_min
-        now = time.time()
-        found = await runtime.companies.authenticate(
-            hash_token(token), minute_of(now) if per_minute > 0 else None
-        )
-        if found is None:
+        principal = await key_principal(runtime, hash_token(token))
+        if principal is None:
             raise Unauthorized("The token is not valid.")
-        lookup, use = found
-        if use is not None:
-            enforce(use, per_minute, now)
-        principal = Principal(
-            kind="key", company_id=lookup.company_id, role=lookup.role, key_id=lookup.key_id
-        )
         return AuthenticationResult(user=principal, auth=None)
+
+
+async def key_principal(runtime: Runtime, token_hash: str) -> Principal | None:
+    """The principal of a key's hash, counting the call against its rate limit (429 past it);
+    None when no such key exists (never made, or revoked). The API's bearer auth and the reply
+    desk's sessions both resolve keys here, so both see a revocation at once."""
+    per_minute = runtime.settings.rate_limit_per_min
+    now = time.time()
+    found = await runtime.companies.authenticate(
+        token_hash, minute_of(now) if per_minute > 0 else None
+    )
+    if found is None:
+        return None
+    lookup, use = found
+    if use is not None:
+        enforce(use, per_minute, now)
+    return Principal(
+        kind="key", company_id=lookup.company_id, role=lookup.role, key_id=lookup.key_id
+    )

@@ -37,7 +37,7 @@ from reply_assist.services.generation import GenerateCall, begin_generation
 from reply_assist.services.lookups import require_review
 from reply_assist.store.drafts import DraftRecord
 
-__all__ = ["DraftController", "DraftOut", "draft_out"]
+__all__ = ["DraftController", "DraftOut", "draft_events", "draft_out"]
 
 log = structlog.get_logger(__name__)
 
@@ -297,3 +297,7 @@ async def _stream(
         yield _event(
             "error", StoreUnavailable("The store failed; nothing was stored.").to_problem()
         )
+
+
+# The reply desk relays the very same events to the browser (reply_assist.web.desk).
+draft_events = _stream

@@ -58,6 +58,13 @@ class DraftRepository:
         )
         return bool(int(result))
 
+    async def agent_vote(
+        self, company_id: str, review_id: str, draft_id: str, agent_id: str
+    ) -> Vote | None:
+        """The vote this agent gave this draft, if any (the reply desk shows it)."""
+        raw = await self._redis.hget(self._keys.votes(company_id, review_id, draft_id), agent_id)
+        return None if raw is None else msgspec.json.decode(raw, type=Vote)
+
     async def vote(self, company_id: str, draft: StoredDraft, vote: Vote) -> None:
         """Record the agent's vote; an earlier vote of the same agent is replaced in the stats.
 

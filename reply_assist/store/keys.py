@@ -31,6 +31,10 @@ class Keys:
         script that reads the lookup and counts the call touches a single cluster slot."""
         return f"{{{self.api_key(token_hash)}}}/rate/{window}"
 
+    def desk_session(self, session_hash: str) -> str:
+        """A browser session of the reply desk (web/sessions.py), named by its id's hash."""
+        return f"{self._prefix}desk-session/{session_hash}"
+
     # One company's keys.
     def _tag(self, company_id: str) -> str:
         return f"{self._prefix}{{c:{company_id}}}"
