@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
-from litestar.params import QueryParameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from reply_assist.auth import hash_token, key_principal
@@ -162,7 +162,7 @@ class SignInController(Controller):
     async def language(
         self,
         request: Request[Any, Any, Any],
-        code: str,
+        code: FromPath[str],
         next_page: Annotated[str | None, QueryParameter(name="next")] = None,
     ) -> Response[Any]:
         response: Response[Any] = Redirect(safe_next(next_page), status_code=303)

@@ -65,11 +65,14 @@ def stub_model() -> Iterator[str]:
     line = process.stdout.readline()
     if "listening on" not in line:
         process.kill()
+        process.wait()
+        process.stdout.close()
         pytest.fail(f"the stub model did not start: {line!r}")
     address = line.rsplit(" ", 1)[-1].strip()
     yield f"http://{address}/v1"
     process.terminate()
     process.wait(timeout=10)
+    process.stdout.close()
 
 
 @dataclass
