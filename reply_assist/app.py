@@ -31,6 +31,7 @@ from reply_assist.api.middleware import RequestContextMiddleware, add_request_id
 from reply_assist.api.openapi import complete_schema
 from reply_assist.api.problems import exception_handlers
 from reply_assist.api.replies import ReplyController
+from reply_assist.api.review_list import ReviewListController
 from reply_assist.api.reviews import ReviewController
 from reply_assist.api.stats import StatsController
 from reply_assist.api.strict_body import refuse_coerced_body
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             CompanyController,
             ReviewController,
+            ReviewListController,
             DraftController,
             ReplyController,
             StatsController,

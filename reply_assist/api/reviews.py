@@ -22,8 +22,14 @@ from reply_assist.services.lookups import (
     require_review,
     require_review_and_company,
 )
+from reply_assist.store.reviews import ReviewRecord
 
-__all__ = ["ReviewController"]
+__all__ = ["ReviewController", "review_body"]
+
+
+def review_body(record: ReviewRecord) -> Review:
+    """A review as ``GET …/reviews/{review_id}`` answers it (the desk's list reuses it)."""
+    return record.review
 
 
 class EligibilityOut(msgspec.Struct):
@@ -84,7 +90,7 @@ class ReviewController(Controller):
         review_id: ReviewId,
     ) -> Review:
         authorize(principal_of(request), company_id, ANY_ROLE)
-        return (await require_review(runtime, company_id, review_id)).review
+        return review_body(await require_review(runtime, company_id, review_id))
 
     @get("/eligibility", summary="Whether a draft can be generated, and every rule that fails")
     async def eligibility(

@@ -27,7 +27,7 @@ async def publish_reply(
     draft_id: str | None,
     now: datetime,
 ) -> ReplyVersion:
-    await require_review(rt, company_id, review_id)
+    record = await require_review(rt, company_id, review_id)
     edit_ratio: float | None = None
     edited = False
     if draft_id is not None:
@@ -41,7 +41,9 @@ async def publish_reply(
     version = ReplyVersion(
         text=text, agent_id=agent_id, published_at=now, edited=edited, draft_id=draft_id
     )
-    number = await rt.replies.publish(company_id, review_id, version, edit_ratio=edit_ratio)
+    number = await rt.replies.publish(
+        company_id, review_id, version, edit_ratio=edit_ratio, review_index=record.index
+    )
     if number is None:
         raise NotFound("No such draft for this review.", code="draft_not_found")
     log.info(

@@ -58,6 +58,7 @@ _SCRIPT_NAMES = (
     "commit_draft",
     "vote",
     "publish",
+    "put_review",
     "edit_draft",
     "idempotency_begin",
     "idempotency_abandon",

@@ -49,6 +49,16 @@ class Keys:
         """Hash: ``json`` (the review), ``lang``/``lang_reason`` (detected once), ``drafts``."""
         return f"{self._tag(company_id)}/r/{review_id}"
 
+    def parse_review(self, key: str) -> tuple[str | None, str | None]:
+        """(company id, review id) of a review hash's key; (None, None) for any other key."""
+        head = f"{self._prefix}{{c:"
+        if not key.startswith(head) or "}/r/" not in key:
+            return None, None
+        company_id, _, review_id = key[len(head) :].partition("}/r/")
+        if not company_id or not review_id or "/" in review_id:
+            return None, None
+        return company_id, review_id
+
     def inflight(self, company_id: str, review_id: str) -> str:
         """Sorted set of generation reservations, scored by their expiry (ms since epoch)."""
         return f"{self._tag(company_id)}/r/{review_id}/inflight"
@@ -78,6 +88,12 @@ class Keys:
     def stats_days(self, company_id: str) -> str:
         """Sorted set of the days (epoch day numbers) that have any counted event."""
         return f"{self._tag(company_id)}/stats-days"
+
+    def review_index(self, company_id: str, status: str, language: str, stars: str) -> str:
+        """Sorted set of the reviews for the reply desk's list (see ``review_index``):
+        ``status`` ``n``/``r``, ``language`` a code, ``-`` (none) or ``*`` (any), ``stars``
+        ``1``..``5`` or ``*``."""
+        return f"{self._tag(company_id)}/ix/{status}/{language}/{stars}"
 
     def outbox(self, company_id: str) -> str:
         """Hash of publish events not yet appended to the events stream."""

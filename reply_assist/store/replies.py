@@ -18,11 +18,15 @@ from redis.exceptions import RedisError
 
 from reply_assist.store.buckets import buckets_of
 from reply_assist.store.connection import Store
+from reply_assist.store.keys import Keys
+from reply_assist.store.review_index import IndexEntry, entry_sets
 
 __all__ = ["ReplyRepository", "ReplyVersion"]
 
 log = structlog.get_logger(__name__)
 
+# Compare-and-set rounds on the review's list index entry (see review_index).
+_INDEX_RETRIES = 20
 # An outbox entry younger than this belongs to a publish call that is still delivering it.
 _RELAY_GRACE_S = 30.0
 
@@ -62,8 +66,13 @@ class ReplyRepository:
         version: ReplyVersion,
         *,
         edit_ratio: float | None,
+        review_index: IndexEntry | None = None,
     ) -> int | None:
-        """Append a version; returns its number, or None when the named draft is gone."""
+        """Append a version; returns its number, or None when the named draft is gone.
+
+        ``review_index`` is where the reply desk's list has the review, as the caller read it;
+        the review moves to the replied sets (read again if it moved in the meantime).
+        """
         k = self._keys
         buckets = buckets_of(version.published_at.timestamp())
         keys = [
@@ -74,25 +83,31 @@ class ReplyRepository:
         ]
         if version.draft_id is not None:
             keys.append(k.draft(company_id, review_id, version.draft_id))
+        keys.append(k.review(company_id, review_id))
         # The relay must know this company has an outbox before anything can wait in it.
         await self._redis.sadd(k.outbox_index(), company_id)
         record = msgspec.json.encode(version)
-        number = int(
-            await self._store.scripts.run(
-                "publish",
-                keys,
-                [
-                    record,
-                    "1" if version.draft_id is not None else "0",
-                    "1" if version.draft_id is not None and not version.edited else "0",
-                    repr(edit_ratio or 0.0),
-                    buckets[0].level.ttl_s,
-                    buckets[1].level.ttl_s,
-                    buckets[2].index,
-                    review_id,
-                ],
+        args = [
+            record,
+            "1" if version.draft_id is not None else "0",
+            "1" if version.draft_id is not None and not version.edited else "0",
+            repr(edit_ratio or 0.0),
+            buckets[0].level.ttl_s,
+            buckets[1].level.ttl_s,
+            buckets[2].index,
+            review_id,
+        ]
+        for _ in range(_INDEX_RETRIES):
+            index_keys, index_args = _index_move(k, company_id, review_index)
+            number = int(
+                await self._store.scripts.run("publish", keys + index_keys, args + index_args)
             )
-        )
+            if number != -1:
+                break
+            raw = await self._redis.hget(k.review(company_id, review_id), "ix")
+            review_index = IndexEntry.decode(cast(str, raw or ""))
+        else:  # pragma: no cover - another call moved the review 20 times meanwhile
+            raise RuntimeError("the review kept moving under concurrent updates")
         if number == 0:
             return None
         version.version = number
@@ -136,6 +151,19 @@ class ReplyRepository:
                 await self._deliver(company_id, entry, record_raw)
                 delivered += 1
         return delivered
+
+
+def _index_move(
+    keys: Keys, company_id: str, entry: IndexEntry | None
+) -> tuple[list[str], list[str]]:
+    """The publish script's keys and arguments that move the review to the replied sets."""
+    if entry is None:  # not indexed (stored before the list existed): the backfill does it
+        return [], ["", "", ""]
+    replied = entry.with_status("r")
+    sets = entry_sets(keys, company_id, entry.with_status("n")) + entry_sets(
+        keys, company_id, replied
+    )
+    return sets, [entry.encode(), replied.encode(), entry.member]
 
 
 def _entry_order(item: tuple[str, str]) -> tuple[str, int]:

@@ -9,8 +9,10 @@ process that dies mid-call frees its slot by itself; the committed count stays t
 
 from __future__ import annotations
 
+import heapq
 import secrets
 import time
+from collections.abc import AsyncIterator
 from typing import cast
 
 import msgspec
@@ -18,8 +20,27 @@ import msgspec
 from reply_assist.models import Company, Review
 from reply_assist.store.buckets import buckets_of
 from reply_assist.store.connection import Store
+from reply_assist.store.review_index import (
+    NO_LANGUAGE,
+    IndexEntry,
+    entry_sets,
+    member_of,
+    review_id_of,
+)
 
-__all__ = ["CommitResult", "Loaded", "Reservation", "ReviewRecord", "ReviewRepository"]
+__all__ = [
+    "CommitResult",
+    "ListedReview",
+    "Loaded",
+    "Reservation",
+    "ReviewPage",
+    "ReviewRecord",
+    "ReviewRepository",
+]
+
+# Compare-and-set rounds before giving up: each lost round means another call moved the same
+# review in the meantime, so more than a few never happen.
+_INDEX_RETRIES = 20
 
 
 class ReviewRecord(msgspec.Struct):
@@ -27,6 +48,18 @@ class ReviewRecord(msgspec.Struct):
     language: str | None  # the hint, else the detected language; None when undetectable
     language_reason: str | None  # why there is no language
     drafts: int  # committed generations
+    index: IndexEntry | None = None  # where the reply desk's list has it (None: not indexed)
+
+
+class ListedReview(msgspec.Struct, frozen=True):
+    record: ReviewRecord
+    in_flight: int
+
+
+class ReviewPage(msgspec.Struct, frozen=True):
+    company: Company | None  # None: no such company
+    items: list[ListedReview]
+    last_member: str | None  # the index member of the page's last item, when more follow
 
 
 class Reservation(msgspec.Struct, frozen=True):
@@ -57,16 +90,88 @@ class ReviewRepository:
         self._keys = store.keys
 
     async def put(self, review: Review, language: str | None, language_reason: str | None) -> bool:
-        """Create or replace the review (drafts, count and reply stay); True when created."""
-        added = await self._redis.hset(
-            self._keys.review(review.company_id, review.id),
-            mapping={
-                "json": msgspec.json.encode(review),
-                "lang": language or "",
-                "lang_reason": language_reason or "",
-            },
+        """Create or replace the review (drafts, count and reply stay), and move it in the
+        reply desk's indexes; True when created. A new review takes one round trip, a replaced
+        one two (the first answers where it is indexed now)."""
+        data = msgspec.json.encode(review)
+        return await self._index(
+            review, language, ["put", data, language or "", language_reason or ""]
         )
-        return int(added) > 0
+
+    async def _index(self, review: Review, language: str | None, mode: list[str | bytes]) -> bool:
+        k, cid, rid = self._keys, review.company_id, review.id
+        member = member_of(review.created_at, rid)
+        current, replied = "", False  # a guess that holds for every new review
+        for _ in range(_INDEX_RETRIES):
+            new = IndexEntry("r" if replied else "n", language or NO_LANGUAGE, review.stars, member)
+            old = IndexEntry.decode(current)
+            keys = [k.review(cid, rid), k.reply_versions(cid, rid)]
+            if old is not None:
+                keys += entry_sets(k, cid, old)
+            keys += entry_sets(k, cid, new)
+            result = await self._store.scripts.run(
+                "put_review",
+                keys,
+                [mode[0], current, new.encode(), "1" if replied else "0", *mode[1:]],
+            )
+            if int(result[0]):
+                return bool(int(result[1]))
+            current, replied = str(result[1]), str(result[2]) == "1"
+        raise RuntimeError("the review kept moving under concurrent updates")  # pragma: no cover
+
+    async def reindex(self, company_id: str, review_id: str) -> bool:
+        """Put a review stored before the list existed into its indexes (see ``cli reindex``);
+        False when it was already indexed or is gone."""
+        record = await self.get(company_id, review_id)
+        if record is None or record.index is not None:
+            return False
+        await self._index(record.review, record.language, ["index"])
+        return True
+
+    async def stored_review_ids(self) -> AsyncIterator[tuple[str, str]]:
+        """(company id, review id) of every stored review: a SCAN, for the backfill only."""
+        pattern = self._keys.review("*", "*")
+        async for key in self._redis.scan_iter(match=pattern, count=1000):
+            company_id, review_id = self._keys.parse_review(key)
+            if company_id is not None and review_id is not None:
+                yield company_id, review_id
+
+    async def page(
+        self, company_id: str, sets: list[str], *, after: str | None, limit: int
+    ) -> ReviewPage:
+        """Up to ``limit`` reviews of the union of ``sets``, newest first, strictly after the
+        member ``after``: two pipelined round trips of O(len(sets) × limit) work each."""
+        k = self._keys
+        start = f"({after}" if after else "+"
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(k.company(company_id))
+            for name in sets:
+                pipe.zrevrangebylex(name, start, "-", 0, limit + 1)
+            company_raw, *members = await pipe.execute()
+        if company_raw is None:
+            return ReviewPage(company=None, items=[], last_member=None)
+        company = msgspec.json.decode(company_raw, type=Company)
+        # The sets are disjoint; the newest limit + 1 of their union are among each one's first
+        # limit + 1. The extra one only tells that another page follows.
+        newest = heapq.nlargest(limit + 1, (m for ms in members for m in cast(list[str], ms)))
+        shown = newest[:limit]
+        if not shown:
+            return ReviewPage(company=company, items=[], last_member=None)
+        now_ms = int(time.time() * 1000)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for member in shown:
+                review_id = review_id_of(member)
+                pipe.hgetall(k.review(company_id, review_id))
+                pipe.zcount(k.inflight(company_id, review_id), now_ms, "+inf")
+            raws = await pipe.execute()
+        items = []
+        for raw, in_flight in zip(raws[::2], raws[1::2], strict=True):
+            record = _record(cast(dict[str, str], raw))
+            if record is not None:
+                items.append(ListedReview(record=record, in_flight=int(in_flight)))
+        return ReviewPage(
+            company=company, items=items, last_member=shown[-1] if len(newest) > limit else None
+        )
 
     async def get(self, company_id: str, review_id: str) -> ReviewRecord | None:
         raw = await self._redis.hgetall(self._keys.review(company_id, review_id))
@@ -177,4 +282,5 @@ def _record(raw: dict[str, str]) -> ReviewRecord | None:
         language=raw.get("lang") or None,
         language_reason=raw.get("lang_reason") or None,
         drafts=int(raw.get("drafts", 0)),
+        index=IndexEntry.decode(raw.get("ix", "")),
     )

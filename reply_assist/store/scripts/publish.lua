@@ -1,16 +1,25 @@
 -- Publish a new version of a review's reply, with its statistics and its outgoing event.
 -- KEYS[1] reply versions list, KEYS[2..4] stats counters (minute, hour, day),
--- KEYS[5] stats active-days set, KEYS[6] outbox hash, KEYS[7] the draft hash (optional)
+-- KEYS[5] stats active-days set, KEYS[6] outbox hash, KEYS[7] the draft hash (when from one),
+-- then the review hash and, when it is indexed, its 4 needs-reply and 4 replied list sets
 -- ARGV[1] version record (JSON, without its number: the number is its place in the list),
 -- ARGV[2] "1" if from a draft, ARGV[3] "1" if unedited, ARGV[4] edit ratio,
--- ARGV[5] minute ttl s, ARGV[6] hour ttl s, ARGV[7] day number, ARGV[8] review id
--- Returns the new version number, or 0 when the named draft no longer exists.
+-- ARGV[5] minute ttl s, ARGV[6] hour ttl s, ARGV[7] day number, ARGV[8] review id,
+-- ARGV[9] the review's list index entry ("ix") as the caller read it, ARGV[10] the same as
+-- replied, ARGV[11] its index member
+-- Returns the new version number, 0 when the named draft no longer exists, or -1 when the
+-- review moved in the list since the caller read it (it reads "ix" again and retries).
 -- Sent again after a timeout (redis-py does, and the first may have run), the record is the
 -- newest version already, to the microsecond of its published_at: answer as the first run did.
 if redis.call('LINDEX', KEYS[1], -1) == ARGV[1] then
   return redis.call('LLEN', KEYS[1])
 end
-if #KEYS >= 7 and redis.call('EXISTS', KEYS[7]) == 0 then
+-- The reply desk's list (store/review_index.py): the sets named here derive from "ix".
+local ix_at = ARGV[2] == '1' and 8 or 7
+if (redis.call('HGET', KEYS[ix_at], 'ix') or '') ~= ARGV[9] then
+  return -1
+end
+if ARGV[2] == '1' and redis.call('EXISTS', KEYS[7]) == 0 then
   return 0
 end
 local version = redis.call('RPUSH', KEYS[1], ARGV[1])
@@ -33,7 +42,14 @@ redis.call('ZADD', KEYS[5], ARGV[7], ARGV[7])
 -- The event is delivered to the stream after this script; the outbox keeps it until then, so a
 -- failure in between loses nothing (the relay delivers it later).
 redis.call('HSET', KEYS[6], ARGV[8] .. '/' .. version, ARGV[1])
-if #KEYS >= 7 then
+if ARGV[2] == '1' then
   redis.call('HSET', KEYS[7], 'status', 'published', 'published_version', version)
+end
+if ARGV[9] ~= '' then  -- from needs-reply to replied (again on an update: changes nothing)
+  for i = 1, 4 do
+    redis.call('ZREM', KEYS[ix_at + i], ARGV[11])
+    redis.call('ZADD', KEYS[ix_at + 4 + i], 0, ARGV[11])
+  end
+  redis.call('HSET', KEYS[ix_at], 'ix', ARGV[10])
 end
 return version

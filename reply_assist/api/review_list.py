@@ -1,0 +1,126 @@
+"""The reply desk's inbox: ``GET /v1/companies/{company_id}/reviews``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+from msgspec import Meta
+
+from reply_assist.api.common import CompanyId, principal_of
+from reply_assist.api.reviews import review_body
+from reply_assist.auth import ANY_ROLE, authorize
+from reply_assist.models import Review
+from reply_assist.runtime import Runtime
+from reply_assist.services.review_list import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    ListFilters,
+    list_reviews,
+    parse_language,
+    parse_stars,
+)
+
+__all__ = ["ReviewListController", "ReviewListItem", "ReviewListPage"]
+
+
+class ReviewListItem(Review, kw_only=True):
+    """A review as ``GET …/reviews/{review_id}`` returns it, with what the inbox shows."""
+
+    replied: Annotated[bool, Meta(description="A reply has been published (any version).")]
+    eligible: Annotated[bool, Meta(description="A draft can be generated now.")]
+    reasons: Annotated[
+        list[str],
+        Meta(description="Every eligibility rule that fails (codes as on …/eligibility)."),
+    ]
+    generations_used: Annotated[
+        int, Meta(description="Drafts generated for this review, those in progress included.")
+    ]
+    generations_left: Annotated[int, Meta(description="Drafts that can still be generated.")]
+
+
+class ReviewListPage(msgspec.Struct):
+    items: list[ReviewListItem]
+    next_cursor: Annotated[
+        str | None,
+        Meta(description="Pass as `cursor` for the next page; null on the last page."),
+    ]
+
+
+StatusQuery = Annotated[
+    Literal["needs_reply", "replied"] | None,
+    QueryParameter(
+        name="status",
+        description="`needs_reply`: no reply published yet; `replied`: one has been.",
+    ),
+]
+LanguageQuery = Annotated[
+    str | None,
+    QueryParameter(
+        name="language",
+        description="ISO 639-1 code: the review's language (the platform's hint, else the "
+        "detected one), e.g. `sv`.",
+    ),
+]
+StarsQuery = Annotated[
+    str | None,
+    QueryParameter(
+        name="stars", description="Comma-separated star ratings to include, e.g. `1,2`."
+    ),
+]
+LimitQuery = Annotated[
+    int,
+    QueryParameter(name="limit", ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT}."),
+]
+CursorQuery = Annotated[
+    str | None,
+    QueryParameter(
+        name="cursor",
+        description="The previous page's `next_cursor` (opaque). A cursor that was altered "
+        "or belongs to other filters is refused with 400 `invalid_cursor`.",
+    ),
+]
+
+
+class ReviewListController(Controller):
+    path = "/companies/{company_id:str}/reviews"
+    tags = ["reviews"]
+
+    @get(
+        summary="List a company's reviews for the reply desk, newest first",
+        description="Newest `created_at` first (equal timestamps by review id, descending), "
+        "filtered by reply status, language and stars, a page at a time: a page costs "
+        "O(limit) in the store, however many reviews the company has. Every company role "
+        "and the admin.",
+    )
+    async def list_reviews(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        company_id: CompanyId,
+        status: StatusQuery = None,
+        language: LanguageQuery = None,
+        stars: StarsQuery = None,
+        limit: LimitQuery = DEFAULT_LIMIT,
+        cursor: CursorQuery = None,
+    ) -> ReviewListPage:
+        authorize(principal_of(request), company_id, ANY_ROLE)
+        filters = ListFilters(
+            status=status, language=parse_language(language), stars=parse_stars(stars)
+        )
+        page = await list_reviews(runtime, company_id, filters, limit=limit, cursor=cursor)
+        items = [
+            ReviewListItem(
+                **msgspec.structs.asdict(review_body(item.record)),
+                replied=item.replied,
+                eligible=item.eligibility.eligible,
+                reasons=item.eligibility.reasons,
+                generations_used=item.eligibility.generations_used,
+                generations_left=item.eligibility.generations_left,
+            )
+            for item in page.items
+        ]
+        return ReviewListPage(items=items, next_cursor=page.next_cursor)

@@ -1,0 +1,103 @@
+"""The reply desk's list of a company's reviews: sorted-set indexes that make a page O(limit).
+
+Every review is a member of four sorted sets of its company, one for each way of leaving the
+language and the stars filter out (``ix/<status>/<language or *>/<stars or *>``); the status
+(``n`` needs a reply, ``r`` replied) is always part of the name. Any combination of the list's
+filters is then read from at most 2 (statuses) × 4 (stars; all five is no filter) = 8 sets,
+each with ``ZRANGE … BYLEX REV LIMIT`` (O(log n + limit)), and merged.
+
+A member is ``<created_at in µs since 0001-01-01, 18 digits>/<review id>``, every score 0, so
+the sets are ordered by the member's bytes: by created_at, then by review id. Newest first is
+the reverse order, and a page after a cursor is the members strictly below the last one shown:
+equal timestamps paginate stably (by review id, descending), nothing skipped or repeated.
+
+The review hash keeps where the review is indexed in its ``ix`` field
+(``<status>|<language>|<stars>|<member>``). The scripts that move a review (``put_review`` on
+a create or replace, ``publish`` on the first reply) compare it with what the caller read
+before touching the sets, since the sets' names derive from it: a caller that read a stale
+``ix`` is told so and computes the names again (compare-and-set, as the vote script does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from reply_assist.store.keys import Keys
+
+__all__ = [
+    "ALL_STARS",
+    "NO_LANGUAGE",
+    "IndexEntry",
+    "Status",
+    "entry_sets",
+    "member_of",
+    "query_sets",
+    "review_id_of",
+]
+
+Status = Literal["n", "r"]  # needs a reply, replied
+NO_LANGUAGE = "-"  # a review whose language could not be determined
+ALL_STARS = frozenset(range(1, 6))
+_EPOCH0 = datetime(1, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def member_of(created_at: datetime, review_id: str) -> str:
+    """Fixed width, so that byte order is time order (year 9999 is 3.2e17 µs: 18 digits)."""
+    micros = (created_at - _EPOCH0) // _MICROSECOND
+    return f"{micros:018d}/{review_id}"
+
+
+def review_id_of(member: str) -> str:
+    return member.split("/", 1)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    status: Status
+    language: str  # an ISO 639-1 code, or NO_LANGUAGE
+    stars: int
+    member: str
+
+    def encode(self) -> str:
+        return f"{self.status}|{self.language}|{self.stars}|{self.member}"
+
+    @classmethod
+    def decode(cls, raw: str) -> IndexEntry | None:
+        """None for "" (a review stored before the index existed, or not yet indexed)."""
+        if not raw:
+            return None
+        status, language, stars, member = raw.split("|", 3)
+        if status not in ("n", "r"):
+            raise ValueError(f"unknown review index status {status!r}")
+        return cls("n" if status == "n" else "r", language, int(stars), member)
+
+    def with_status(self, status: Status) -> IndexEntry:
+        return IndexEntry(status, self.language, self.stars, self.member)
+
+
+def entry_sets(keys: Keys, company_id: str, entry: IndexEntry) -> list[str]:
+    """The four sets that hold the entry, in a fixed order (the scripts rely on it)."""
+    s, lang, stars = entry.status, entry.language, str(entry.stars)
+    return [
+        keys.review_index(company_id, s, "*", "*"),
+        keys.review_index(company_id, s, lang, "*"),
+        keys.review_index(company_id, s, "*", stars),
+        keys.review_index(company_id, s, lang, stars),
+    ]
+
+
+def query_sets(
+    keys: Keys,
+    company_id: str,
+    statuses: Iterable[Status],
+    language: str | None,
+    stars: frozenset[int] | None,
+) -> list[str]:
+    """The disjoint sets whose union is exactly the reviews that match the filters."""
+    lang = language or "*"
+    star_names = ["*"] if not stars or stars == ALL_STARS else [str(s) for s in sorted(stars)]
+    return [keys.review_index(company_id, s, lang, t) for s in statuses for t in star_names]

@@ -1,0 +1,225 @@
+"""The reply desk's inbox: GET /v1/companies/{company_id}/reviews."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+import respx
+
+from tests.conftest import ADMIN, Api
+
+LIST = "/v1/companies/acme/reviews"
+
+
+async def listing(api: Api, headers: dict[str, str] | None = None, **q: Any) -> dict[str, Any]:
+    r = await api.client.get(LIST, params=q, headers=headers or ADMIN)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def all_ids(api: Api, **q: Any) -> list[str]:
+    """Every page of the list, following next_cursor."""
+    ids: list[str] = []
+    cursor = None
+    for _ in range(100):
+        page = await listing(api, **q, **({"cursor": cursor} if cursor else {}))
+        ids += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return ids
+    raise AssertionError("the list never ended")
+
+
+async def publish(api: Api, review_id: str, text: str = "Tack Erik!") -> None:
+    r = await api.client.put(
+        f"{LIST}/{review_id}/reply", json={"text": text, "agent_id": "a-1"}, headers=ADMIN
+    )
+    assert r.status_code in (200, 201), r.text
+
+
+# (id, stars, language, created_at): a small company's inbox.
+REVIEWS = [
+    ("r01", 1, "sv", "2026-11-20T08:00:00Z"),
+    ("r02", 2, "en", "2026-11-20T09:00:00Z"),
+    ("r03", 5, "sv", "2026-11-21T08:00:00Z"),
+    ("r04", 2, "sv", "2026-11-22T08:00:00Z"),
+    ("r05", 4, "en", "2026-11-19T08:00:00Z"),
+    ("r06", 1, "en", "2026-11-23T08:00:00Z"),
+    ("r07", 3, "nl", "2026-11-18T08:00:00Z"),
+    ("r08", 2, "sv", "2026-11-24T08:00:00Z"),
+]
+REPLIED = {"r02", "r04", "r07"}
+
+
+async def seed(api: Api) -> None:
+    await api.company()
+    for review_id, stars, language, created in REVIEWS:
+        await api.review(review_id, stars=stars, language=language, created_at=created)
+    for review_id in sorted(REPLIED):
+        await publish(api, review_id)
+
+
+def expected(
+    status: str | None = None, language: str | None = None, stars: set[int] | None = None
+) -> list[str]:
+    rows = [
+        r
+        for r in REVIEWS
+        if (status is None or (r[0] in REPLIED) == (status == "replied"))
+        and (language is None or r[2] == language)
+        and (stars is None or r[1] in stars)
+    ]
+    return [r[0] for r in sorted(rows, key=lambda r: r[3], reverse=True)]
+
+
+async def test_newest_first_with_what_the_desk_shows(api: Api) -> None:
+    await seed(api)
+    await api.review("short", text="Bad.", created_at="2026-11-25T08:00:00Z")
+    page = await listing(api)
+    assert [i["id"] for i in page["items"]] == ["short", *expected()]
+    assert page["next_cursor"] is None
+    first = page["items"][0]
+    single = (await api.client.get(f"{LIST}/short", headers=ADMIN)).json()
+    # Each item is the review as GET returns it, plus the desk's fields.
+    assert {k: first[k] for k in single} == single
+    assert first["replied"] is False
+    assert first["eligible"] is False
+    assert first["reasons"] == ["review_too_short"]
+    assert (first["generations_used"], first["generations_left"]) == (0, 10)
+    by_id = {i["id"]: i for i in page["items"]}
+    assert by_id["r02"]["replied"] is True and by_id["r02"]["eligible"] is True
+    assert by_id["r07"]["reasons"] == ["language_not_supported"]  # acme: sv, en
+
+
+async def test_every_combination_of_filters(api: Api) -> None:
+    await seed(api)
+    for status in (None, "needs_reply", "replied"):
+        for language in (None, "sv", "en", "nl", "de"):
+            for stars in (None, {2}, {1, 2}, {1, 2, 3, 4, 5}, {3, 5}):
+                q: dict[str, str] = {}
+                if status:
+                    q["status"] = status
+                if language:
+                    q["language"] = language
+                if stars:
+                    q["stars"] = ",".join(map(str, sorted(stars)))
+                got = await all_ids(api, limit=2, **q)
+                assert got == expected(status, language, stars), q
+
+
+async def test_equal_timestamps_paginate_without_skipping_or_repeating(api: Api) -> None:
+    await api.company()
+    same = "2026-11-20T08:00:00Z"
+    ids = [f"t{i:02d}" for i in range(13)]
+    for review_id in ids:
+        await api.review(review_id, created_at=same)
+    await api.review("newer", created_at="2026-11-20T08:00:00.000001Z")
+    await api.review("older", created_at="2026-11-20T07:59:59.999999Z")
+    for limit in (1, 2, 3, 5, 13, 100):
+        got = await all_ids(api, limit=limit)
+        assert got == ["newer", *sorted(ids, reverse=True), "older"], limit
+
+
+async def test_the_index_follows_upserts_and_publishes(api: Api) -> None:
+    await api.company()
+    await api.review("a", stars=2, language="sv", created_at="2026-11-20T08:00:00Z")
+    await api.review("b", stars=5, language="en", created_at="2026-11-21T08:00:00Z")
+    assert await all_ids(api, stars="2") == ["a"]
+    # Replaced: new stars, language and date move it; nothing stays behind.
+    await api.review("a", stars=4, language="en", created_at="2026-11-22T08:00:00Z")
+    assert await all_ids(api, stars="2") == []
+    assert await all_ids(api, language="sv") == []
+    assert await all_ids(api, language="en", stars="4") == ["a"]
+    assert await all_ids(api) == ["a", "b"]
+    # Published: from needs_reply to replied, and an update keeps it there.
+    await publish(api, "a")
+    assert await all_ids(api, status="needs_reply") == ["b"]
+    assert await all_ids(api, status="replied") == ["a"]
+    await publish(api, "a", "Tack igen!")
+    assert await all_ids(api, status="replied") == ["a"]
+    # Replaced after its reply: still replied, in its new place.
+    await api.review("a", stars=1, language="sv", created_at="2026-11-19T08:00:00Z")
+    assert await all_ids(api, status="replied", stars="1", language="sv") == ["a"]
+    assert await all_ids(api, status="needs_reply") == ["b"]
+    assert await all_ids(api) == ["b", "a"]
+
+
+async def test_tenant_isolation_and_roles(api: Api) -> None:
+    await api.company()
+    await api.company("other")
+    await api.review("x1", company_id="other")
+    other = await api.key("other", "agent")
+    r = await api.client.get(LIST, headers=other)
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"
+    for role in ("dashboard", "agent", "analyst"):
+        page = await listing(api, headers=await api.key("acme", role))
+        assert page == {"items": [], "next_cursor": None}
+    assert (await api.client.get(LIST)).status_code == 401
+    missing = await api.client.get("/v1/companies/nobody/reviews", headers=ADMIN)
+    assert missing.status_code == 404 and missing.json()["code"] == "company_not_found"
+
+
+async def test_bad_queries_name_the_field(api: Api) -> None:
+    await api.company()
+    for name, value in (
+        ("status", "open"),
+        ("language", "swedish"),
+        ("stars", "6"),
+        ("stars", "1,x"),
+        ("stars", ""),
+        ("limit", "0"),
+        ("limit", "101"),
+        ("limit", "ten"),
+    ):
+        r = await api.client.get(LIST, params={name: value}, headers=ADMIN)
+        assert r.status_code == 400, (name, value, r.text)
+        problem = r.json()
+        assert problem["code"] == "invalid_request"
+        assert f"'{name}'" in problem["detail"], problem
+
+
+async def test_a_tampered_or_foreign_cursor_is_refused(api: Api) -> None:
+    await api.company()
+    for i in range(3):
+        await api.review(f"r{i}", created_at=f"2026-11-2{i}T08:00:00Z")
+    cursor = (await listing(api, limit=1))["next_cursor"]
+    assert cursor
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    edited = base64.urlsafe_b64encode(raw.replace("/r2", "/r9").encode()).decode()
+    for bad, q in (
+        (edited, {}),
+        (cursor[:-3], {}),
+        ("not a cursor!", {}),
+        (cursor, {"stars": "2"}),  # another query's cursor
+    ):
+        r = await api.client.get(LIST, params={"cursor": bad, **q}, headers=ADMIN)
+        assert r.status_code == 400, r.text
+        assert r.json()["code"] == "invalid_cursor"
+    page = await listing(api, limit=1, cursor=cursor)
+    assert [i["id"] for i in page["items"]] == ["r1"]
+
+
+async def test_generations_and_in_flight_show_per_item(
+    api: Api, llm: respx.MockRouter
+) -> None:
+    await api.company()
+    await api.review("r1")
+    for _ in range(3):
+        assert (await api.generate("r1")).status_code == 201
+    item = (await listing(api))["items"][0]
+    assert (item["generations_used"], item["generations_left"]) == (3, 7)
+    assert item["eligible"] is True
+
+
+async def test_schema_documents_the_list(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    operation = schema["paths"]["/v1/companies/{company_id}/reviews"]["get"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    for name in ("status", "language", "stars", "limit", "cursor"):
+        assert params[name].get("description"), name
+    item = schema["components"]["schemas"]["ReviewListItem"]
+    for field in ("replied", "eligible", "reasons", "generations_used", "generations_left"):
+        assert item["properties"][field].get("description"), field
