@@ -68,9 +68,7 @@ class SignInController(Controller):
             raise InvalidRequest(f"The name may have at most {_MAX_NAME} characters.")
         found = await self._session_for(request, token, name)
         if found is None:
-            return render(
-                request, None, "sign_in.html", status=401, signed_out=False, failed=True
-            )
+            return render(request, None, "sign_in.html", status=401, signed_out=False, failed=True)
         session, role = found
         session_id = await sessions_of(request).create(session)
         response: Response[Any] = Redirect(_home(session, role), status_code=303)

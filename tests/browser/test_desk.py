@@ -1,4 +1,4 @@
-"""The reply desk in a real browser, as an agent uses it: found by role and name, as a person would."""
+"""The reply desk in a real browser, as an agent uses it: controls found by role and name."""
 
 from __future__ import annotations
 
@@ -90,10 +90,13 @@ def test_the_whole_agent_flow_from_draft_to_updated_reply(page: Any, world: Worl
     page.get_by_role("button", name="Publish reply").click()
     expect(page.get_by_role("heading", name="Publish this reply?")).to_be_visible()
     expect(page.locator("#publish-text")).to_have_text(edited)
-    assert world.http.get(
-        f"/v1/companies/{world.company_id}/reviews/r1/reply",
-        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-    ).status_code == 404, "published before the confirmation"
+    assert (
+        world.http.get(
+            f"/v1/companies/{world.company_id}/reviews/r1/reply",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        ).status_code
+        == 404
+    ), "published before the confirmation"
     draft = world.get(f"/reviews/r1/drafts/{first_draft_id}")
     assert draft["text"] == edited and draft["edited"] is True  # saved as the draft's edit
     shoot(page, "publish-confirmation.png")
@@ -115,7 +118,7 @@ def test_the_whole_agent_flow_from_draft_to_updated_reply(page: Any, world: Worl
     expect(page.get_by_text(re.compile("as version 2"))).to_be_visible()
     page.get_by_role("button", name="Confirm publish").click()
     published = page.get_by_role("region", name="Published reply")
-    expect(published.get_by_text(re.compile("Version 2 .* approved by Anna"))).to_be_visible()
+    expect(published.get_by_text(re.compile("Version 2 .* approved by Anna")).first).to_be_visible()
     published.get_by_text("All 2 versions").click()
     expect(published.get_by_text(edited, exact=True)).to_be_visible()
     reply_api = world.get("/reviews/r1/reply")
@@ -158,7 +161,9 @@ def test_the_limit_reached(page: Any, world: World) -> None:
         "All 10 drafts for this review have been generated."
     )
     expect(page.get_by_role("button", name="Generate again")).to_be_disabled()
-    expect(page.get_by_role("navigation", name="Drafts of this review").get_by_role("link")).to_have_count(10)
+    expect(
+        page.get_by_role("navigation", name="Drafts of this review").get_by_role("link")
+    ).to_have_count(10)
 
 
 def test_review_text_is_shown_as_text_never_run(page: Any, world: World) -> None:
@@ -224,10 +229,13 @@ def test_a_revoked_key_ends_its_session_at_once(page: Any, world: World) -> None
     expect(page).to_have_url(re.compile("/desk/sign-in$"))
 
 
-def test_another_companys_key_cannot_see_the_review(page: Any, world: World, service: Service) -> None:
+def test_another_companys_key_cannot_see_the_review(
+    page: Any, world: World, service: Service
+) -> None:
     world.review("secret", text="This is company one's private review text, do not show it.")
     other = World(service)
     key, _ = other.key("agent")
+    other.http.close()
     sign_in(page, key)
     open_review(page, "secret")
     expect(page.get_by_role("alert")).to_have_text("There is no such review.")
@@ -252,10 +260,13 @@ def test_a_dashboard_key_sees_the_desk_read_only(page: Any, world: World) -> Non
         headers={"Origin": world.service.url},
     )
     assert response.status == 403
-    assert world.http.get(
-        f"/v1/companies/{world.company_id}/reviews/r6/reply",
-        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-    ).status_code == 404
+    assert (
+        world.http.get(
+            f"/v1/companies/{world.company_id}/reviews/r6/reply",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        ).status_code
+        == 404
+    )
 
 
 def test_the_pages_send_strict_security_headers(page: Any, world: World) -> None:
@@ -304,7 +315,9 @@ def test_a_phone_screen_needs_no_sideways_scrolling(browser: Any, world: World) 
     world.review("r8", text="A long review " * 40)
     world.generate("r8")
     key, _ = world.key("agent")
-    context = browser.new_context(base_url=world.service.url, viewport={"width": 390, "height": 844})
+    context = browser.new_context(
+        base_url=world.service.url, viewport={"width": 390, "height": 844}
+    )
     page = context.new_page()
     sign_in(page, key)
     open_review(page, "r8")
