@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +14,10 @@ from tests.browser.conftest import ADMIN_TOKEN, Service, World, shoot, sign_in
 pytestmark = pytest.mark.browser
 
 STUB_START = "Hi Erik, thank you for taking the time"
+
+
+def ago(**delta: float) -> str:
+    return (datetime.now(UTC) - timedelta(**delta)).isoformat()
 
 
 def open_review(page: Any, review_id: str) -> None:
@@ -46,7 +51,8 @@ def test_the_whole_agent_flow_from_draft_to_updated_reply(page: Any, world: Worl
     world.review("r1")
     key, _ = world.key("agent")
     sign_in(page, key, "Anna")
-    open_review(page, "r1")
+    expect(page.get_by_role("heading", name="Inbox · Acme AB")).to_be_visible()
+    page.get_by_role("link", name="Slow delivery").click()
     expect(page.get_by_text("10 of 10 left")).to_be_visible()
 
     # Generate reply: the draft streams into the Reply box, word by word.
@@ -124,6 +130,67 @@ def test_the_whole_agent_flow_from_draft_to_updated_reply(page: Any, world: Worl
     reply_api = world.get("/reviews/r1/reply")
     assert reply_api["version"] == 2 and reply_api["text"] == updated
     assert [v["text"] for v in reply_api["versions"]] == [edited, updated]
+
+
+def test_the_inbox_lists_filters_and_pages(page: Any, world: World) -> None:
+    world.review(
+        "happy",
+        title="Great service",
+        stars=5,
+        language="sv",
+        text="Snabb leverans och trevlig personal, tack så mycket!",
+        created_at=ago(hours=5),
+    )
+    world.review("short", title="Meh", stars=3, text="Bad. Very bad.", created_at=ago(hours=1))
+    world.review("done", title="Broken chair", stars=1, created_at=ago(hours=3))
+    world.generate("done")
+    draft = world.generate("done")
+    r = world.http.put(
+        f"/v1/companies/{world.company_id}/reviews/done/reply",
+        json={"text": "Sorry about the chair, Anna", "agent_id": "anna", "draft_id": draft["id"]},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert r.status_code == 201, r.text
+    for i in range(26):
+        world.review(
+            f"old-{i:02}",
+            title=f"Older review {i:02}",
+            stars=4,
+            created_at=f"2026-06-{1 + i:02}T10:00:00Z",
+        )
+    key, _ = world.key("agent")
+    sign_in(page, key)
+    table = page.get_by_role("table")
+    first = table.get_by_role("row").nth(1)
+    expect(first).to_contain_text("Meh")  # newest first
+    expect(first).to_contain_text("The review is too short: it needs more than four words.")
+    expect(table.get_by_role("row", name=re.compile("Broken chair"))).to_contain_text("Replied")
+    expect(table.get_by_role("row", name=re.compile("Great service"))).to_contain_text(
+        "Can generate (10 left)"
+    )
+    shoot(page, "inbox.png")
+    expect(table.get_by_role("row")).to_have_count(26)  # the header and a page of 25
+    page.get_by_role("link", name="Next page").click()
+    expect(page.get_by_role("table").get_by_role("row")).to_have_count(5)
+    expect(page.get_by_role("link", name="Next page")).to_have_count(0)
+
+    page.get_by_label("Show").select_option(label="Replied")
+    page.get_by_role("button", name="Apply filters").click()
+    rows = page.get_by_role("table").get_by_role("row")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1)).to_contain_text("Broken chair")
+    page.get_by_label("Show").select_option(label="Needs a reply")
+    page.get_by_role("combobox", name="Language").select_option("sv")
+    page.get_by_role("button", name="Apply filters").click()
+    rows = page.get_by_role("table").get_by_role("row")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1)).to_contain_text("Great service")
+    page.get_by_role("combobox", name="Language").select_option("")
+    page.get_by_label("Stars").select_option("3")
+    page.get_by_role("button", name="Apply filters").click()
+    rows = page.get_by_role("table").get_by_role("row")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1)).to_contain_text("Meh")
 
 
 def test_a_refusal_is_shown_in_words(page: Any, world: World) -> None:
