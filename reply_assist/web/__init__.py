@@ -18,6 +18,7 @@ from litestar.template import TemplateConfig
 
 from reply_assist.web.desk import DeskController
 from reply_assist.web.inbox import InboxController
+from reply_assist.web.insights import InsightsController
 from reply_assist.web.pages import page_exception_handlers
 from reply_assist.web.security import page_headers, static_headers
 from reply_assist.web.signin import SignInController
@@ -43,7 +44,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 def web_routers() -> list[Router]:
     pages = Router(
         path="/",
-        route_handlers=[SignInController, InboxController, DeskController],
+        route_handlers=[SignInController, InboxController, DeskController, InsightsController],
         after_request=page_headers,
         exception_handlers=page_exception_handlers,
         include_in_schema=False,

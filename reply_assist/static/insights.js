@@ -1,0 +1,97 @@
+// Insights charts, drawn with the vendored Chart.js from the numbers the server put in the page
+// (the same numbers as the table below them and the CSV).
+"use strict";
+
+const PALETTE = ["#0b5cad", "#d1495b", "#2e933c", "#edae49", "#6f42c1", "#00798c", "#8c564b"];
+
+function readJson(id) {
+  const node = document.getElementById(id);
+  return node ? JSON.parse(node.textContent) : null;
+}
+
+function rate(counts) {
+  const votes = (counts.up || 0) + (counts.down || 0);
+  return votes ? counts.up / votes : null;
+}
+
+function percentAxis(words) {
+  return {
+    min: 0, max: 1,
+    title: { display: true, text: words["insights.rate_axis"] },
+    ticks: { callback: (v) => Math.round(v * 100) + " %" },
+  };
+}
+
+// Thumbs-up rate over time for each name in one breakdown ("by_prompt_version" or "by_language");
+// with no time series, one bar per name for the whole range.
+function rateChart(canvas, data, breakdown, words) {
+  const series = data.series || [];
+  const names = Object.keys(data[breakdown] || {});
+  if (series.length) {
+    const datasets = names.map((name, i) => ({
+      label: name,
+      data: series.map((bucket) => {
+        const counts = (bucket[breakdown] || {})[name];
+        return counts ? rate(counts) : null;
+      }),
+      borderColor: PALETTE[i % PALETTE.length],
+      backgroundColor: PALETTE[i % PALETTE.length],
+      spanGaps: true,
+    }));
+    return new Chart(canvas, {
+      type: "line",
+      data: { labels: series.map((b) => b.start.slice(0, 10)), datasets },
+      options: { animation: false, maintainAspectRatio: false, scales: { y: percentAxis(words) } },
+    });
+  }
+  return new Chart(canvas, {
+    type: "bar",
+    data: {
+      labels: names,
+      datasets: [{
+        label: words["insights.up_rate"],
+        data: names.map((name) => rate(data[breakdown][name])),
+        backgroundColor: PALETTE[0],
+      }],
+    },
+    options: { animation: false, maintainAspectRatio: false, scales: { y: percentAxis(words) } },
+  });
+}
+
+function countChart(canvas, labels, values, words, color) {
+  return new Chart(canvas, {
+    type: "bar",
+    data: { labels, datasets: [{ label: words["insights.count_axis"], data: values, backgroundColor: color }] },
+    options: {
+      animation: false, maintainAspectRatio: false,
+      plugins: { legend: { display: false } },
+      scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
+    },
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const data = readJson("insights-data");
+  const words = readJson("insights-words") || {};
+  if (!data || typeof Chart === "undefined") return;
+  const byId = (id) => document.getElementById(id);
+  if (byId("chart-version")) rateChart(byId("chart-version"), data, "by_prompt_version", words);
+  if (byId("chart-language")) rateChart(byId("chart-language"), data, "by_language", words);
+  const reasons = data.down_reasons || data.reasons || {};
+  const reasonNames = Object.keys(reasons);
+  if (byId("chart-reasons")) {
+    countChart(byId("chart-reasons"),
+      reasonNames.map((r) => words["feedback.reason." + r] || r),
+      reasonNames.map((r) => reasons[r]), words, PALETTE[1]);
+  }
+  const edits = data.edit_ratio_histogram;
+  if (edits && byId("chart-edits")) {
+    countChart(byId("chart-edits"), edits.map((b) => b.label), edits.map((b) => b.count), words, PALETTE[2]);
+  }
+  const generations = data.generations_histogram;
+  if (generations && byId("chart-generations")) {
+    countChart(byId("chart-generations"), generations.map((b) => b.label),
+      generations.map((b) => b.count), words, PALETTE[3]);
+  }
+  document.body.dataset.chartsReady = "true";
+});

@@ -1,0 +1,156 @@
+"""Insights for product teams: the feedback statistics, as charts, a table and a CSV.
+
+The page and its CSV are drawn from one call of ``services.stats.feedback_stats``, the function
+behind ``GET /v1/companies/{company_id}/feedback/stats``, with the same filters: the numbers on
+the page are the API's numbers for that filter, by construction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get
+from litestar.params import QueryParameter
+from litestar.response import Template
+
+from reply_assist.auth import ANALYST, authorize
+from reply_assist.errors import InvalidRequest
+from reply_assist.services.lookups import require_company
+from reply_assist.services.stats import FeedbackStats, feedback_stats
+from reply_assist.web.pages import render
+from reply_assist.web.viewer import Viewer, current_viewer, runtime_of
+
+__all__ = ["InsightsController", "insight_rows"]
+
+_DEFAULT_DAYS = 30
+DateParam = Annotated[str | None, QueryParameter(description="YYYY-MM-DD (UTC)")]
+
+
+def _day(raw: str | None, name: str) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidRequest(f"Invalid '{name}': a date as YYYY-MM-DD.") from None
+
+
+class Filters(msgspec.Struct):
+    since: date
+    until: date  # inclusive: the last day shown
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.since, time(), tzinfo=UTC)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.until + timedelta(days=1), time(), tzinfo=UTC)
+
+    def query(self) -> str:
+        return f"since={self.since.isoformat()}&until={self.until.isoformat()}"
+
+
+def _filters(since: str | None, until: str | None) -> Filters:
+    today = datetime.now(UTC).date()
+    last = _day(until, "until") or today
+    first = _day(since, "since") or last - timedelta(days=_DEFAULT_DAYS - 1)
+    if last < first:
+        raise InvalidRequest("'To' must not be before 'From'.")
+    return Filters(since=first, until=last)
+
+
+def _rate(up: int, down: int) -> float | None:
+    return round(up / (up + down), 4) if up + down else None
+
+
+def insight_rows(stats: FeedbackStats) -> list[tuple[str, str, str, str]]:
+    """What the page shows, as (section, name, metric, value) rows: the table and the CSV."""
+    rows: list[tuple[str, str, str, str]] = [
+        ("totals", "", "drafts", str(stats.drafts)),
+        ("totals", "", "reviews_with_drafts", str(stats.reviews_with_drafts)),
+        ("totals", "", "up", str(stats.votes.up)),
+        ("totals", "", "down", str(stats.votes.down)),
+        ("totals", "", "up_rate", _fmt(_rate(stats.votes.up, stats.votes.down))),
+        ("totals", "", "published", str(stats.published.total)),
+        ("totals", "", "published_from_draft", str(stats.published.from_draft)),
+        ("totals", "", "published_unedited", str(stats.published.unedited)),
+        ("totals", "", "mean_edit_ratio", _fmt(stats.published.mean_edit_ratio)),
+    ]
+    rows += [("reasons", reason, "votes", str(n)) for reason, n in stats.reasons.items()]
+    for section, breakdown in (
+        ("language", stats.by_language),
+        ("prompt_version", stats.by_prompt_version),
+    ):
+        for name, counts in breakdown.items():
+            rows += [
+                (section, name, "drafts", str(counts.drafts)),
+                (section, name, "up", str(counts.up)),
+                (section, name, "down", str(counts.down)),
+            ]
+    return rows
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+class InsightsController(Controller):
+    path = "/insights"
+    include_in_schema = False
+
+    async def _stats(
+        self, request: Request[Any, Any, Any], filters: Filters
+    ) -> tuple[Viewer, FeedbackStats]:
+        viewer = await current_viewer(request)
+        company_id = viewer.company_id
+        authorize(viewer.principal, company_id, ANALYST)
+        rt = runtime_of(request)
+        await require_company(rt, company_id)
+        stats = await feedback_stats(rt, [company_id], filters.start, filters.end)
+        return viewer, stats
+
+    @get()
+    async def insights(
+        self, request: Request[Any, Any, Any], since: DateParam = None, until: DateParam = None
+    ) -> Template:
+        filters = _filters(since, until)
+        viewer, stats = await self._stats(request, filters)
+        company = await require_company(runtime_of(request), viewer.company_id)
+        return render(
+            request,
+            viewer,
+            "insights.html",
+            company=company,
+            filters=filters,
+            stats=stats,
+            up_rate=_rate(stats.votes.up, stats.votes.down),
+            unedited_share=(
+                round(stats.published.unedited / stats.published.from_draft, 4)
+                if stats.published.from_draft
+                else None
+            ),
+            chart_data=msgspec.to_builtins(stats),
+            rows=insight_rows(stats),
+        )
+
+    @get("/export.csv")
+    async def export(
+        self, request: Request[Any, Any, Any], since: DateParam = None, until: DateParam = None
+    ) -> Response[str]:
+        filters = _filters(since, until)
+        viewer, stats = await self._stats(request, filters)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["section", "name", "metric", "value"])
+        writer.writerows(insight_rows(stats))
+        name = f"insights-{viewer.company_id}-{filters.since}-{filters.until}.csv"
+        return Response(
+            out.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )

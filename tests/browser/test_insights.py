@@ -1,0 +1,93 @@
+"""Insights in a real browser: the analyst's charts, table and CSV show the API's numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import World, shoot, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def activity(world: World) -> None:
+    """Drafts, votes and publishes on three reviews: something for every chart."""
+    agent, _ = world.key("agent")
+    headers = {"Authorization": f"Bearer {agent}"}
+    base = f"/v1/companies/{world.company_id}/reviews"
+    for review_id, language in (("a", "en"), ("b", "en"), ("c", "sv")):
+        world.review(review_id, language=language)
+    votes = [("a", "up", "helpful"), ("b", "down", "too_long"), ("c", "down", "wrong_tone")]
+    for review_id, vote, reason in votes:
+        draft = world.generate(review_id)
+        r = world.http.post(
+            f"{base}/{review_id}/drafts/{draft['id']}/feedback",
+            json={"vote": vote, "reason": reason, "agent_id": "anna"},
+            headers=headers,
+        )
+        assert r.status_code == 201, r.text
+        text = draft["text"] if vote == "up" else "A reply written anew by the agent."
+        r = world.http.put(
+            f"{base}/{review_id}/reply",
+            json={"text": text, "agent_id": "anna", "draft_id": draft["id"]},
+            headers=headers,
+        )
+        assert r.status_code == 201, r.text
+    world.generate("a")  # a second draft for one review
+
+
+def test_insights_show_the_apis_numbers(page: Any, world: World) -> None:
+    activity(world)
+    key, _ = world.key("analyst")
+    sign_in(page, key)
+    expect(page).to_have_url(re.compile("/insights$"))
+    expect(page.get_by_role("heading", name="Insights · Acme AB")).to_be_visible()
+    page.wait_for_function("() => document.body.dataset.chartsReady === 'true'")
+    shoot(page, "insights.png")
+
+    today = datetime.now(UTC).date()
+    since, until = today - timedelta(days=29), today + timedelta(days=1)
+    api = world.http.get(
+        f"/v1/companies/{world.company_id}/feedback/stats",
+        params={"since": f"{since}T00:00:00Z", "until": f"{until}T00:00:00Z"},
+        headers={"Authorization": f"Bearer {key}"},
+    ).json()
+    metric = lambda name: page.locator(f"[data-metric={name}]").inner_text()  # noqa: E731
+    assert metric("drafts") == str(api["drafts"]) == "4"
+    assert metric("reviews_with_drafts") == str(api["reviews_with_drafts"]) == "3"
+    assert metric("up") == str(api["votes"]["up"]) == "1"
+    assert metric("down") == str(api["votes"]["down"]) == "2"
+    assert metric("published") == str(api["published"]["total"]) == "3"
+    assert metric("unedited_share") == "33 %"  # 1 of 3 publishes from a draft was unedited
+    assert api["published"]["unedited"] == 1 and api["published"]["from_draft"] == 3
+
+    table = {
+        row.get_attribute("data-row"): row.locator("td").nth(3).inner_text()
+        for row in page.locator("tr[data-row]").all()
+    }
+    assert table["reasons/too_long/votes"] == str(api["reasons"]["too_long"]) == "1"
+    assert table["language/sv/down"] == str(api["by_language"]["sv"]["down"]) == "1"
+    assert table["language/en/drafts"] == str(api["by_language"]["en"]["drafts"]) == "3"
+
+    # The CSV holds exactly what the table shows.
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    path = download.value.path()
+    with open(path, encoding="utf-8") as f:
+        rows = list(csv.reader(io.StringIO(f.read())))
+    assert rows[0] == ["section", "name", "metric", "value"]
+    assert {f"{s}/{n}/{m}": v for s, n, m, v in rows[1:]} == table
+
+
+def test_insights_are_for_analysts_and_the_admin(page: Any, world: World) -> None:
+    key, _ = world.key("agent")
+    sign_in(page, key)
+    expect(page.get_by_role("link", name="Insights")).to_have_count(0)
+    page.goto("/insights")
+    expect(page.get_by_role("alert")).to_have_text("Your key's role may not do that.")
