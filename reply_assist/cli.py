@@ -62,6 +62,30 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    import httpx
+
+    from reply_assist.web.demo import create_demo
+
+    token = args.admin_token or os.environ.get("REPLY_ASSIST_ADMIN_TOKEN")
+    if not token:
+        print("reply-assist: give --admin-token (the token `serve` printed)", file=sys.stderr)
+        return 2
+    try:
+        keys = create_demo(args.url, token, args.company)
+    except httpx.HTTPError as exc:
+        print(
+            f"reply-assist: could not create the demo company at {args.url}: {exc}", file=sys.stderr
+        )
+        return 1
+    print(
+        f"Created company '{args.company}' with 4 reviews. Open {args.url}/desk and sign in with:"
+    )
+    for role, key in keys.items():
+        print(f"  {role:<9} {key}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="reply-assist", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -69,9 +93,17 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    demo = sub.add_parser(
+        "demo", help="create a demo company, reviews and a key per role in a running service"
+    )
+    demo.add_argument("--url", default="http://127.0.0.1:8000", help="the running service")
+    demo.add_argument("--admin-token", help="default: $REPLY_ASSIST_ADMIN_TOKEN")
+    demo.add_argument("--company", default="demo", help="company id to create or replace")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "demo":
+        return _demo(args)
     return 2  # pragma: no cover - argparse refuses unknown commands
 
 

@@ -202,9 +202,7 @@ async def test_a_tampered_or_foreign_cursor_is_refused(api: Api) -> None:
     assert [i["id"] for i in page["items"]] == ["r1"]
 
 
-async def test_generations_and_in_flight_show_per_item(
-    api: Api, llm: respx.MockRouter
-) -> None:
+async def test_generations_and_in_flight_show_per_item(api: Api, llm: respx.MockRouter) -> None:
     await api.company()
     await api.review("r1")
     for _ in range(3):
