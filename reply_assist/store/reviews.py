@@ -128,6 +128,14 @@ class ReviewRepository:
         await self._index(record.review, record.language, ["index"])
         return True
 
+    async def reindex_all(self) -> tuple[int, int]:
+        """(reviews found, reviews indexed): SCANs every key, so a command, never a request."""
+        seen = indexed = 0
+        async for company_id, review_id in self.stored_review_ids():
+            seen += 1
+            indexed += await self.reindex(company_id, review_id)
+        return seen, indexed
+
     async def stored_review_ids(self) -> AsyncIterator[tuple[str, str]]:
         """(company id, review id) of every stored review: a SCAN, for the backfill only."""
         pattern = self._keys.review("*", "*")
