@@ -254,6 +254,7 @@ class ReviewRepository:
             *(k.stats_counts(cid, b.level.name, b.name) for b in buckets),
             *(k.stats_reviews(cid, b.level.name, b.name) for b in buckets),
             k.stats_days(cid),
+            *(k.stats_reviews(cid, b.level.name, b.name, language) for b in buckets),
         ]
         idem_ttl, idem_fingerprint = 0, ""
         if idempotency is not None:
