@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -181,7 +182,7 @@ def test_interval_starts_are_utc_midnights_and_mondays(
     starts = _interval_starts(start, start + 86400 * 8, interval)  # type: ignore[arg-type]
     assert starts[0] == int(datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp())
     step = 86400 * (7 if interval == "week" else 1)
-    assert all(b - a == step for a, b in zip(starts, starts[1:], strict=False))
+    assert all(b - a == step for a, b in itertools.pairwise(starts))
 
 
 def test_generations_from_counts_by_generation_number() -> None:
