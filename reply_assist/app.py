@@ -19,7 +19,6 @@ from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from reply_assist import __version__, metrics
@@ -33,6 +32,7 @@ from reply_assist.api.problems import exception_handlers
 from reply_assist.api.replies import ReplyController
 from reply_assist.api.review_list import ReviewListController
 from reply_assist.api.reviews import ReviewController
+from reply_assist.api.schema_ui import schema_assets_router, schema_render_plugins
 from reply_assist.api.stats import StatsController
 from reply_assist.api.strict_body import refuse_coerced_body
 from reply_assist.auth import AuthMiddleware
@@ -179,7 +179,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app_name="reply_assist", prefix="reply_assist", group_path=True, exclude=["^/metrics"]
     )
     app = Litestar(
-        route_handlers=[v1, HealthController, PrometheusController, *web_routers()],
+        route_handlers=[
+            v1,
+            HealthController,
+            PrometheusController,
+            schema_assets_router(),
+            *web_routers(),
+        ],
         template_config=template_config(),  # the reply desk's pages (reply_assist/web)
         lifespan=[_lifespan],
         state=State(
@@ -199,7 +205,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             description="Draft replies to company reviews with a language model. "
             "Contract: api-v1.md.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=schema_render_plugins(),  # assets served locally, no CDN
         ),
         response_cache_config=ResponseCacheConfig(),
         debug=False,

@@ -86,6 +86,42 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reindex_reviews(_: argparse.Namespace) -> int:
+    """Put reviews stored before the reply desk's list existed into its indexes (idempotent)."""
+    import asyncio
+
+    from reply_assist.settings import Settings, SettingsError
+    from reply_assist.store.connection import connect
+    from reply_assist.store.reviews import ReviewRepository
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"reply-assist: {exc}", file=sys.stderr)
+        return 2
+    if settings.redis_url is None:
+        print(
+            "reply-assist: REPLY_ASSIST_REDIS_URL is not set: nothing to reindex", file=sys.stderr
+        )
+        return 2
+
+    async def run() -> tuple[int, int]:
+        store = connect(
+            settings.redis_url,
+            prefix=settings.redis_key_prefix,
+            max_connections=4,
+            timeout_s=settings.redis_timeout_s,
+        )
+        try:
+            return await ReviewRepository(store).reindex_all()
+        finally:
+            await store.aclose()
+
+    seen, indexed = asyncio.run(run())
+    print(f"reply-assist: {seen} reviews found, {indexed} added to the list indexes")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="reply-assist", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -99,11 +135,18 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--url", default="http://127.0.0.1:8000", help="the running service")
     demo.add_argument("--admin-token", help="default: $REPLY_ASSIST_ADMIN_TOKEN")
     demo.add_argument("--company", default="demo", help="company id to create or replace")
+    sub.add_parser(
+        "reindex-reviews",
+        help="add reviews stored before the reply desk's list existed to its indexes "
+        "(once, after upgrading; safe to run again and while serving)",
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "reindex-reviews":
+        return _reindex_reviews(args)
     return 2  # pragma: no cover - argparse refuses unknown commands
 
 

@@ -13,7 +13,13 @@ from reply_assist.api.common import CompanyId, principal_of
 from reply_assist.auth import ANALYST, authorize, require_admin
 from reply_assist.runtime import Runtime
 from reply_assist.services.lookups import require_company
-from reply_assist.services.stats import FeedbackStats, feedback_stats
+from reply_assist.services.review_list import parse_language
+from reply_assist.services.stats import (
+    MAX_SERIES_BUCKETS,
+    FeedbackStats,
+    Interval,
+    feedback_stats,
+)
 
 __all__ = ["StatsController"]
 
@@ -22,7 +28,29 @@ _RANGE_DOC = (
     "last 92 days, the day before that (a range edge is widened to it)."
 )
 Since = Annotated[datetime | None, QueryParameter(name="since", description=_RANGE_DOC)]
-Until = Annotated[datetime | None, QueryParameter(name="until", description=_RANGE_DOC)]
+Until = Annotated[
+    datetime | None,
+    QueryParameter(
+        name="until", description=_RANGE_DOC + " Unset (or not in the past): the request's time."
+    ),
+]
+IntervalQuery = Annotated[
+    Interval | None,
+    QueryParameter(
+        name="interval",
+        description="Add `series`: one bucket per UTC day or week (Monday to Sunday) in "
+        f"[since, until), empty ones included; at most {MAX_SERIES_BUCKETS} buckets.",
+    ),
+]
+LanguageQuery = Annotated[
+    str | None,
+    QueryParameter(
+        name="language",
+        description="ISO 639-1 code: count only drafts in that language, their votes, and "
+        "publishes of them (a reply written by hand: the review's language). Counted from "
+        "this version on.",
+    ),
+]
 
 
 class StatsController(Controller):
@@ -36,10 +64,19 @@ class StatsController(Controller):
         company_id: CompanyId,
         since: Since = None,
         until: Until = None,
+        interval: IntervalQuery = None,
+        language: LanguageQuery = None,
     ) -> FeedbackStats:
         authorize(principal_of(request), company_id, ANALYST)
         await require_company(runtime, company_id)
-        return await feedback_stats(runtime, [company_id], since, until)
+        return await feedback_stats(
+            runtime,
+            [company_id],
+            since,
+            until,
+            interval=interval,
+            language=parse_language(language),
+        )
 
     @get("/feedback/stats", summary="Every company's feedback stats (platform admin)")
     async def all_stats(
@@ -48,6 +85,15 @@ class StatsController(Controller):
         runtime: NamedDependency[Runtime],
         since: Since = None,
         until: Until = None,
+        interval: IntervalQuery = None,
+        language: LanguageQuery = None,
     ) -> FeedbackStats:
         require_admin(principal_of(request))
-        return await feedback_stats(runtime, await runtime.companies.all_ids(), since, until)
+        return await feedback_stats(
+            runtime,
+            await runtime.companies.all_ids(),
+            since,
+            until,
+            interval=interval,
+            language=parse_language(language),
+        )

@@ -30,11 +30,13 @@ async def publish_reply(
     record = await require_review(rt, company_id, review_id)
     edit_ratio: float | None = None
     edited = False
+    language = record.language  # what the stats count a publish under: the draft's, else this
     if draft_id is not None:
         draft = await rt.drafts.get(company_id, review_id, draft_id)
         if draft is None:
             raise NotFound("No such draft for this review.", code="draft_not_found")
         generated = draft.data.text
+        language = draft.data.language
         edited = text != generated
         # Levenshtein distance over the longer text's length: 0 unchanged, 1 all rewritten.
         edit_ratio = Levenshtein.normalized_distance(generated, text)
@@ -42,7 +44,12 @@ async def publish_reply(
         text=text, agent_id=agent_id, published_at=now, edited=edited, draft_id=draft_id
     )
     number = await rt.replies.publish(
-        company_id, review_id, version, edit_ratio=edit_ratio, review_index=record.index
+        company_id,
+        review_id,
+        version,
+        edit_ratio=edit_ratio,
+        review_index=record.index,
+        language=language,
     )
     if number is None:
         raise NotFound("No such draft for this review.", code="draft_not_found")

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Annotated, Literal
 
 import msgspec
+from msgspec import Meta
 
 from reply_assist.errors import InvalidRequest
+from reply_assist.models import GENERATION_LIMIT
 from reply_assist.runtime import Runtime
 from reply_assist.store.buckets import widen
-from reply_assist.store.stats import StatsTotals
+from reply_assist.store.stats import EDIT_RATIO_BUCKETS, StatsTotals
 
-__all__ = ["REASONS", "FeedbackStats", "feedback_stats"]
+__all__ = [
+    "MAX_SERIES_BUCKETS",
+    "REASONS",
+    "FeedbackStats",
+    "Interval",
+    "SeriesBucket",
+    "feedback_stats",
+]
 
 REASONS = (
     "helpful",
@@ -25,6 +37,13 @@ REASONS = (
 )
 # The range the counters can hold; outside it a query is refused rather than scanned.
 _EARLIEST = int(datetime(2000, 1, 1, tzinfo=UTC).timestamp())
+
+
+Interval = Literal["day", "week"]
+MAX_SERIES_BUCKETS = 1000
+_INTERVAL_S = {"day": 86400, "week": 7 * 86400}
+# The epoch (1970-01-01) was a Thursday: weeks start on Monday, 1970-01-05, and every 7 days.
+_MONDAY_OFFSET_S = 4 * 86400
 
 
 class Votes(msgspec.Struct):
@@ -45,7 +64,28 @@ class Breakdown(msgspec.Struct):
     down: int
 
 
-class FeedbackStats(msgspec.Struct):
+class SeriesBucket(msgspec.Struct):
+    start: Annotated[
+        str,
+        Meta(
+            description="Start of the interval (UTC midnight; a Monday for weeks). The first "
+            "and last buckets count only the part inside [since, until)."
+        ),
+    ]
+    drafts: int
+    up: int
+    down: int
+    published: Annotated[int, Meta(description="Publishes (every version).")]
+    unedited: Annotated[int, Meta(description="Publishes of a draft's generated text as is.")]
+    by_language: Annotated[
+        dict[str, Breakdown], Meta(description="Drafts and votes by the draft's language.")
+    ]
+    by_prompt_version: Annotated[
+        dict[str, Breakdown], Meta(description="Drafts and votes by prompt version.")
+    ]
+
+
+class FeedbackStats(msgspec.Struct, omit_defaults=True):
     since: str
     until: str
     drafts: int
@@ -55,20 +95,94 @@ class FeedbackStats(msgspec.Struct):
     published: Published
     by_language: dict[str, Breakdown]
     by_prompt_version: dict[str, Breakdown]
+    down_reasons: Annotated[
+        dict[str, int], Meta(description="Reasons given with thumbs down only.")
+    ]
+    edit_ratio_histogram: Annotated[
+        dict[str, int],
+        Meta(
+            description="Publishes of a draft by edit ratio: `0` (unchanged), then "
+            "`(0,0.1]` … `(0.9,1]`."
+        ),
+    ]
+    generations_histogram: Annotated[
+        dict[str, int],
+        Meta(
+            description="Reviews that got drafts in the range, by how many drafts they had "
+            "in all (`1` … `10`) at the range's end."
+        ),
+    ]
+    series: Annotated[
+        list[SeriesBucket] | None,
+        Meta(description="With `interval`: one bucket per day or week, empty ones included."),
+    ] = None
 
 
-def _breakdown(fields: dict[str, int], prefix: str) -> dict[str, Breakdown]:
+def _breakdown(fields: Mapping[str, int], prefix: str) -> dict[str, Breakdown]:
     out: dict[str, dict[str, int]] = {}
     for field, value in fields.items():
         if field.startswith(prefix):
             name, _, kind = field[len(prefix) :].rpartition(":")
-            out.setdefault(name, {"drafts": 0, "up": 0, "down": 0})[kind] = value
+            if kind in ("drafts", "up", "down"):
+                out.setdefault(name, {"drafts": 0, "up": 0, "down": 0})[kind] = value
     return {name: Breakdown(**counts) for name, counts in sorted(out.items())}
 
 
-def _shape(totals: StatsTotals, since: int, until: int) -> FeedbackStats:
-    f = totals.fields
+def _view(fields: Counter[str], language: str | None) -> Counter[str]:
+    """The counters of one language (kept under "L:<language>:"), or all of them."""
+    if language is None:
+        return fields
+    prefix = f"L:{language}:"
+    view = Counter({f[len(prefix) :]: v for f, v in fields.items() if f.startswith(prefix)})
+    # by_language: only the filtered language's own counters.
+    view.update({f: v for f, v in fields.items() if f.startswith(f"lang:{language}:")})
+    return view
+
+
+def _generations(f: Counter[str]) -> dict[str, int]:
+    """Reviews by their number of drafts, from the counts of drafts by generation number.
+
+    A review whose drafts in the range were its n-th and no later one counted one draft of
+    every generation up to n here, so the reviews that ended the range with exactly n drafts
+    are count(generation n) − count(generation n + 1). A review whose earlier drafts fall
+    before ``since`` counts only its later generations: it lowers the number just below its
+    first draft in the range by one, which can make that number negative; it is shown as 0.
+    """
+    return {
+        str(n): max(0, f[f"gen:{n}"] - f[f"gen:{n + 1}"]) for n in range(1, GENERATION_LIMIT + 1)
+    }
+
+
+def _shape(
+    totals: StatsTotals,
+    since: int,
+    until: int,
+    *,
+    language: str | None = None,
+    starts: list[int] | None = None,
+) -> FeedbackStats:
+    f = _view(totals.fields, language)
     from_draft = f["pub:from_draft"]
+    ratio_sum = totals.edit_ratio_sum[
+        f"L:{language}:pub:edit_ratio_sum" if language else "pub:edit_ratio_sum"
+    ]
+    series = None
+    if starts is not None:
+        series = []
+        for start, part in zip(starts, totals.parts, strict=True):
+            p = _view(part, language)
+            series.append(
+                SeriesBucket(
+                    start=_iso(start),
+                    drafts=p["drafts"],
+                    up=p["up"],
+                    down=p["down"],
+                    published=p["pub:total"],
+                    unedited=p["pub:unedited"],
+                    by_language=_breakdown(p, "lang:"),
+                    by_prompt_version=_breakdown(p, "pv:"),
+                )
+            )
     return FeedbackStats(
         since=_iso(since),
         until=_iso(until),
@@ -80,10 +194,16 @@ def _shape(totals: StatsTotals, since: int, until: int) -> FeedbackStats:
             total=f["pub:total"],
             from_draft=from_draft,
             unedited=f["pub:unedited"],
-            mean_edit_ratio=round(totals.edit_ratio_sum / from_draft, 4) if from_draft else None,
+            mean_edit_ratio=round(ratio_sum / from_draft, 4) if from_draft else None,
         ),
-        by_language=_breakdown(dict(f), "lang:"),
-        by_prompt_version=_breakdown(dict(f), "pv:"),
+        by_language=_breakdown(f, "lang:"),
+        by_prompt_version=_breakdown(f, "pv:"),
+        down_reasons={reason: f[f"dreason:{reason}"] for reason in REASONS},
+        edit_ratio_histogram={
+            label: f[f"pub:er:{i}"] for i, label in enumerate(EDIT_RATIO_BUCKETS)
+        },
+        generations_histogram=_generations(f),
+        series=series,
     )
 
 
@@ -91,8 +211,22 @@ def _iso(epoch_s: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_s))
 
 
+def _interval_starts(start: int, end: int, interval: Interval) -> list[int]:
+    """The aligned start of every interval that [start, end) touches, UTC."""
+    step = _INTERVAL_S[interval]
+    offset = _MONDAY_OFFSET_S if interval == "week" else 0
+    first = start - (start - offset) % step
+    return list(range(first, end, step))
+
+
 async def feedback_stats(
-    rt: Runtime, company_ids: list[str], since: datetime | None, until: datetime | None
+    rt: Runtime,
+    company_ids: list[str],
+    since: datetime | None,
+    until: datetime | None,
+    *,
+    interval: Interval | None = None,
+    language: str | None = None,
 ) -> FeedbackStats:
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.utcoffset() is None:
@@ -104,9 +238,24 @@ async def feedback_stats(
         raise InvalidRequest("'until' must be later than 'since'.")
     now = int(time.time())
     start = max(int(since.timestamp()) if since else _EARLIEST, _EARLIEST)
-    end = min(int(until.timestamp()) if until else now, now) + 60  # up to the current minute
+    # Without an 'until' (or with one not in the past) the range ends at the request's time:
+    # the counters are read up to the end of the current minute, in which nothing after now
+    # can have been counted yet, and the answer says 'until' is now (not the minute's end).
+    until_s = int(until.timestamp()) if until is not None else now
+    up_to_now = until_s >= now
+    end = now - now % 60 + 60 if up_to_now else until_s
     if end <= start:  # entirely before 2000 or in the future: nothing can have happened
-        return _shape(StatsTotals(), start, start)
+        return _shape(
+            StatsTotals(), start, start, language=language, starts=[] if interval else None
+        )
     start, end = widen(start, end, now)
-    totals = await rt.stats.totals(company_ids, start, end)
-    return _shape(totals, start, end)
+    starts = _interval_starts(start, end, interval) if interval else None
+    if starts is not None and len(starts) > MAX_SERIES_BUCKETS:
+        raise InvalidRequest(
+            f"Invalid 'interval': {len(starts)} buckets from 'since' to 'until'; at most "
+            f"{MAX_SERIES_BUCKETS}. Give a later 'since' (it defaults to 2000-01-01)."
+        )
+    totals = await rt.stats.totals(
+        company_ids, start, end, splits=starts[1:] if starts else None, language=language
+    )
+    return _shape(totals, start, now if up_to_now else end, language=language, starts=starts)

@@ -81,8 +81,12 @@ class Keys:
     def stats_counts(self, company_id: str, level: str, bucket: str) -> str:
         return f"{self._tag(company_id)}/stats/{level}/{bucket}"
 
-    def stats_reviews(self, company_id: str, level: str, bucket: str) -> str:
-        """HyperLogLog of the reviews that got a draft in the bucket."""
+    def stats_reviews(
+        self, company_id: str, level: str, bucket: str, language: str | None = None
+    ) -> str:
+        """HyperLogLog of the reviews that got a draft in the bucket (in that language)."""
+        if language is not None:
+            return f"{self._tag(company_id)}/stats-reviews-lang/{language}/{level}/{bucket}"
         return f"{self._tag(company_id)}/stats-reviews/{level}/{bucket}"
 
     def stats_days(self, company_id: str) -> str:

@@ -20,6 +20,7 @@ from reply_assist.store.buckets import buckets_of
 from reply_assist.store.connection import Store
 from reply_assist.store.keys import Keys
 from reply_assist.store.review_index import IndexEntry, entry_sets
+from reply_assist.store.stats import edit_ratio_bucket
 
 __all__ = ["ReplyRepository", "ReplyVersion"]
 
@@ -67,6 +68,7 @@ class ReplyRepository:
         *,
         edit_ratio: float | None,
         review_index: IndexEntry | None = None,
+        language: str | None = None,
     ) -> int | None:
         """Append a version; returns its number, or None when the named draft is gone.
 
@@ -97,10 +99,17 @@ class ReplyRepository:
             buckets[2].index,
             review_id,
         ]
+        # Counted under the draft's language, else the review's (``language``; None: unknown).
+        stats_args = [
+            language or "",
+            str(edit_ratio_bucket(edit_ratio or 0.0)) if version.draft_id is not None else "",
+        ]
         for _ in range(_INDEX_RETRIES):
             index_keys, index_args = _index_move(k, company_id, review_index)
             number = int(
-                await self._store.scripts.run("publish", keys + index_keys, args + index_args)
+                await self._store.scripts.run(
+                    "publish", keys + index_keys, args + index_args + stats_args
+                )
             )
             if number != -1:
                 break

@@ -128,6 +128,14 @@ class ReviewRepository:
         await self._index(record.review, record.language, ["index"])
         return True
 
+    async def reindex_all(self) -> tuple[int, int]:
+        """(reviews found, reviews indexed): SCANs every key, so a command, never a request."""
+        seen = indexed = 0
+        async for company_id, review_id in self.stored_review_ids():
+            seen += 1
+            indexed += await self.reindex(company_id, review_id)
+        return seen, indexed
+
     async def stored_review_ids(self) -> AsyncIterator[tuple[str, str]]:
         """(company id, review id) of every stored review: a SCAN, for the backfill only."""
         pattern = self._keys.review("*", "*")
@@ -246,6 +254,7 @@ class ReviewRepository:
             *(k.stats_counts(cid, b.level.name, b.name) for b in buckets),
             *(k.stats_reviews(cid, b.level.name, b.name) for b in buckets),
             k.stats_days(cid),
+            *(k.stats_reviews(cid, b.level.name, b.name, language) for b in buckets),
         ]
         idem_ttl, idem_fingerprint = 0, ""
         if idempotency is not None:

@@ -240,6 +240,22 @@ async def test_limit_of_ten_is_exact_across_two_processes_on_a_cluster(
         assert r.status_code == 201, r.text
         r = await client.put(f"{b}{reply}", json={**body, "text": "Tack!"}, headers=agent)
         assert r.status_code == 200, r.text
+        # The reply desk's list: its indexes moved by the upsert and publish scripts.
+        r = await client.put(
+            f"{a}/v1/companies/acme/reviews/r1", json={**REVIEW, "stars": 4}, headers=ADMIN
+        )
+        assert r.status_code == 200, r.text
+        listed = await client.get(
+            f"{b}/v1/companies/acme/reviews", params={"status": "replied"}, headers=agent
+        )
+        assert listed.status_code == 200, listed.text
+        assert [i["id"] for i in listed.json()["items"]] == ["r2"]
+        listed = await client.get(
+            f"{a}/v1/companies/acme/reviews",
+            params={"status": "needs_reply", "stars": "4,5", "limit": 1},
+            headers=agent,
+        )
+        assert [i["id"] for i in listed.json()["items"]] == ["r1"]
         stats = await client.get(f"{b}/v1/companies/acme/feedback/stats", headers=ADMIN)
         assert stats.status_code == 200, stats.text
         totals = stats.json()

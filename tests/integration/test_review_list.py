@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import os
+import sys
 from typing import Any
 
 import httpx
+import redis.asyncio as aioredis
 import respx
 
-from tests.conftest import ADMIN, Api
+from tests.conftest import ADMIN, ADMIN_TOKEN, REDIS_URL, Api
 
 LIST = "/v1/companies/acme/reviews"
 
@@ -221,3 +225,47 @@ async def test_schema_documents_the_list(client: httpx.AsyncClient) -> None:
     item = schema["components"]["schemas"]["ReviewListItem"]
     for field in ("replied", "eligible", "reasons", "generations_used", "generations_left"):
         assert item["properties"][field].get("description"), field
+
+
+async def test_reviews_stored_before_the_index_are_added_by_the_backfill_command(
+    api: Api, redis_client: aioredis.Redis, prefix: str
+) -> None:
+    await api.company()
+    await api.review("new", created_at="2026-11-22T08:00:00Z")
+    # Two reviews as the service stored them before the list existed (no "ix"), one replied.
+    for review_id, created in (("old1", "2026-11-20T08:00:00Z"), ("old2", "2026-11-21T08:00:00Z")):
+        await api.review(review_id, created_at=created)
+        key = f"{prefix}:{{c:acme}}/r/{review_id}"
+        ix = await redis_client.hget(key, "ix")
+        member = ix.split("|", 3)[3]
+        for name in [k async for k in redis_client.scan_iter(match=f"{prefix}:{{c:acme}}/ix/*")]:
+            await redis_client.zrem(name, member)
+        await redis_client.hdel(key, "ix")
+    await publish(api, "old2")  # published while not indexed: the backfill finds the reply
+    assert await all_ids(api) == ["new"]
+
+    async def reindex() -> str:
+        env = {
+            **os.environ,
+            "REPLY_ASSIST_REDIS_URL": REDIS_URL,
+            "REPLY_ASSIST_REDIS_PREFIX": prefix,
+            "REPLY_ASSIST_ADMIN_TOKEN": ADMIN_TOKEN,
+        }
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "reply_assist.cli",
+            "reindex-reviews",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await proc.communicate()
+        assert proc.returncode == 0, out
+        return out.decode()
+
+    assert "3 reviews found, 2 added" in await reindex()
+    assert await all_ids(api) == ["new", "old2", "old1"]
+    assert await all_ids(api, status="replied") == ["old2"]
+    assert "3 reviews found, 0 added" in await reindex()  # idempotent
+    assert await all_ids(api) == ["new", "old2", "old1"]

@@ -1,7 +1,8 @@
 -- Store a generated draft and turn its reservation into a counted generation, atomically.
 -- KEYS[1] review hash, KEYS[2] in-flight set, KEYS[3] draft id list, KEYS[4] draft hash,
 -- KEYS[5..7] stats counters (minute, hour, day), KEYS[8..10] stats review HLLs (same buckets),
--- KEYS[11] stats active-days set, KEYS[12] idempotency record (optional)
+-- KEYS[11] stats active-days set, KEYS[12..14] the draft language's review HLLs (same buckets),
+-- KEYS[15] idempotency record (optional)
 -- ARGV[1] token, ARGV[2] limit, ARGV[3] review id, ARGV[4] language, ARGV[5] prompt version,
 -- ARGV[6] minute ttl s, ARGV[7] hour ttl s, ARGV[8] day number, ARGV[9] draft id,
 -- ARGV[10] draft data (JSON), ARGV[11] idempotency ttl s, ARGV[12] idempotency fingerprint
@@ -37,15 +38,24 @@ for i = 1, 3 do
   redis.call('HINCRBY', counts, 'lang:' .. ARGV[4] .. ':drafts', 1)
   redis.call('HINCRBY', counts, 'pv:' .. ARGV[5] .. ':drafts', 1)
   redis.call('PFADD', KEYS[7 + i], ARGV[3])
+  -- By generation number (services/stats.py turns these into reviews per number of drafts),
+  -- and every count again under "L:<language>:" for the stats' language filter.
+  local by_lang = 'L:' .. ARGV[4] .. ':'
+  redis.call('HINCRBY', counts, 'gen:' .. generation, 1)
+  redis.call('HINCRBY', counts, by_lang .. 'drafts', 1)
+  redis.call('HINCRBY', counts, by_lang .. 'pv:' .. ARGV[5] .. ':drafts', 1)
+  redis.call('HINCRBY', counts, by_lang .. 'gen:' .. generation, 1)
+  redis.call('PFADD', KEYS[11 + i], ARGV[3])
   if ttls[i] > 0 then
     redis.call('EXPIRE', counts, ttls[i])
     redis.call('EXPIRE', KEYS[7 + i], ttls[i])
+    redis.call('EXPIRE', KEYS[11 + i], ttls[i])
   end
 end
 redis.call('ZADD', KEYS[11], ARGV[8], ARGV[8])
-if #KEYS >= 12 then
-  redis.call('HSET', KEYS[12], 'state', 'done', 'fingerprint', ARGV[12], 'draft_id', ARGV[9],
+if #KEYS >= 15 then
+  redis.call('HSET', KEYS[15], 'state', 'done', 'fingerprint', ARGV[12], 'draft_id', ARGV[9],
     'data', ARGV[10], 'generation', generation, 'generations_left', left)
-  redis.call('EXPIRE', KEYS[12], ARGV[11])
+  redis.call('EXPIRE', KEYS[15], ARGV[11])
 end
 return {1, generation, left}

@@ -6,7 +6,8 @@
 -- ARGV[2] "1" if from a draft, ARGV[3] "1" if unedited, ARGV[4] edit ratio,
 -- ARGV[5] minute ttl s, ARGV[6] hour ttl s, ARGV[7] day number, ARGV[8] review id,
 -- ARGV[9] the review's list index entry ("ix") as the caller read it, ARGV[10] the same as
--- replied, ARGV[11] its index member
+-- replied, ARGV[11] its index member, ARGV[12] the language to count it under ("" none),
+-- ARGV[13] its edit ratio's histogram bucket (services/stats.py; "" when not from a draft)
 -- Returns the new version number, 0 when the named draft no longer exists, or -1 when the
 -- review moved in the list since the caller read it (it reads "ix" again and retries).
 -- Sent again after a timeout (redis-py does, and the first may have run), the record is the
@@ -24,14 +25,20 @@ if ARGV[2] == '1' and redis.call('EXISTS', KEYS[7]) == 0 then
 end
 local version = redis.call('RPUSH', KEYS[1], ARGV[1])
 local ttls = {tonumber(ARGV[5]), tonumber(ARGV[6]), 0}
+-- Each count also under "L:<language>:", for the stats' language filter.
+local prefixes = {''}
+if ARGV[12] ~= '' then prefixes[2] = 'L:' .. ARGV[12] .. ':' end
 for i = 1, 3 do
   local counts = KEYS[1 + i]
-  redis.call('HINCRBY', counts, 'pub:total', 1)
-  if ARGV[2] == '1' then
-    redis.call('HINCRBY', counts, 'pub:from_draft', 1)
-    redis.call('HINCRBYFLOAT', counts, 'pub:edit_ratio_sum', ARGV[4])
-    if ARGV[3] == '1' then
-      redis.call('HINCRBY', counts, 'pub:unedited', 1)
+  for _, p in ipairs(prefixes) do
+    redis.call('HINCRBY', counts, p .. 'pub:total', 1)
+    if ARGV[2] == '1' then
+      redis.call('HINCRBY', counts, p .. 'pub:from_draft', 1)
+      redis.call('HINCRBYFLOAT', counts, p .. 'pub:edit_ratio_sum', ARGV[4])
+      redis.call('HINCRBY', counts, p .. 'pub:er:' .. ARGV[13], 1)
+      if ARGV[3] == '1' then
+        redis.call('HINCRBY', counts, p .. 'pub:unedited', 1)
+      end
     end
   end
   if ttls[i] > 0 then

@@ -11,13 +11,23 @@ local current = redis.call('HGET', KEYS[1], ARGV[1]) or ''
 if current ~= ARGV[2] then
   return 0
 end
+-- Each count again under "L:<language>:" for the stats' language filter; the reasons of
+-- thumbs down also under "dreason:".
+local by_lang = 'L:' .. ARGV[6] .. ':'
 local function count(keys_from, vote, reason, by)
   for i = keys_from, keys_from + 2 do
     redis.call('HINCRBY', KEYS[i], vote, by)
     redis.call('HINCRBY', KEYS[i], 'lang:' .. ARGV[6] .. ':' .. vote, by)
     redis.call('HINCRBY', KEYS[i], 'pv:' .. ARGV[7] .. ':' .. vote, by)
+    redis.call('HINCRBY', KEYS[i], by_lang .. vote, by)
+    redis.call('HINCRBY', KEYS[i], by_lang .. 'pv:' .. ARGV[7] .. ':' .. vote, by)
     if reason ~= '' then
       redis.call('HINCRBY', KEYS[i], 'reason:' .. reason, by)
+      redis.call('HINCRBY', KEYS[i], by_lang .. 'reason:' .. reason, by)
+      if vote == 'down' then
+        redis.call('HINCRBY', KEYS[i], 'dreason:' .. reason, by)
+        redis.call('HINCRBY', KEYS[i], by_lang .. 'dreason:' .. reason, by)
+      end
     end
   end
 end
