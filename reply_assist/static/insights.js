@@ -77,21 +77,38 @@ document.addEventListener("DOMContentLoaded", () => {
   const byId = (id) => document.getElementById(id);
   if (byId("chart-version")) rateChart(byId("chart-version"), data, "by_prompt_version", words);
   if (byId("chart-language")) rateChart(byId("chart-language"), data, "by_language", words);
-  const reasons = data.down_reasons || data.reasons || {};
+  const reasons = data.down_reasons || {};
   const reasonNames = Object.keys(reasons);
   if (byId("chart-reasons")) {
     countChart(byId("chart-reasons"),
       reasonNames.map((r) => words["feedback.reason." + r] || r),
       reasonNames.map((r) => reasons[r]), words, PALETTE[1]);
   }
-  const edits = data.edit_ratio_histogram;
-  if (edits && byId("chart-edits")) {
-    countChart(byId("chart-edits"), edits.map((b) => b.label), edits.map((b) => b.count), words, PALETTE[2]);
+  const edits = data.edit_ratio_histogram || {};
+  if (byId("chart-edits")) {
+    countChart(byId("chart-edits"), Object.keys(edits), Object.values(edits), words, PALETTE[2]);
   }
-  const generations = data.generations_histogram;
-  if (generations && byId("chart-generations")) {
-    countChart(byId("chart-generations"), generations.map((b) => b.label),
-      generations.map((b) => b.count), words, PALETTE[3]);
+  const generations = data.generations_histogram || {};
+  if (byId("chart-generations")) {
+    countChart(byId("chart-generations"), Object.keys(generations), Object.values(generations),
+      words, PALETTE[3]);
+  }
+  const series = data.series || [];
+  if (byId("chart-published")) {
+    new Chart(byId("chart-published"), {
+      type: "bar",
+      data: {
+        labels: series.map((b) => b.start.slice(0, 10)),
+        datasets: [
+          { label: words["insights.published"], data: series.map((b) => b.published), backgroundColor: PALETTE[0] },
+          { label: words["insights.unedited"], data: series.map((b) => b.unedited), backgroundColor: PALETTE[2] },
+        ],
+      },
+      options: {
+        animation: false, maintainAspectRatio: false,
+        scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
+      },
+    });
   }
   document.body.dataset.chartsReady = "true";
 });

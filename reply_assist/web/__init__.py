@@ -1,7 +1,7 @@
 """The reply desk (``/desk``) and insights (``/insights``): pages served by the service itself.
 
 Server-rendered (Jinja, autoescaped: review text is untrusted), a little plain JavaScript for the
-streamed draft and the charts, every asset served from ``/static``; see README "Reply desk and
+streamed draft and the charts, every asset served from ``/assets``; see README "Reply desk and
 insights".
 """
 
@@ -50,9 +50,9 @@ def web_routers() -> list[Router]:
         include_in_schema=False,
     )
     static = create_static_files_router(
-        path="/static",
+        path="/assets",  # not /static: /static/vendor/swagger-ui would shadow /static/vendor/…
         directories=[_package_dir("static")],
-        name="static",
+        name="desk-assets",
         after_request=static_headers,
     )
     return [pages, static]

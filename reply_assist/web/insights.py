@@ -11,6 +11,7 @@ import csv
 import io
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get
@@ -20,7 +21,8 @@ from litestar.response import Template
 from reply_assist.auth import ANALYST, authorize
 from reply_assist.errors import InvalidRequest
 from reply_assist.services.lookups import require_company
-from reply_assist.services.stats import FeedbackStats, feedback_stats
+from reply_assist.services.review_list import parse_language
+from reply_assist.services.stats import FeedbackStats, Interval, feedback_stats
 from reply_assist.web.pages import render
 from reply_assist.web.viewer import Viewer, current_viewer, runtime_of
 
@@ -28,6 +30,7 @@ __all__ = ["InsightsController", "insight_rows"]
 
 _DEFAULT_DAYS = 30
 DateParam = Annotated[str | None, QueryParameter(description="YYYY-MM-DD (UTC)")]
+TextParam = Annotated[str | None, QueryParameter()]
 
 
 def _day(raw: str | None, name: str) -> date | None:
@@ -42,6 +45,8 @@ def _day(raw: str | None, name: str) -> date | None:
 class Filters(msgspec.Struct):
     since: date
     until: date  # inclusive: the last day shown
+    interval: Interval
+    language: str | None
 
     @property
     def start(self) -> datetime:
@@ -52,16 +57,29 @@ class Filters(msgspec.Struct):
         return datetime.combine(self.until + timedelta(days=1), time(), tzinfo=UTC)
 
     def query(self) -> str:
-        return f"since={self.since.isoformat()}&until={self.until.isoformat()}"
+        pairs = {
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "interval": self.interval,
+            "language": self.language or "",
+        }
+        return urlencode({k: v for k, v in pairs.items() if v})
 
 
-def _filters(since: str | None, until: str | None) -> Filters:
+def _filters(
+    since: str | None, until: str | None, interval: str | None, language: str | None
+) -> Filters:
     today = datetime.now(UTC).date()
     last = _day(until, "until") or today
     first = _day(since, "since") or last - timedelta(days=_DEFAULT_DAYS - 1)
     if last < first:
         raise InvalidRequest("'To' must not be before 'From'.")
-    return Filters(since=first, until=last)
+    return Filters(
+        since=first,
+        until=last,
+        interval="week" if interval == "week" else "day",
+        language=parse_language(language or None),
+    )
 
 
 def _rate(up: int, down: int) -> float | None:
@@ -81,7 +99,15 @@ def insight_rows(stats: FeedbackStats) -> list[tuple[str, str, str, str]]:
         ("totals", "", "published_unedited", str(stats.published.unedited)),
         ("totals", "", "mean_edit_ratio", _fmt(stats.published.mean_edit_ratio)),
     ]
-    rows += [("reasons", reason, "votes", str(n)) for reason, n in stats.reasons.items()]
+    rows += [("down_reasons", reason, "votes", str(n)) for reason, n in stats.down_reasons.items()]
+    rows += [
+        ("edit_ratio", label, "publishes", str(n))
+        for label, n in stats.edit_ratio_histogram.items()
+    ]
+    rows += [
+        ("generations", drafts, "reviews", str(n))
+        for drafts, n in stats.generations_histogram.items()
+    ]
     for section, breakdown in (
         ("language", stats.by_language),
         ("prompt_version", stats.by_prompt_version),
@@ -92,6 +118,15 @@ def insight_rows(stats: FeedbackStats) -> list[tuple[str, str, str, str]]:
                 (section, name, "up", str(counts.up)),
                 (section, name, "down", str(counts.down)),
             ]
+    for bucket in stats.series or []:
+        day = bucket.start[:10]
+        rows += [
+            ("series", day, "drafts", str(bucket.drafts)),
+            ("series", day, "up", str(bucket.up)),
+            ("series", day, "down", str(bucket.down)),
+            ("series", day, "published", str(bucket.published)),
+            ("series", day, "unedited", str(bucket.unedited)),
+        ]
     return rows
 
 
@@ -111,14 +146,26 @@ class InsightsController(Controller):
         authorize(viewer.principal, company_id, ANALYST)
         rt = runtime_of(request)
         await require_company(rt, company_id)
-        stats = await feedback_stats(rt, [company_id], filters.start, filters.end)
+        stats = await feedback_stats(
+            rt,
+            [company_id],
+            filters.start,
+            filters.end,
+            interval=filters.interval,
+            language=filters.language,
+        )
         return viewer, stats
 
     @get()
     async def insights(
-        self, request: Request[Any, Any, Any], since: DateParam = None, until: DateParam = None
+        self,
+        request: Request[Any, Any, Any],
+        since: DateParam = None,
+        until: DateParam = None,
+        interval: TextParam = None,
+        language: TextParam = None,
     ) -> Template:
-        filters = _filters(since, until)
+        filters = _filters(since, until, interval, language)
         viewer, stats = await self._stats(request, filters)
         company = await require_company(runtime_of(request), viewer.company_id)
         return render(
@@ -140,9 +187,14 @@ class InsightsController(Controller):
 
     @get("/export.csv")
     async def export(
-        self, request: Request[Any, Any, Any], since: DateParam = None, until: DateParam = None
+        self,
+        request: Request[Any, Any, Any],
+        since: DateParam = None,
+        until: DateParam = None,
+        interval: TextParam = None,
+        language: TextParam = None,
     ) -> Response[str]:
-        filters = _filters(since, until)
+        filters = _filters(since, until, interval, language)
         viewer, stats = await self._stats(request, filters)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")

@@ -145,8 +145,25 @@ def page(browser: Any, service: Service) -> Iterator[Any]:
     )
     context.set_default_timeout(10_000)
     page = context.new_page()
+    problems = watch(page)
     yield page
     context.close()
+    assert not problems, f"the page broke its own rules: {problems}"
+
+
+def watch(page: Any) -> list[str]:
+    """Script errors, and anything the Content-Security-Policy blocked, as the test went."""
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    return problems
 
 
 def shoot(page: Any, name: str) -> None:

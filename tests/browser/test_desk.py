@@ -343,7 +343,7 @@ def test_the_pages_send_strict_security_headers(page: Any, world: World) -> None
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "http" not in csp
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["referrer-policy"] == "same-origin"
-    static = page.request.get("/static/desk.js")
+    static = page.request.get("/assets/desk.js")
     assert static.headers["x-content-type-options"] == "nosniff"
 
 

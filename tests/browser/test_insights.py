@@ -51,29 +51,28 @@ def test_insights_show_the_apis_numbers(page: Any, world: World) -> None:
     page.wait_for_function("() => document.body.dataset.chartsReady === 'true'")
     shoot(page, "insights.png")
 
-    today = datetime.now(UTC).date()
-    since, until = today - timedelta(days=29), today + timedelta(days=1)
-    api = world.http.get(
-        f"/v1/companies/{world.company_id}/feedback/stats",
-        params={"since": f"{since}T00:00:00Z", "until": f"{until}T00:00:00Z"},
-        headers={"Authorization": f"Bearer {key}"},
-    ).json()
-    metric = lambda name: page.locator(f"[data-metric={name}]").inner_text()  # noqa: E731
-    assert metric("drafts") == str(api["drafts"]) == "4"
-    assert metric("reviews_with_drafts") == str(api["reviews_with_drafts"]) == "3"
-    assert metric("up") == str(api["votes"]["up"]) == "1"
-    assert metric("down") == str(api["votes"]["down"]) == "2"
-    assert metric("published") == str(api["published"]["total"]) == "3"
-    assert metric("unedited_share") == "33 %"  # 1 of 3 publishes from a draft was unedited
+    api = api_stats(world, key, interval="day")
+    assert metric(page, "drafts") == str(api["drafts"]) == "4"
+    assert metric(page, "reviews_with_drafts") == str(api["reviews_with_drafts"]) == "3"
+    assert metric(page, "up") == str(api["votes"]["up"]) == "1"
+    assert metric(page, "down") == str(api["votes"]["down"]) == "2"
+    assert metric(page, "published") == str(api["published"]["total"]) == "3"
+    assert metric(page, "unedited_share") == "33 %"  # 1 of 3 publishes from a draft unedited
     assert api["published"]["unedited"] == 1 and api["published"]["from_draft"] == 3
 
-    table = {
-        row.get_attribute("data-row"): row.locator("td").nth(3).inner_text()
-        for row in page.locator("tr[data-row]").all()
-    }
-    assert table["reasons/too_long/votes"] == str(api["reasons"]["too_long"]) == "1"
+    table = table_of(page)
+    assert table["down_reasons/too_long/votes"] == str(api["down_reasons"]["too_long"]) == "1"
+    assert table["down_reasons/helpful/votes"] == "0"  # the up vote's reason is not a down reason
     assert table["language/sv/down"] == str(api["by_language"]["sv"]["down"]) == "1"
     assert table["language/en/drafts"] == str(api["by_language"]["en"]["drafts"]) == "3"
+    assert table["edit_ratio/0/publishes"] == str(api["edit_ratio_histogram"]["0"]) == "1"
+    assert table["generations/2/reviews"] == str(api["generations_histogram"]["2"]) == "1"
+    assert table["generations/1/reviews"] == str(api["generations_histogram"]["1"]) == "2"
+    today = api["series"][-1]
+    assert table[f"series/{today['start'][:10]}/drafts"] == str(today["drafts"]) == "4"
+    assert len([k for k in table if k.endswith("/drafts") and k.startswith("series/")]) == len(
+        api["series"]
+    )
 
     # The CSV holds exactly what the table shows.
     with page.expect_download() as download:
@@ -83,6 +82,42 @@ def test_insights_show_the_apis_numbers(page: Any, world: World) -> None:
         rows = list(csv.reader(io.StringIO(f.read())))
     assert rows[0] == ["section", "name", "metric", "value"]
     assert {f"{s}/{n}/{m}": v for s, n, m, v in rows[1:]} == table
+
+    # The language and interval filters: still the API's numbers for the same filter.
+    page.get_by_role("combobox", name="Language").select_option("sv")
+    page.get_by_label("Interval").select_option("week")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page).to_have_url(re.compile("language=sv"))
+    page.wait_for_function("() => document.body.dataset.chartsReady === 'true'")
+    api = api_stats(world, key, interval="week", language="sv")
+    assert metric(page, "drafts") == str(api["drafts"]) == "1"
+    assert metric(page, "down") == str(api["votes"]["down"]) == "1"
+    weeks = [k for k in table_of(page) if k.startswith("series/") and k.endswith("/drafts")]
+    assert len(weeks) == len(api["series"]) >= 5
+
+
+def metric(page: Any, name: str) -> str:
+    return str(page.locator(f"[data-metric={name}]").inner_text())
+
+
+def table_of(page: Any) -> dict[str, str]:
+    return {
+        row.get_attribute("data-row"): row.locator("td").nth(3).inner_text()
+        for row in page.locator("tr[data-row]").all()
+    }
+
+
+def api_stats(world: World, key: str, **filters: str) -> dict[str, Any]:
+    """The API's stats for the page's default range: the last 30 days, today included."""
+    today = datetime.now(UTC).date()
+    since, until = today - timedelta(days=29), today + timedelta(days=1)
+    r = world.http.get(
+        f"/v1/companies/{world.company_id}/feedback/stats",
+        params={"since": f"{since}T00:00:00Z", "until": f"{until}T00:00:00Z", **filters},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert r.status_code == 200, r.text
+    return dict(r.json())
 
 
 def test_insights_are_for_analysts_and_the_admin(page: Any, world: World) -> None:
