@@ -168,7 +168,7 @@ def test_the_inbox_lists_filters_and_pages(page: Any, world: World) -> None:
     expect(table.get_by_role("row", name=re.compile("Great service"))).to_contain_text(
         "Can generate (10 left)"
     )
-    shoot(page, "inbox.png")
+    shoot(page, "inbox.png", full_page=False)
     expect(table.get_by_role("row")).to_have_count(26)  # the header and a page of 25
     page.get_by_role("link", name="Next page").click()
     expect(page.get_by_role("table").get_by_role("row")).to_have_count(5)

@@ -49,7 +49,7 @@ def test_insights_show_the_apis_numbers(page: Any, world: World) -> None:
     expect(page).to_have_url(re.compile("/insights$"))
     expect(page.get_by_role("heading", name="Insights · Acme AB")).to_be_visible()
     page.wait_for_function("() => document.body.dataset.chartsReady === 'true'")
-    shoot(page, "insights.png")
+    shoot(page, "insights.png", full_page=False)
 
     api = api_stats(world, key, interval="day")
     assert metric(page, "drafts") == str(api["drafts"]) == "4"
@@ -102,7 +102,7 @@ def metric(page: Any, name: str) -> str:
 
 def table_of(page: Any) -> dict[str, str]:
     return {
-        row.get_attribute("data-row"): row.locator("td").nth(3).inner_text()
+        row.get_attribute("data-row"): str(row.locator("td").nth(3).text_content())
         for row in page.locator("tr[data-row]").all()
     }
 
