@@ -46,7 +46,7 @@ from reply_assist.logs import configure_logging
 from reply_assist.runtime import Runtime
 from reply_assist.settings import Settings
 from reply_assist.store.connection import connect
-from reply_assist.web import template_config, web_routers
+from reply_assist.web import add_security_headers, template_config, web_routers
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -196,7 +196,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             }
         ),
         middleware=[RequestContextMiddleware(), prometheus.middleware],
-        before_send=[add_request_id_header],
+        before_send=[add_request_id_header, add_security_headers],
         exception_handlers=exception_handlers,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(

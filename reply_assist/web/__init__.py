@@ -20,10 +20,10 @@ from reply_assist.web.desk import DeskController
 from reply_assist.web.inbox import InboxController
 from reply_assist.web.insights import InsightsController
 from reply_assist.web.pages import page_exception_handlers
-from reply_assist.web.security import page_headers, static_headers
+from reply_assist.web.security import add_security_headers
 from reply_assist.web.signin import SignInController
 
-__all__ = ["template_config", "web_routers"]
+__all__ = ["add_security_headers", "template_config", "web_routers"]
 
 
 def _package_dir(name: str) -> Path:
@@ -45,7 +45,6 @@ def web_routers() -> list[Router]:
     pages = Router(
         path="/",
         route_handlers=[SignInController, InboxController, DeskController, InsightsController],
-        after_request=page_headers,
         exception_handlers=page_exception_handlers,
         include_in_schema=False,
     )
@@ -53,6 +52,5 @@ def web_routers() -> list[Router]:
         path="/assets",  # not /static: /static/vendor/swagger-ui would shadow /static/vendor/…
         directories=[_package_dir("static")],
         name="desk-assets",
-        after_request=static_headers,
     )
     return [pages, static]

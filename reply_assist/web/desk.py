@@ -97,6 +97,7 @@ class DeskController(Controller):
             )
         versions = await rt.replies.versions(company_id, review_id)
         t = page_translator(request)
+        note = note if note and t.has(f"note.{note}") else None  # only the notes we wrote
         reasons = [
             t(f"reason.{code}") if t.has(f"reason.{code}") else eligibility.details[code]
             for code in eligibility.reasons

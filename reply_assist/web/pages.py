@@ -26,7 +26,15 @@ __all__ = ["error_message", "page_exception_handlers", "render", "safe_next"]
 
 def safe_next(target: str | None, default: str = "/desk") -> str:
     """A local path to go back to; anything that could leave the site becomes ``default``."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    # Browsers drop tabs and newlines inside URLs ("/\t/evil.example" is "//evil.example") and
+    # read "\\" as "/": any of them, or a second leading slash, could leave the site.
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 0x21 or ord(c) == 0x7F for c in target)
+    ):
         return default
     return target
 
@@ -50,7 +58,7 @@ def render(
             "languages": LANGUAGES,
             "viewer": viewer,
             "csrf": viewer.session.csrf if viewer else "",
-            "here": quote(here, safe="/?=&"),
+            "here": quote(here, safe="/"),
             **context,
         },
     )

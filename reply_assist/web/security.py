@@ -15,8 +15,9 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from litestar import Request, Response
-from litestar.datastructures import Cookie
+from litestar import Request
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.types import Message, Scope
 
 from reply_assist.errors import Forbidden
 
@@ -25,11 +26,10 @@ __all__ = [
     "CSRF_FIELD",
     "CSRF_HEADER",
     "SESSION_COOKIE",
+    "add_security_headers",
     "check_csrf",
     "check_same_origin",
-    "page_headers",
     "session_cookie",
-    "static_headers",
 ]
 
 SESSION_COOKIE = "ra_desk"
@@ -57,17 +57,24 @@ _COMMON = {
 }
 
 
-def page_headers(response: Response[Any]) -> Response[Any]:
-    """``after_request`` hook of the pages."""
-    response.headers.update(_COMMON)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+_PAGES = ("/desk", "/insights")
+_ASSETS = "/assets/"
 
 
-def static_headers(response: Response[Any]) -> Response[Any]:
-    """``after_request`` hook of the static assets (cacheable: nothing private in them)."""
-    response.headers.update(_COMMON)
-    return response
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """The app's ``before_send`` hook: every response under the pages' paths gets the headers,
+    error pages, redirects and 404s included (router ``after_request`` hooks miss those)."""
+    if message["type"] != "http.response.start":
+        return
+    path: str = scope["path"]
+    page = path.startswith(_PAGES)
+    if not (page or path.startswith(_ASSETS)):
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in _COMMON.items():
+        headers[name] = value
+    if page:  # they show a company's private data
+        headers["Cache-Control"] = "no-store"
 
 
 def session_cookie(request: Request[Any, Any, Any], value: str, max_age: int) -> Cookie:

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import redis
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ADMIN_TOKEN, Service, World, shoot, sign_in
+from reply_assist.auth import hash_token as key_hash
+from tests.browser.conftest import ADMIN_TOKEN, REDIS_URL, Service, World, shoot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +26,7 @@ def open_review(page: Any, review_id: str) -> None:
     page.goto(f"/desk/reviews/{review_id}")
 
 
-def test_sign_in_shows_who_and_the_role(page: Any, world: World) -> None:
+def test_sign_in_shows_who_and_the_role(page: Any, world: World, service: Service) -> None:
     key, _ = world.key("agent")
     sign_in(page, key, "Anna")
     expect(page.get_by_text("Signed in as Anna")).to_be_visible()
@@ -38,6 +40,19 @@ def test_sign_in_shows_who_and_the_role(page: Any, world: World) -> None:
     cookie = next(c for c in page.context.cookies() if c["name"] == "ra_desk")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert key not in cookie["value"]
+    # The server keeps the session under its id's hash, for 8 hours, without the key.
+    store = redis.Redis.from_url(REDIS_URL)
+    try:
+        [stored] = [
+            k
+            for k in store.scan_iter(match=f"{service.prefix}:desk-session/*")
+            if key_hash(key).encode() in (store.get(k) or b"")
+        ]
+        assert cookie["value"].encode() not in stored
+        assert 8 * 3600 - 60 < store.ttl(stored) <= 8 * 3600
+        assert key.encode() not in (store.get(stored) or b"")
+    finally:
+        store.close()
 
 
 def test_a_wrong_key_is_refused_in_words(page: Any, world: World) -> None:
@@ -345,6 +360,12 @@ def test_the_pages_send_strict_security_headers(page: Any, world: World) -> None
     assert headers["referrer-policy"] == "same-origin"
     static = page.request.get("/assets/desk.js")
     assert static.headers["x-content-type-options"] == "nosniff"
+    # Redirects and error pages too, not only the pages that rendered.
+    for path in ("/desk/reviews/x", "/desk/no-such-page", "/desk/reviews/bad%20id"):
+        response = page.request.get(path, max_redirects=0)
+        assert response.status in (303, 400, 404), path
+        assert response.headers["content-security-policy"] == csp, path
+        assert response.headers["cache-control"] == "no-store", path
 
 
 def test_a_form_without_the_csrf_token_is_refused(page: Any, world: World) -> None:
