@@ -127,8 +127,11 @@ def service(stub_model: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         client.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One browser for each test module. Not one for the session: Playwright's sync API keeps
+    an event loop running while it is open, and the async tests after these need their own
+    (a package scope would do, but tests/ has no packages)."""
     with playwright_sync.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
