@@ -55,9 +55,19 @@ if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:  # pragma: 
 
 @pytest.fixture(scope="session")
 def stub_model() -> Iterator[str]:
-    """bench/stub_llm.py on a free port: ~25 words a second, so a draft streams visibly."""
+    """bench/stub_llm.py on a free port: its whole reply (81 words), 200 a second, so a draft
+    streams visibly and still quickly."""
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "stub_llm.py"), "--port", "0", "--tps", "120"],
+        [
+            sys.executable,
+            str(ROOT / "bench" / "stub_llm.py"),
+            "--port",
+            "0",
+            "--tps",
+            "200",
+            "--tokens",
+            "81",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
