@@ -21,8 +21,10 @@ from reply_assist.models import Company, Review
 from reply_assist.store.buckets import buckets_of
 from reply_assist.store.connection import Store
 from reply_assist.store.review_index import (
+    MOVE_ROUNDS,
     NO_LANGUAGE,
     IndexEntry,
+    busy,
     entry_sets,
     member_of,
     review_id_of,
@@ -37,10 +39,6 @@ __all__ = [
     "ReviewRecord",
     "ReviewRepository",
 ]
-
-# Compare-and-set rounds before giving up: each lost round means another call moved the same
-# review in the meantime, so more than a few never happen.
-_INDEX_RETRIES = 20
 
 
 class ReviewRecord(msgspec.Struct):
@@ -102,7 +100,7 @@ class ReviewRepository:
         k, cid, rid = self._keys, review.company_id, review.id
         member = member_of(review.created_at, rid)
         current, replied = "", False  # a guess that holds for every new review
-        for _ in range(_INDEX_RETRIES):
+        for _ in range(MOVE_ROUNDS):
             new = IndexEntry("r" if replied else "n", language or NO_LANGUAGE, review.stars, member)
             old = IndexEntry.decode(current)
             keys = [k.review(cid, rid), k.reply_versions(cid, rid)]
@@ -117,7 +115,7 @@ class ReviewRepository:
             if int(result[0]):
                 return bool(int(result[1]))
             current, replied = str(result[1]), str(result[2]) == "1"
-        raise RuntimeError("the review kept moving under concurrent updates")  # pragma: no cover
+        raise busy()
 
     async def reindex(self, company_id: str, review_id: str) -> bool:
         """Put a review stored before the list existed into its indexes (see ``cli reindex``);

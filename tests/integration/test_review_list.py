@@ -12,7 +12,7 @@ import httpx
 import redis.asyncio as aioredis
 import respx
 
-from tests.conftest import ADMIN, ADMIN_TOKEN, REDIS_URL, Api
+from tests.conftest import ADMIN, ADMIN_TOKEN, REDIS_URL, REVIEW, Api
 
 LIST = "/v1/companies/acme/reviews"
 
@@ -269,3 +269,30 @@ async def test_reviews_stored_before_the_index_are_added_by_the_backfill_command
     assert await all_ids(api, status="replied") == ["old2"]
     assert "3 reviews found, 0 added" in await reindex()  # idempotent
     assert await all_ids(api) == ["new", "old2", "old1"]
+
+
+async def test_concurrent_upserts_and_a_publish_leave_the_review_in_its_four_sets(
+    api: Api, redis_client: aioredis.Redis, prefix: str
+) -> None:
+    await api.company()
+    await api.review("r1", stars=1, language="sv")
+    variants = [(1 + i % 5, ("sv", "en", "nl")[i % 3]) for i in range(30)]
+
+    async def put(stars: int, language: str) -> None:
+        r = await api.client.put(
+            f"{LIST}/r1",
+            json={**REVIEW, "stars": stars, "language": language},
+            headers=ADMIN,
+        )
+        assert r.status_code == 200, r.text
+
+    await asyncio.gather(
+        *(put(stars, language) for stars, language in variants), publish(api, "r1")
+    )
+    final = (await api.client.get(f"{LIST}/r1", headers=ADMIN)).json()
+    sets = [k async for k in redis_client.scan_iter(match=f"{prefix}:{{c:acme}}/ix/*")]
+    holding = sorted([k.split("/ix/", 1)[1] for k in sets if await redis_client.zcard(k)])
+    s, lang = final["stars"], final["language"]
+    assert holding == sorted(["r/*/*", f"r/{lang}/*", f"r/*/{s}", f"r/{lang}/{s}"])
+    assert await all_ids(api) == ["r1"]
+    assert await all_ids(api, status="replied", language=lang, stars=str(s)) == ["r1"]
