@@ -6,13 +6,15 @@ import asyncio
 import base64
 import os
 import sys
+from dataclasses import replace
 from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
 import respx
 
-from tests.conftest import ADMIN, ADMIN_TOKEN, REDIS_URL, REVIEW, Api
+from reply_assist.settings import Settings
+from tests.conftest import ADMIN, ADMIN_TOKEN, REDIS_URL, REVIEW, Api, serve
 
 LIST = "/v1/companies/acme/reviews"
 
@@ -296,3 +298,22 @@ async def test_concurrent_upserts_and_a_publish_leave_the_review_in_its_four_set
     assert holding == sorted(["r/*/*", f"r/{lang}/*", f"r/*/{s}", f"r/{lang}/{s}"])
     assert await all_ids(api) == ["r1"]
     assert await all_ids(api, status="replied", language=lang, stars=str(s)) == ["r1"]
+
+
+async def test_the_list_works_on_the_embedded_store(base_settings: Settings) -> None:
+    settings = replace(base_settings, redis_url=None, openai_api_key=None, openai_base_url=None)
+    async with serve(settings) as client:
+        api = Api(client)
+        await api.company()
+        for i, stars in enumerate((1, 2, 2, 5)):
+            await api.review(f"r{i}", stars=stars, created_at=f"2026-11-2{i}T08:00:00Z")
+        await api.review("r1", stars=4, created_at="2026-11-21T08:00:00Z")  # moved
+        r = await client.put(
+            f"{LIST}/r2/reply", json={"text": "Tack!", "agent_id": "a-1"}, headers=ADMIN
+        )
+        assert r.status_code == 201, r.text
+        page = await listing(api, status="needs_reply", stars="1,2,4", limit=2)
+        assert [i["id"] for i in page["items"]] == ["r1", "r0"]
+        assert page["next_cursor"] is None
+        replied = await listing(api, status="replied")
+        assert [(i["id"], i["replied"]) for i in replied["items"]] == [("r2", True)]
