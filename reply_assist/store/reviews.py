@@ -91,12 +91,19 @@ class ReviewRepository:
         """Create or replace the review (drafts, count and reply stay), and move it in the
         reply desk's indexes; True when created. A new review takes one round trip, a replaced
         one two (the first answers where it is indexed now)."""
-        data = msgspec.json.encode(review)
-        return await self._index(
-            review, language, ["put", data, language or "", language_reason or ""]
-        )
+        fields: list[bytes | str] = [
+            msgspec.json.encode(review),
+            language or "",
+            language_reason or "",
+        ]
+        return await self._index(review, language, fields)
 
-    async def _index(self, review: Review, language: str | None, mode: list[str | bytes]) -> bool:
+    async def _index(
+        self, review: Review, language: str | None, fields: list[bytes | str] | None
+    ) -> bool:
+        """Index the review, writing its hash ``fields`` (json, lang, lang_reason) in the same
+        script, or (None) only indexing what is stored: compare-and-set rounds, see the script."""
+        mode: list[bytes | str] = ["index"] if fields is None else ["put", *fields]
         k, cid, rid = self._keys, review.company_id, review.id
         member = member_of(review.created_at, rid)
         current, replied = "", False  # a guess that holds for every new review
@@ -118,12 +125,12 @@ class ReviewRepository:
         raise busy()
 
     async def reindex(self, company_id: str, review_id: str) -> bool:
-        """Put a review stored before the list existed into its indexes (see ``cli reindex``);
-        False when it was already indexed or is gone."""
+        """Put a review stored before the list existed into its indexes (the command
+        ``reply-assist reindex-reviews``); False when it was already indexed or is gone."""
         record = await self.get(company_id, review_id)
         if record is None or record.index is not None:
             return False
-        await self._index(record.review, record.language, ["index"])
+        await self._index(record.review, record.language, None)
         return True
 
     async def reindex_all(self) -> tuple[int, int]:
