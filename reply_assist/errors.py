@@ -4,7 +4,7 @@ Every error a client can see has a stable snake_case ``code``; clients switch on
 
     ReplyAssistError                     (status, code, title, detail, headers)
     ├── ClientError                      4xx: the request cannot be served as sent
-    │   ├── InvalidRequest               400 invalid_request (names the field)
+    │   ├── InvalidRequest               400 invalid_request (names the field), invalid_cursor
     │   ├── Unauthorized                 401 unauthorized
     │   ├── Forbidden                    403 forbidden / plan_not_eligible
     │   ├── NotFound                     404 company_not_found, review_not_found, ...

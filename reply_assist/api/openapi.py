@@ -27,7 +27,8 @@ from reply_assist.errors import PROBLEM_MEDIA_TYPE
 __all__ = ["complete_schema"]
 
 _ERRORS = {
-    400: "Malformed ids, body or query (`invalid_request`, naming the field).",
+    400: "Malformed ids, body or query (`invalid_request`, naming the field), or a list "
+    "cursor that is not this list's (`invalid_cursor`).",
     401: "Missing or unknown token (`unauthorized`).",
     403: "The key's role or company does not allow this (`forbidden`, `plan_not_eligible`).",
     404: "No such company, review, draft, reply or key (`…_not_found`).",

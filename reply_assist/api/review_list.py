@@ -61,6 +61,7 @@ LanguageQuery = Annotated[
     str | None,
     QueryParameter(
         name="language",
+        pattern=r"^[A-Za-z]{2}$",
         description="ISO 639-1 code: the review's language (the platform's hint, else the "
         "detected one), e.g. `sv`.",
     ),
@@ -68,7 +69,9 @@ LanguageQuery = Annotated[
 StarsQuery = Annotated[
     str | None,
     QueryParameter(
-        name="stars", description="Comma-separated star ratings to include, e.g. `1,2`."
+        name="stars",
+        pattern=r"^ *[1-5] *(, *[1-5] *)*$",
+        description="Comma-separated star ratings to include, e.g. `1,2`.",
     ),
 ]
 LimitQuery = Annotated[

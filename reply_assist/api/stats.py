@@ -46,6 +46,7 @@ LanguageQuery = Annotated[
     str | None,
     QueryParameter(
         name="language",
+        pattern=r"^[A-Za-z]{2}$",
         description="ISO 639-1 code: count only drafts in that language, their votes, and "
         "publishes of them (a reply written by hand: the review's language). Counted from "
         "this version on.",

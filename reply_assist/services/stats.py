@@ -245,9 +245,8 @@ async def feedback_stats(
     up_to_now = until_s >= now
     end = now - now % 60 + 60 if up_to_now else until_s
     if end <= start:  # entirely before 2000 or in the future: nothing can have happened
-        return _shape(
-            StatsTotals(), start, start, language=language, starts=[] if interval else None
-        )
+        empty = StatsTotals(parts=0 if interval else 1)
+        return _shape(empty, start, start, language=language, starts=[] if interval else None)
     start, end = widen(start, end, now)
     starts = _interval_starts(start, end, interval) if interval else None
     if starts is not None and len(starts) > MAX_SERIES_BUCKETS:

@@ -19,15 +19,13 @@ from redis.exceptions import RedisError
 from reply_assist.store.buckets import buckets_of
 from reply_assist.store.connection import Store
 from reply_assist.store.keys import Keys
-from reply_assist.store.review_index import IndexEntry, entry_sets
+from reply_assist.store.review_index import MOVE_ROUNDS, IndexEntry, busy, entry_sets
 from reply_assist.store.stats import edit_ratio_bucket
 
 __all__ = ["ReplyRepository", "ReplyVersion"]
 
 log = structlog.get_logger(__name__)
 
-# Compare-and-set rounds on the review's list index entry (see review_index).
-_INDEX_RETRIES = 20
 # An outbox entry younger than this belongs to a publish call that is still delivering it.
 _RELAY_GRACE_S = 30.0
 
@@ -104,7 +102,7 @@ class ReplyRepository:
             language or "",
             str(edit_ratio_bucket(edit_ratio or 0.0)) if version.draft_id is not None else "",
         ]
-        for _ in range(_INDEX_RETRIES):
+        for _ in range(MOVE_ROUNDS):
             index_keys, index_args = _index_move(k, company_id, review_index)
             number = int(
                 await self._store.scripts.run(
@@ -115,8 +113,8 @@ class ReplyRepository:
                 break
             raw = await self._redis.hget(k.review(company_id, review_id), "ix")
             review_index = IndexEntry.decode(cast(str, raw or ""))
-        else:  # pragma: no cover - another call moved the review 20 times meanwhile
-            raise RuntimeError("the review kept moving under concurrent updates")
+        else:  # more calls moved this review at once than MOVE_ROUNDS
+            raise busy()
         if number == 0:
             return None
         version.version = number

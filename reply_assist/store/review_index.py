@@ -25,13 +25,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from reply_assist.errors import StoreUnavailable
 from reply_assist.store.keys import Keys
 
 __all__ = [
     "ALL_STARS",
+    "MOVE_ROUNDS",
     "NO_LANGUAGE",
     "IndexEntry",
     "Status",
+    "busy",
     "entry_sets",
     "member_of",
     "query_sets",
@@ -41,6 +44,9 @@ __all__ = [
 Status = Literal["n", "r"]  # needs a reply, replied
 NO_LANGUAGE = "-"  # a review whose language could not be determined
 ALL_STARS = frozenset(range(1, 6))
+# Compare-and-set rounds before giving up. Each lost round means another call moved the same
+# review meanwhile and won; with n calls on one review at once the last one needs n rounds.
+MOVE_ROUNDS = 100
 _EPOCH0 = datetime(1, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -77,6 +83,14 @@ class IndexEntry:
 
     def with_status(self, status: Status) -> IndexEntry:
         return IndexEntry(status, self.language, self.stars, self.member)
+
+
+def busy() -> StoreUnavailable:
+    """More calls changed one review at once than MOVE_ROUNDS: this one changed nothing."""
+    return StoreUnavailable(
+        "Too many calls are changing this review at once; nothing was changed. Retry.",
+        retry_after_s=1,
+    )
 
 
 def entry_sets(keys: Keys, company_id: str, entry: IndexEntry) -> list[str]:

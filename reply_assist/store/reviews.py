@@ -21,8 +21,10 @@ from reply_assist.models import Company, Review
 from reply_assist.store.buckets import buckets_of
 from reply_assist.store.connection import Store
 from reply_assist.store.review_index import (
+    MOVE_ROUNDS,
     NO_LANGUAGE,
     IndexEntry,
+    busy,
     entry_sets,
     member_of,
     review_id_of,
@@ -37,10 +39,6 @@ __all__ = [
     "ReviewRecord",
     "ReviewRepository",
 ]
-
-# Compare-and-set rounds before giving up: each lost round means another call moved the same
-# review in the meantime, so more than a few never happen.
-_INDEX_RETRIES = 20
 
 
 class ReviewRecord(msgspec.Struct):
@@ -93,16 +91,23 @@ class ReviewRepository:
         """Create or replace the review (drafts, count and reply stay), and move it in the
         reply desk's indexes; True when created. A new review takes one round trip, a replaced
         one two (the first answers where it is indexed now)."""
-        data = msgspec.json.encode(review)
-        return await self._index(
-            review, language, ["put", data, language or "", language_reason or ""]
-        )
+        fields: list[bytes | str] = [
+            msgspec.json.encode(review),
+            language or "",
+            language_reason or "",
+        ]
+        return await self._index(review, language, fields)
 
-    async def _index(self, review: Review, language: str | None, mode: list[str | bytes]) -> bool:
+    async def _index(
+        self, review: Review, language: str | None, fields: list[bytes | str] | None
+    ) -> bool:
+        """Index the review, writing its hash ``fields`` (json, lang, lang_reason) in the same
+        script, or (None) only indexing what is stored: compare-and-set rounds, see the script."""
+        mode: list[bytes | str] = ["index"] if fields is None else ["put", *fields]
         k, cid, rid = self._keys, review.company_id, review.id
         member = member_of(review.created_at, rid)
         current, replied = "", False  # a guess that holds for every new review
-        for _ in range(_INDEX_RETRIES):
+        for _ in range(MOVE_ROUNDS):
             new = IndexEntry("r" if replied else "n", language or NO_LANGUAGE, review.stars, member)
             old = IndexEntry.decode(current)
             keys = [k.review(cid, rid), k.reply_versions(cid, rid)]
@@ -117,15 +122,15 @@ class ReviewRepository:
             if int(result[0]):
                 return bool(int(result[1]))
             current, replied = str(result[1]), str(result[2]) == "1"
-        raise RuntimeError("the review kept moving under concurrent updates")  # pragma: no cover
+        raise busy()
 
     async def reindex(self, company_id: str, review_id: str) -> bool:
-        """Put a review stored before the list existed into its indexes (see ``cli reindex``);
-        False when it was already indexed or is gone."""
+        """Put a review stored before the list existed into its indexes (the command
+        ``reply-assist reindex-reviews``); False when it was already indexed or is gone."""
         record = await self.get(company_id, review_id)
         if record is None or record.index is not None:
             return False
-        await self._index(record.review, record.language, ["index"])
+        await self._index(record.review, record.language, None)
         return True
 
     async def reindex_all(self) -> tuple[int, int]:

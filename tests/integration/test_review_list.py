@@ -6,13 +6,15 @@ import asyncio
 import base64
 import os
 import sys
+from dataclasses import replace
 from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
 import respx
 
-from tests.conftest import ADMIN, ADMIN_TOKEN, REDIS_URL, Api
+from reply_assist.settings import Settings
+from tests.conftest import ADMIN, ADMIN_TOKEN, REDIS_URL, REVIEW, Api, serve
 
 LIST = "/v1/companies/acme/reviews"
 
@@ -269,3 +271,49 @@ async def test_reviews_stored_before_the_index_are_added_by_the_backfill_command
     assert await all_ids(api, status="replied") == ["old2"]
     assert "3 reviews found, 0 added" in await reindex()  # idempotent
     assert await all_ids(api) == ["new", "old2", "old1"]
+
+
+async def test_concurrent_upserts_and_a_publish_leave_the_review_in_its_four_sets(
+    api: Api, redis_client: aioredis.Redis, prefix: str
+) -> None:
+    await api.company()
+    await api.review("r1", stars=1, language="sv")
+    variants = [(1 + i % 5, ("sv", "en", "nl")[i % 3]) for i in range(30)]
+
+    async def put(stars: int, language: str) -> None:
+        r = await api.client.put(
+            f"{LIST}/r1",
+            json={**REVIEW, "stars": stars, "language": language},
+            headers=ADMIN,
+        )
+        assert r.status_code == 200, r.text
+
+    await asyncio.gather(
+        *(put(stars, language) for stars, language in variants), publish(api, "r1")
+    )
+    final = (await api.client.get(f"{LIST}/r1", headers=ADMIN)).json()
+    sets = [k async for k in redis_client.scan_iter(match=f"{prefix}:{{c:acme}}/ix/*")]
+    holding = sorted([k.split("/ix/", 1)[1] for k in sets if await redis_client.zcard(k)])
+    s, lang = final["stars"], final["language"]
+    assert holding == sorted(["r/*/*", f"r/{lang}/*", f"r/*/{s}", f"r/{lang}/{s}"])
+    assert await all_ids(api) == ["r1"]
+    assert await all_ids(api, status="replied", language=lang, stars=str(s)) == ["r1"]
+
+
+async def test_the_list_works_on_the_embedded_store(base_settings: Settings) -> None:
+    settings = replace(base_settings, redis_url=None, openai_api_key=None, openai_base_url=None)
+    async with serve(settings) as client:
+        api = Api(client)
+        await api.company()
+        for i, stars in enumerate((1, 2, 2, 5)):
+            await api.review(f"r{i}", stars=stars, created_at=f"2026-11-2{i}T08:00:00Z")
+        await api.review("r1", stars=4, created_at="2026-11-21T08:00:00Z")  # moved
+        r = await client.put(
+            f"{LIST}/r2/reply", json={"text": "Tack!", "agent_id": "a-1"}, headers=ADMIN
+        )
+        assert r.status_code == 201, r.text
+        page = await listing(api, status="needs_reply", stars="1,2,4", limit=2)
+        assert [i["id"] for i in page["items"]] == ["r1", "r0"]
+        assert page["next_cursor"] is None
+        replied = await listing(api, status="replied")
+        assert [(i["id"], i["replied"]) for i in replied["items"]] == [("r2", True)]

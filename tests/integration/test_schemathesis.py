@@ -116,6 +116,7 @@ def _run(
     mode: GenerationMode,
     path_parameters: dict[str, str] | None,
     checks: list[Any],
+    opaque_query: frozenset[str] = frozenset(),
 ) -> None:
     names = {p.name for p in operation.path_parameters}
     fixed = {k: v for k, v in (path_parameters or {}).items() if k in names} or None
@@ -131,6 +132,8 @@ def _run(
         phases=[Phase.explicit, Phase.generate, Phase.shrink],
     )
     def check(case: Any) -> None:
+        for name in opaque_query & set(case.query or {}):
+            del case.query[name]
         case.call_and_validate(headers=ADMIN, checks=checks)
 
     check()
@@ -172,7 +175,15 @@ def test_schema_valid_request_is_accepted(
     operation = api_schema.find_operation_by_label(label)
     assert operation is not None, label
     seeded = _seed(api_schema.app)
-    _run(operation, GenerationMode.POSITIVE, seeded, [positive_data_acceptance])
+    # A list's cursor is valid only as a previous page's next_cursor, which no schema can state
+    # (any other string is a 400 invalid_cursor, checked by the fuzzing above): left out here.
+    _run(
+        operation,
+        GenerationMode.POSITIVE,
+        seeded,
+        [positive_data_acceptance],
+        opaque_query=frozenset({"cursor"}),
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -153,6 +153,14 @@ async def test_until_is_the_request_time_when_not_given(api: Api) -> None:
     assert until <= int(time.time())
 
 
+async def test_a_range_where_nothing_can_have_happened_has_an_empty_series(api: Api) -> None:
+    await api.company()
+    before_2000 = await stats(api, until="1999-05-28T20:11:56Z", interval="week")
+    assert before_2000["series"] == [] and before_2000["drafts"] == 0
+    future = iso(datetime.now(UTC) + timedelta(days=2))
+    assert (await stats(api, since=future, interval="day"))["series"] == []
+
+
 async def test_bad_insights_queries(api: Api) -> None:
     await api.company()
     for params, field in (
