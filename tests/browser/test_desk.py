@@ -174,7 +174,7 @@ def test_the_inbox_lists_filters_and_pages(page: Any, world: World) -> None:
             created_at=f"2026-06-{1 + i:02}T10:00:00Z",
         )
     key, _ = world.key("agent")
-    sign_in(page, key)
+    sign_in(page, key, "Anna")
     table = page.get_by_role("table")
     first = table.get_by_role("row").nth(1)
     expect(first).to_contain_text("Meh")  # newest first
