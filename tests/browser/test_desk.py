@@ -413,3 +413,18 @@ def test_a_phone_screen_needs_no_sideways_scrolling(browser: Any, world: World) 
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 390, f"the page is {width} px wide on a 390 px screen"
     context.close()
+
+
+def test_without_javascript_generate_reply_still_makes_a_draft(browser: Any, world: World) -> None:
+    world.review("nojs")
+    key, _ = world.key("agent")
+    context = browser.new_context(base_url=world.service.url, java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, key)
+    open_review(page, "nojs")
+    page.get_by_role("button", name="Generate reply").click()
+    expect(page.get_by_role("textbox", name="Reply", exact=True)).to_have_value(
+        re.compile("^" + STUB_START)
+    )
+    expect(page.get_by_text("9 of 10 left")).to_be_visible()
+    context.close()
