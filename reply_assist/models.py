@@ -17,6 +17,7 @@ __all__ = [
     "Company",
     "CompanyIn",
     "DraftUsage",
+    "LanguageSource",
     "Plan",
     "Review",
     "ReviewIn",
@@ -31,6 +32,7 @@ GENERATION_LIMIT = 10  # drafts per review, a product rule (not a setting)
 Plan = Literal["enterprise", "standard"]
 ReviewType = Literal["company", "product"]
 Role = Literal["dashboard", "agent", "analyst"]
+LanguageSource = Literal["platform", "detected"]
 
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
 LanguageCode = Annotated[str, Meta(pattern=r"^[A-Za-z]{2}$", description="ISO 639-1 code")]
@@ -83,8 +85,11 @@ class Review(msgspec.Struct):
     reported: bool = False
     verified: bool = False
     author_name: str | None = None
-    language: str | None = None  # the platform's hint, as sent
+    # Stored: the platform's hint, as sent. Shown (GET, PUT): the effective language, the hint
+    # normalized or else the detected one, with ``language_source`` saying which.
+    language: str | None = None
     updated_at: datetime | None = None
+    language_source: LanguageSource | None = None
 
 
 class DraftUsage(msgspec.Struct):
