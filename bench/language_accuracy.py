@@ -47,9 +47,7 @@ def main() -> None:
             elif args.misses:
                 misses.append(f"  {mode:6} {expected} -> {got}  {row['text']!r} {prior}")
     n = len(rows)
-    print(
-        f"{n} short reviews ({DATA.relative_to(Path.cwd()) if DATA.is_relative_to(Path.cwd()) else DATA})"
-    )
+    print(f"{n} short reviews ({DATA.name})")
     print(f"{'language':10}{'reviews':>8}{'before':>10}{'after':>10}")
     for language in sorted(total):
         before, after = right["before"][language], right["after"][language]
