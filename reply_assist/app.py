@@ -200,7 +200,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="reply-assist",
             version=__version__,
             description="Draft replies to company reviews with a language model. "
-            "Contract: api-v1.md.",
+            "The reference, with conventions, roles, every field and every error code: "
+            "docs/api.md in the repository (generated from this schema).",
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),

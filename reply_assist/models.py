@@ -42,6 +42,13 @@ LanguageHint = Annotated[
 ]
 
 
+_LANGUAGE_DOC = (
+    "The language the rules use (ISO 639-1): the platform's hint, normalized (en-GB -> en), "
+    "else the language detected when the review was stored; null when it cannot be told"
+)
+_SOURCE_DOC = "Where `language` came from: `platform` (the hint), `detected`, or null (no language)"
+
+
 class CompanyIn(msgspec.Struct, forbid_unknown_fields=False):
     name: Annotated[str, Meta(min_length=1, max_length=200)]
     plan: Plan
@@ -87,9 +94,9 @@ class Review(msgspec.Struct):
     author_name: str | None = None
     # Stored: the platform's hint, as sent. Shown (GET, PUT): the effective language, the hint
     # normalized or else the detected one, with ``language_source`` saying which.
-    language: str | None = None
+    language: Annotated[str | None, Meta(description=_LANGUAGE_DOC)] = None
     updated_at: datetime | None = None
-    language_source: LanguageSource | None = None
+    language_source: Annotated[LanguageSource | None, Meta(description=_SOURCE_DOC)] = None
 
 
 class DraftUsage(msgspec.Struct):
