@@ -800,6 +800,7 @@ class Bench:
             "REPLY_ASSIST_EVENTS_STREAM": f"{self.prefix}:events",
             "OPENAI_BASE_URL": f"http://127.0.0.1:{self.stub_port}/v1",
             "OPENAI_API_KEY": "bench",
+            "REPLY_ASSIST_MODEL": "gpt-4.1-mini",  # a local endpoint must name its model
             # On, so that its Redis round trip is measured, but never reached.
             "REPLY_ASSIST_RATE_LIMIT_PER_MIN": "1000000",
             "REPLY_ASSIST_LLM_MAX_CONNECTIONS": str(self.args.llm_connections),

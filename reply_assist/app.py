@@ -40,6 +40,7 @@ from reply_assist.drafting import language
 from reply_assist.drafting.base import Drafter
 from reply_assist.drafting.llm import OpenAIDrafter, make_openai_client
 from reply_assist.drafting.prompting import PromptLibrary, default_prompts_dir
+from reply_assist.drafting.template_texts import TemplateTexts, templates_dir
 from reply_assist.drafting.templates import TemplateDrafter
 from reply_assist.drafting.tokens import TokenCounter
 from reply_assist.logs import configure_logging
@@ -48,7 +49,7 @@ from reply_assist.settings import Settings
 from reply_assist.store.connection import connect
 from reply_assist.web import add_security_headers, template_config, web_routers
 
-__all__ = ["MAX_BODY_BYTES", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "create_app", "load_templates"]
 
 MAX_BODY_BYTES = 64 * 1024
 _RELAY_INTERVAL_S = 10.0
@@ -56,9 +57,15 @@ _RELAY_INTERVAL_S = 10.0
 log = structlog.get_logger(__name__)
 
 
+def load_templates(settings: Settings) -> TemplateTexts:
+    """The template texts, checked (``TemplateError``, one line, when a file is broken)."""
+    packaged = default_prompts_dir()
+    return TemplateTexts.load(templates_dir(settings.prompts_dir or packaged, packaged))
+
+
 def _drafter(settings: Settings, tokens: TokenCounter) -> Drafter:
     if not settings.uses_model:
-        return TemplateDrafter()
+        return TemplateDrafter(load_templates(settings))
     client = make_openai_client(
         api_key=settings.openai_api_key,
         base_url=settings.openai_base_url,
@@ -203,7 +210,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="reply-assist",
             version=__version__,
             description="Draft replies to company reviews with a language model. "
-            "Contract: api-v1.md.",
+            "The reference, with conventions, roles, every field and every error code: "
+            "docs/api.md in the repository (generated from this schema).",
             path="/schema",
             render_plugins=schema_render_plugins(),  # assets served locally, no CDN
         ),

@@ -43,6 +43,14 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if not settings.uses_model:
+        from reply_assist.app import load_templates
+        from reply_assist.drafting.template_texts import TemplateError
+
+        try:  # checked here too, so that a broken template file is one line, not a traceback
+            load_templates(settings)
+        except TemplateError as exc:
+            print(f"reply-assist: {exc}", file=sys.stderr)
+            return 2
         print(
             "reply-assist: no OPENAI_API_KEY or OPENAI_BASE_URL; drafts come from the built-in "
             "templates (model 'template')",

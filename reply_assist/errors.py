@@ -1,6 +1,7 @@
 """The project's errors, and the one place that turns them into RFC 9457 problem details.
 
-Every error a client can see has a stable snake_case ``code``; clients switch on it.
+Every error a client can see has a stable snake_case ``code``; clients switch on it. Every code,
+with its status and meaning, is listed in ``ERROR_CODES`` at the end (docs/api.md shows it).
 
     ReplyAssistError                     (status, code, title, detail, headers)
     ├── ClientError                      4xx: the request cannot be served as sent
@@ -23,6 +24,7 @@ from typing import ClassVar
 import msgspec
 
 __all__ = [
+    "ERROR_CODES",
     "PROBLEM_MEDIA_TYPE",
     "ClientError",
     "Conflict",
@@ -165,3 +167,74 @@ class LLMUnavailable(UpstreamError):
 class StoreUnavailable(UpstreamError):
     default_code = "store_unavailable"
     title = "Store unavailable"
+
+
+# Every code a client can see, with its status and what it means: the error reference in
+# docs/api.md is generated from this table (python -m reply_assist.apidoc), and a test fails when
+# the code raises a code that is not here. Add a new code here when you add it to the code.
+ERROR_CODES: dict[str, tuple[int, str]] = {
+    "invalid_request": (
+        400,
+        "Malformed ids, body, query or header: a wrong type, a missing required field or an "
+        "out-of-range value; `detail` names the field.",
+    ),
+    "bad_request": (400, "A request the service cannot read for another reason."),
+    "unauthorized": (401, "No bearer token, or a token that is unknown or revoked."),
+    "forbidden": (
+        403,
+        "The token is valid but may not do this: a role without the right, or another "
+        "company's key (refused before any lookup, so nothing says whether it exists).",
+    ),
+    "plan_not_eligible": (
+        403,
+        "Drafts are an Enterprise-plan feature; the company's `plan` is `standard`.",
+    ),
+    "not_found": (404, "No such route."),
+    "company_not_found": (404, "No company with this id."),
+    "review_not_found": (404, "No review with this id for this company."),
+    "draft_not_found": (404, "No draft with this id for this review."),
+    "reply_not_found": (404, "The review has no published reply."),
+    "api_key_not_found": (404, "No API key with this id for this company."),
+    "method_not_allowed": (405, "The path exists, but not with this method."),
+    "not_acceptable": (406, "The `Accept` header allows no type the service can answer with."),
+    "idempotency_key_in_use": (
+        409,
+        "The first call with this `Idempotency-Key` is still running; retry later.",
+    ),
+    "payload_too_large": (413, "The body is over 64 KiB."),
+    "unsupported_media_type": (415, "The body is not JSON."),
+    "product_review_not_supported": (422, "Drafts are for company reviews, not product reviews."),
+    "review_reported": (422, "The review has been reported."),
+    "review_too_short": (422, "The review text has four words or fewer."),
+    "review_in_grace_period": (
+        422,
+        "The review was created before the company's `contract_start` + 48 hours.",
+    ),
+    "language_not_supported": (
+        422,
+        "The review's language is not one of the company's `languages`, or cannot be told.",
+    ),
+    "generation_limit_reached": (
+        422,
+        "10 drafts have been generated for this review (generations in progress count).",
+    ),
+    "idempotency_key_reused": (
+        422,
+        "This `Idempotency-Key` was used before with a different body.",
+    ),
+    "rate_limited": (
+        429,
+        "Too many requests a minute for this API key; wait `Retry-After` seconds.",
+    ),
+    "internal_error": (500, "A bug: the log has the details under the response's request id."),
+    "llm_unavailable": (
+        503,
+        "The model failed, timed out, rate-limited or answered badly; nothing was counted. "
+        "Retry after `Retry-After` seconds.",
+    ),
+    "store_unavailable": (
+        503,
+        "Redis is unreachable or timed out; nothing was counted. Retry after `Retry-After` "
+        "seconds.",
+    ),
+}

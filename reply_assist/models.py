@@ -17,6 +17,7 @@ __all__ = [
     "Company",
     "CompanyIn",
     "DraftUsage",
+    "LanguageSource",
     "Plan",
     "Review",
     "ReviewIn",
@@ -31,6 +32,7 @@ GENERATION_LIMIT = 10  # drafts per review, a product rule (not a setting)
 Plan = Literal["enterprise", "standard"]
 ReviewType = Literal["company", "product"]
 Role = Literal["dashboard", "agent", "analyst"]
+LanguageSource = Literal["platform", "detected"]
 
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
 LanguageCode = Annotated[str, Meta(pattern=r"^[A-Za-z]{2}$", description="ISO 639-1 code")]
@@ -38,6 +40,13 @@ LanguageHint = Annotated[
     str,
     Meta(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$", description="ISO 639-1, e.g. sv"),
 ]
+
+
+_LANGUAGE_DOC = (
+    "The language the rules use (ISO 639-1): the platform's hint, normalized (en-GB -> en), "
+    "else the language detected when the review was stored; null when it cannot be told"
+)
+_SOURCE_DOC = "Where `language` came from: `platform` (the hint), `detected`, or null (no language)"
 
 
 class CompanyIn(msgspec.Struct, forbid_unknown_fields=False):
@@ -83,8 +92,11 @@ class Review(msgspec.Struct):
     reported: bool = False
     verified: bool = False
     author_name: str | None = None
-    language: str | None = None  # the platform's hint, as sent
+    # Stored: the platform's hint, as sent. Shown (GET, PUT): the effective language, the hint
+    # normalized or else the detected one, with ``language_source`` saying which.
+    language: Annotated[str | None, Meta(description=_LANGUAGE_DOC)] = None
     updated_at: datetime | None = None
+    language_source: Annotated[LanguageSource | None, Meta(description=_SOURCE_DOC)] = None
 
 
 class DraftUsage(msgspec.Struct):

@@ -10,12 +10,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 __all__ = ["Settings", "SettingsError"]
 
 T = TypeVar("T")
 
-DEFAULT_MODEL = "gpt-4.1-mini"
+DEFAULT_MODEL = "gpt-4.1-mini"  # OpenAI's own API only; any other endpoint must name its model
+OPENAI_API_HOST = "api.openai.com"
 DEFAULT_EVENTS_STREAM = "reply_assist:events"
 MIN_IDEMPOTENCY_TTL_S = 24 * 3600
 
@@ -88,7 +90,7 @@ class Settings:
             redis_pool_wait_s=reader.number("REPLY_ASSIST_REDIS_POOL_WAIT_S", 10.0, 0.05, 120),
             openai_api_key=reader.text("OPENAI_API_KEY", None),
             openai_base_url=reader.url("OPENAI_BASE_URL"),
-            model=reader.text("REPLY_ASSIST_MODEL", DEFAULT_MODEL) or DEFAULT_MODEL,
+            model=reader.model("REPLY_ASSIST_MODEL", "OPENAI_BASE_URL"),
             llm_timeout_s=reader.number("REPLY_ASSIST_LLM_TIMEOUT_S", 20.0, 0.1, 600),
             llm_max_retries=reader.integer("REPLY_ASSIST_LLM_MAX_RETRIES", 1, 0, 10),
             llm_max_connections=reader.integer("REPLY_ASSIST_LLM_MAX_CONNECTIONS", 200, 1, 10_000),
@@ -182,6 +184,21 @@ class _Reader:
         if raw is not None and not raw.startswith(("http://", "https://")):
             raise SettingsError(f"{name}={raw!r} is not valid: expected an http:// or https:// URL")
         return raw
+
+    def model(self, name: str, base_url_name: str) -> str:
+        """The model name; required when the base URL is not OpenAI's API, whose default model
+        another server (llama.cpp, Ollama, vLLM, Azure) would not have: asking it for
+        ``gpt-4.1-mini`` fails on every draft, long after the start looked fine."""
+        model = self._raw(name)
+        if model is not None:
+            return model
+        base_url = self._raw(base_url_name)
+        if base_url is not None and urlsplit(base_url).hostname != OPENAI_API_HOST:
+            raise SettingsError(
+                f"{name} is not set: {base_url_name}={base_url!r} is not OpenAI's API, so name "
+                "the model it serves (e.g. REPLY_ASSIST_MODEL=llama3.1)"
+            )
+        return DEFAULT_MODEL
 
     def redis_url(self, name: str) -> str | None:
         raw = self._raw(name)

@@ -60,6 +60,12 @@ class GenerateIn(msgspec.Struct):
     guidance: Annotated[str, Meta(max_length=500)] | None = None
 
 
+_WARNINGS_DOC = (
+    "What an agent must look at before publishing: wrong_language, too_long, cut_off, "
+    "url_not_allowed, email_not_allowed, phone_not_allowed, prompt_leak, guidance_not_applied"
+)
+
+
 class DraftOut(msgspec.Struct):
     id: str
     review_id: str
@@ -70,9 +76,9 @@ class DraftOut(msgspec.Struct):
     model: str
     prompt_version: str
     usage: DraftUsage
-    status: str  # "draft" or "published"
+    status: Annotated[str, Meta(description="`draft`, or `published` once published as a reply")]
     created_at: str
-    warnings: list[str]
+    warnings: Annotated[list[str], Meta(description=_WARNINGS_DOC)]
     generated_text: str  # kept beside an agent's edit
     edited: bool
     prompt_truncated: bool  # the review was cut to fit the prompt budget

@@ -2,13 +2,17 @@
 
 Litestar documents what handlers declare; it cannot know that every error is an RFC 9457 problem
 (our exception handlers make them), that ``/v1`` takes a bearer token (our middleware checks it),
-that a PUT answers 201 when it creates, or that list items carry a pattern. Each is added here,
-once, when the app is built.
+who may call each operation (each handler's ``authorize`` call), which error codes it can
+answer, that a PUT answers 201 when it creates, or that list items carry a pattern. Each is added
+here, once, when the app is built; ``ACCESS`` is the table of who and which codes, and
+docs/api.md is generated from the result (``python -m reply_assist.apidoc``). A test checks
+``ACCESS`` against what each route really lets every role do.
 """
 
 from __future__ import annotations
 
 import copy
+from http import HTTPStatus
 
 from litestar.openapi.spec import (
     OpenAPI,
@@ -22,9 +26,84 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 
-from reply_assist.errors import PROBLEM_MEDIA_TYPE
+from reply_assist.errors import ERROR_CODES, PROBLEM_MEDIA_TYPE
 
-__all__ = ["complete_schema"]
+__all__ = ["ACCESS", "PRINCIPALS", "Access", "complete_schema", "who_may"]
+
+# Who calls: the platform admin (the configured token) or a company's key with one of the roles.
+PRINCIPALS = ("admin", "dashboard", "agent", "analyst")
+_ANY = ("admin", "dashboard", "agent", "analyst")
+_WRITERS = ("admin", "dashboard", "agent")
+_AGENT = ("admin", "agent")
+_REVIEW = "/v1/companies/{company_id}/reviews/{review_id}"
+_REFUSALS = (
+    "product_review_not_supported",
+    "review_reported",
+    "review_too_short",
+    "review_in_grace_period",
+    "language_not_supported",
+    "generation_limit_reached",
+    "idempotency_key_reused",
+)
+
+
+class Access:
+    """Who may call an operation, and the codes it answers beyond every /v1 call's own."""
+
+    __slots__ = ("codes", "principals")
+
+    def __init__(self, principals: tuple[str, ...], *codes: str) -> None:
+        self.principals = principals
+        self.codes = codes
+
+
+# (method, path) -> who and which codes. Every /v1 operation must be here (a test says so).
+ACCESS: dict[tuple[str, str], Access] = {
+    ("put", "/v1/companies/{company_id}"): Access(("admin",)),
+    ("get", "/v1/companies/{company_id}"): Access(_ANY, "company_not_found"),
+    ("post", "/v1/companies/{company_id}/api-keys"): Access(("admin",), "company_not_found"),
+    ("get", "/v1/companies/{company_id}/api-keys"): Access(("admin",)),
+    ("delete", "/v1/companies/{company_id}/api-keys/{key_id}"): Access(
+        ("admin",), "api_key_not_found"
+    ),
+    ("put", _REVIEW): Access(_WRITERS, "company_not_found"),
+    ("get", _REVIEW): Access(_ANY, "review_not_found"),
+    ("get", f"{_REVIEW}/eligibility"): Access(_ANY, "company_not_found", "review_not_found"),
+    ("post", f"{_REVIEW}/drafts"): Access(
+        _WRITERS,
+        "plan_not_eligible",
+        "company_not_found",
+        "review_not_found",
+        "idempotency_key_in_use",
+        *_REFUSALS,
+        "llm_unavailable",
+    ),
+    ("get", f"{_REVIEW}/drafts"): Access(_ANY, "review_not_found"),
+    ("get", f"{_REVIEW}/drafts/{{draft_id}}"): Access(_ANY, "draft_not_found"),
+    ("patch", f"{_REVIEW}/drafts/{{draft_id}}"): Access(_AGENT, "draft_not_found"),
+    ("post", f"{_REVIEW}/drafts/{{draft_id}}/feedback"): Access(_WRITERS, "draft_not_found"),
+    ("put", f"{_REVIEW}/reply"): Access(_AGENT, "review_not_found", "draft_not_found"),
+    ("get", f"{_REVIEW}/reply"): Access(_ANY, "reply_not_found"),
+    ("get", "/v1/companies/{company_id}/feedback/stats"): Access(
+        ("admin", "analyst"), "company_not_found"
+    ),
+    ("get", "/v1/feedback/stats"): Access(("admin",)),
+}
+# What every /v1 call can answer, whoever calls it.
+_EVERY_V1_CODE = (
+    "invalid_request",
+    "unauthorized",
+    "forbidden",
+    "payload_too_large",
+    "rate_limited",
+    "store_unavailable",
+)
+_WHO = {
+    "admin": "the platform admin",
+    "dashboard": "`dashboard`",
+    "agent": "`agent`",
+    "analyst": "`analyst`",
+}
 
 _ERRORS = {
     400: "Malformed ids, body or query (`invalid_request`, naming the field), or a list "
@@ -83,14 +162,37 @@ def _error_statuses(path: str, method: str) -> set[int]:
     return statuses
 
 
+def who_may(principals: tuple[str, ...]) -> str:
+    """``the platform admin, and keys of the company with role `agent``` (a sentence part)."""
+    roles = [_WHO[p] for p in principals if p != "admin"]
+    if not roles:
+        return "the platform admin only"
+    keys = roles[0] if len(roles) == 1 else ", ".join(roles[:-1]) + " or " + roles[-1]
+    return f"the platform admin, and the company's keys with role {keys}"
+
+
 def _document(operation: Operation, path: str, method: str) -> None:
     responses = operation.responses if operation.responses is not None else {}
     operation.responses = responses
     problem = OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))
-    for status in sorted(_error_statuses(path, method)):
+    access = ACCESS.get((method, path))
+    codes_by_status: dict[int, list[str]] = {}
+    if access is not None:
+        for code in (*_EVERY_V1_CODE, *access.codes):
+            codes_by_status.setdefault(ERROR_CODES[code][0], []).append(code)
+        who = f"Who may call it: {who_may(access.principals)}."
+        operation.description = (
+            f"{operation.description}\n\n{who}" if operation.description else who
+        )
+    statuses = set(codes_by_status) if access is not None else _error_statuses(path, method)
+    for status in sorted(statuses):
         headers = _RETRY_AFTER if status in (429, 503) else None
+        description = _ERRORS.get(status, "Not ready.")
+        if status in codes_by_status:
+            codes = ", ".join(f"`{code}`" for code in codes_by_status[status])
+            description = f"{HTTPStatus(status).phrase}: {codes}."
         responses[str(status)] = OpenAPIResponse(
-            description=_ERRORS.get(status, "Not ready."),
+            description=description,
             content={PROBLEM_MEDIA_TYPE: problem},
             headers=headers,
         )

@@ -14,7 +14,7 @@ from litestar.params import JSONBody
 from reply_assist.api.common import CompanyId, ReviewId, principal_of
 from reply_assist.auth import ANY_ROLE, WRITERS, authorize
 from reply_assist.drafting.language import detect_language, normalize_language
-from reply_assist.models import Review, ReviewIn
+from reply_assist.models import LanguageSource, Review, ReviewIn
 from reply_assist.runtime import Runtime
 from reply_assist.services.eligibility import evaluate
 from reply_assist.services.lookups import (
@@ -24,12 +24,7 @@ from reply_assist.services.lookups import (
 )
 from reply_assist.store.reviews import ReviewRecord
 
-__all__ = ["ReviewController", "review_body"]
-
-
-def review_body(record: ReviewRecord) -> Review:
-    """A review as ``GET …/reviews/{review_id}`` answers it (the desk's list reuses it)."""
-    return record.review
+__all__ = ["ReviewController", "review_body", "shown_review"]
 
 
 class EligibilityOut(msgspec.Struct):
@@ -39,6 +34,22 @@ class EligibilityOut(msgspec.Struct):
     generations_used: int
     generations_left: int
     details: dict[str, str]  # a sentence for each failing rule, keyed by its code
+
+
+def shown_review(review: Review, language: str | None) -> Review:
+    """The review as clients see it: ``language`` is the one the rules use (the platform's hint,
+    normalized, else the detected language; null when neither), ``language_source`` says which."""
+    source: LanguageSource | None = None
+    if review.language is not None:
+        source = "platform"
+    elif language is not None:
+        source = "detected"
+    return msgspec.structs.replace(review, language=language, language_source=source)
+
+
+def review_body(record: ReviewRecord) -> Review:
+    """A review as ``GET …/reviews/{review_id}`` answers it (the desk's list reuses it)."""
+    return shown_review(record.review, record.language)
 
 
 class ReviewController(Controller):
@@ -55,7 +66,7 @@ class ReviewController(Controller):
         data: JSONBody[ReviewIn],
     ) -> Response[Review]:
         authorize(principal_of(request), company_id, WRITERS)
-        await require_company(runtime, company_id)
+        company = await require_company(runtime, company_id)
         review = Review(
             id=review_id,
             company_id=company_id,
@@ -70,16 +81,19 @@ class ReviewController(Controller):
             language=data.language,
             updated_at=datetime.now(UTC),
         )
-        # The platform's hint wins; otherwise detect once here, not on every generate call.
+        # The platform's hint wins; otherwise detect once here, not on every generate call, with
+        # the company's languages as the prior (short reviews in them are read as them).
         # Detection is ~2 ms of pure Python: a worker thread keeps the event loop free.
         language: str | None
         if data.language is not None:
             language, reason = normalize_language(data.language), None
         else:
-            detection = await anyio.to_thread.run_sync(detect_language, data.text)
+            detection = await anyio.to_thread.run_sync(
+                detect_language, data.text, tuple(company.languages)
+            )
             language, reason = detection.language, detection.reason
         created = await runtime.reviews.put(review, language, reason)
-        return Response(review, status_code=201 if created else 200)
+        return Response(shown_review(review, language), status_code=201 if created else 200)
 
     @get(summary="Read a review")
     async def get_review(

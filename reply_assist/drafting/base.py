@@ -69,6 +69,9 @@ class Completion(msgspec.Struct, frozen=True):
     model: str
     usage: Usage
     cut_off: bool = False  # the model stopped at max_tokens, mid-answer (finish_reason "length")
+    # What the drafter itself knows an agent must look at ("guidance_not_applied"), added to
+    # the warnings of the service's output checks.
+    warnings: tuple[str, ...] = ()
 
 
 class Answering(msgspec.Struct, frozen=True):

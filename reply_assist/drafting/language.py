@@ -1,13 +1,14 @@
 """Text rules the refusal checks and the output checks share: word counts and languages.
 
-Two rules of the review platform depend on this module (see ``api-v1.md``):
+Two rules of the review platform depend on this module (see ``docs/api.md``):
 
 * ``review_too_short``: a review must contain *more than four words*. ``count_words`` decides
   what a word is, including for scripts written without spaces.
 * ``language_not_supported``: the review's language (the platform's hint, else detected) must be
   one of the company's languages. ``normalize_language`` makes hints and detections comparable;
   ``detect_language`` is the fallback detector, and is also the cheap check that a draft came
-  out in the right language.
+  out in the right language. Given the company's languages as a prior, it reads short reviews
+  ("Bra bra bra bra bra") as the company's language where the words allow it, never forcing it.
 
 Everything here is a pure function of its input except ``detect_language``'s one-time profile
 load, which ``ensure_loaded`` performs (the app calls it once at start).
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from typing import Any, Final
 
 import msgspec
@@ -150,6 +152,63 @@ _MIN_SHOUTED_CHARS: Final = 4
 # characters). A couple of thousand characters tell the language as surely as ten thousand.
 _MAX_DETECTION_CHARS: Final = 2000
 
+# The company's languages as a prior. Not through langdetect's own prior map: langdetect samples
+# n-grams until one language passes 99.999 %, so the prior barely moves a short text (on
+# bench/data/short_reviews.jsonl, 142 of 162 right without it, 144 with a weight of 100) while
+# it pulls English reviews below the 70 % bar ("Never ordering from here again!" for a da/no
+# company). A review's own words carry the prior instead, below.
+# Short reviews are where langdetect fails ("Bra bra bra bra bra" -> pt, "ok ok ok" -> sk): up to
+# this many words, common review words decide first, and a tie goes to the company's language.
+_MAX_WORDS_FOR_LEXICON: Final = 15
+# Frequent function words and review vocabulary per language, lower case. A word may belong to
+# several languages ("service", "ok"); that is what makes a tie, which the prior breaks.
+_REVIEW_WORDS: Final[dict[str, frozenset[str]]] = {
+    language: frozenset(words.split())
+    for language, words in {
+        "sv": "och att det som en på är av för med till den har inte de om ett vi du var jag mig "
+        "min mitt mina mycket bra snabb snabbt leverans leveransen tack kundtjänst service "
+        "personal nöjd nöjda besviken dålig dåligt aldrig igen rekommenderar rekommenderas köp "
+        "köpet varan beställning beställde paketet pris priser kvalitet trevlig trevliga toppen "
+        "grym super ok okej inget helt men lite",
+        "da": "og at det som en på er af for med til den har ikke de om et vi du var jeg mig min "
+        "mit mine meget god godt hurtig hurtigt levering leveringen tak kundeservice service "
+        "personale tilfreds skuffet dårlig dårligt aldrig igen anbefale anbefales købt varen "
+        "ordre bestilling pakken pris priser kvalitet flink flinke super ok rigtig virkelig "
+        "intet men lidt",
+        "no": "og at det som en på er av for med til den har ikke de om et vi du var jeg meg min "
+        "mitt mine veldig bra god godt rask raskt levering leveringen takk kundeservice service "
+        "ansatte fornøyd skuffet dårlig aldri igjen anbefale anbefales kjøpte varen bestilling "
+        "pakken pris priser kvalitet hyggelig hyggelige super ok kjempe ingenting men litt",
+        "nl": "de en het van een in is dat op te je we voor met niet zijn u uw ons wij ik mijn "
+        "heel erg zeer goed goede snel snelle levering bezorging bedankt dank klantenservice "
+        "service personeel tevreden teleurgesteld slecht slechte nooit weer meer aanrader "
+        "bestelling pakket prijs prijzen kwaliteit vriendelijk vriendelijke super ok top prima "
+        "maar wel wat",
+        "de": "der die und das in zu den ist nicht von sie mit es ein eine wir ihr uns für auf "
+        "ich mein meine sehr gut gute guter schnell schnelle lieferung danke kundenservice "
+        "service personal zufrieden enttäuscht schlecht schlechter nie wieder empfehlenswert "
+        "bestellung paket preis preise qualität freundlich freundliches super ok top toll tolle "
+        "aber etwas",
+        "en": "the and to of a in is you for that we it our with this your are be have not on "
+        "at as was will us thank thanks i my me very good great fast quick delivery service "
+        "staff happy disappointed bad terrible never again recommend recommended order parcel "
+        "price prices quality friendly nice super ok top but bit",
+        "fi": "ja on että ei se oli ole kuin mutta tai me te minä olen todella hyvä hyvin hyvät "
+        "nopea nopeasti toimitus kiitos asiakaspalvelu palvelu henkilökunta tyytyväinen "
+        "pettynyt huono koskaan uudestaan suosittelen tilaus paketti hinta hinnat laatu "
+        "ystävällinen super ok",
+        "fr": "le la les de des et en un une est pas que pour vous nous votre notre sur avec je "
+        "mon ma mes très bon bonne bien rapide livraison merci service client personnel "
+        "satisfait déçu mauvais mauvaise nul jamais recommande commande colis prix qualité "
+        "sympathique gentil super ok top mais peu",
+        "es": "el la los las de y en un una es no que por para con su sus nos usted yo mi mis "
+        "muy bueno buena buen bien rápido rápida entrega envío gracias atención servicio "
+        "personal contento contenta decepcionado malo mala pésima nunca recomiendo pedido "
+        "paquete precio precios calidad amable super ok pero poco",
+    }.items()
+}
+_LETTERS_RUN_RE: Final = re.compile(r"[^\W\d_]+")
+
 _NO_LETTERS: Final = "the text has no letters to detect a language from"
 _TOO_SHORT: Final = "the text is too short or mixed to tell its language reliably"
 
@@ -213,8 +272,36 @@ def _clean_for_detection(text: str) -> str:
     return text
 
 
-def detect_language(text: str) -> LanguageDetection:
+def _by_review_words(cleaned: str, prior: Sequence[str]) -> list[str]:
+    """The company languages that the words of a short review point to, best first; empty to
+    leave the review to langdetect.
+
+    Each word counts for every language whose list holds it. The company languages with the
+    most words are chosen when no other language has more and they cover at least a third of
+    the words: a tie with another language goes to the company (the prior), so "Bra bra bra"
+    is Swedish for a Swedish company (Norwegian says "bra" too), while "Very happy with my
+    order" is left to langdetect, which reads it as English.
+    """
+    words = [word.lower() for word in _LETTERS_RUN_RE.findall(cleaned)]
+    if not words or len(words) > _MAX_WORDS_FOR_LEXICON:
+        return []
+    hits = {
+        language: sum(word in vocabulary for word in words)
+        for language, vocabulary in _REVIEW_WORDS.items()
+    }
+    most = max(hits.values())
+    if most == 0 or most * 3 < len(words):
+        return []
+    return [language for language in prior if hits.get(language) == most]
+
+
+def detect_language(text: str, prior: Sequence[str] = ()) -> LanguageDetection:
     """Detect the language ``text`` is written in, or say why it cannot be told.
+
+    ``prior``: the company's languages (normalized ISO 639-1), the likelier answers. They weigh
+    in, never restrict: a short review's words decide first, with ties going to the company's
+    languages (see ``_by_review_words``), else langdetect decides alone; a review plainly in
+    another language is still detected as that language.
 
     The answer is deterministic: the same text gives the same answer on every call and in
     every process. Costs about 2 ms for a short review and at most about 4 ms for a long one
@@ -224,6 +311,18 @@ def detect_language(text: str) -> LanguageDetection:
     cleaned = _clean_for_detection(text)
     if _LETTER_RE.search(cleaned) is None:
         return LanguageDetection(language=None, reason=_NO_LETTERS)
+    candidates = _by_review_words(cleaned, prior) if prior else []
+    if len(candidates) == 1:
+        return LanguageDetection(language=candidates[0])
+    detection = _langdetect(cleaned)
+    if candidates and detection.language not in candidates:
+        # The words fit several company languages equally ("ok ok ok" for sv and en) and
+        # langdetect names none of them: the company's first-listed language.
+        return LanguageDetection(language=candidates[0])
+    return detection
+
+
+def _langdetect(cleaned: str) -> LanguageDetection:
     ensure_loaded()
     assert _factory is not None  # ensure_loaded has set it; this narrows the type
     detector: Any = _factory.create()

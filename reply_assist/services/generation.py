@@ -175,6 +175,8 @@ class Generation:
 
     async def _commit(self, completion: Completion, warnings: list[str]) -> DraftRecord:
         rt, call = self._rt, self._call
+        # The drafter's own warnings are not retried for (a template stays a template).
+        warnings = [*warnings, *(w for w in completion.warnings if w not in warnings)]
         now = datetime.now(UTC)
         draft = StoredDraft(
             id=_new_draft_id(),

@@ -10,6 +10,9 @@ checked, and what an agent must look at is named in ``warnings`` (never silently
     email_not_allowed  an e-mail address that is not in the company's settings
     phone_not_allowed  a phone number that is not in the company's settings
     prompt_leak        the draft repeats a passage of the system prompt
+
+A drafter may add its own: the template drafter says ``guidance_not_applied`` when the agent
+sent guidance that a fixed text cannot follow.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ WARNINGS = (
     "email_not_allowed",
     "phone_not_allowed",
     "prompt_leak",
+    "guidance_not_applied",
 )
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)

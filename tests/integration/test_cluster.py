@@ -160,6 +160,7 @@ async def services() -> AsyncIterator[list[str]]:
             "REPLY_ASSIST_REDIS_PREFIX": f"ra-cluster-{os.getpid()}",
             "OPENAI_BASE_URL": f"http://127.0.0.1:{stub_port}/v1",
             "OPENAI_API_KEY": "test",
+            "REPLY_ASSIST_MODEL": "gpt-test",
             "REPLY_ASSIST_LLM_MAX_RETRIES": "0",
             "REPLY_ASSIST_LOG_LEVEL": "WARNING",
             # On, but never reached: the key lookup and its counters run in one script, which

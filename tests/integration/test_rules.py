@@ -194,3 +194,38 @@ async def test_unknown_company_and_review_are_404(api: Api, llm: Any) -> None:
     await api.company()
     r = await api.generate(review_id="missing")
     assert (r.status_code, r.json()["code"]) == (404, "review_not_found")
+
+
+async def test_a_review_shows_the_language_the_rules_use_and_where_it_came_from(
+    api: Api, llm: Any
+) -> None:
+    await api.company(languages=["sv", "en"])
+    path = "/v1/companies/acme/reviews"
+    stored = await api.review(
+        "detected", text="Paketet kom tre veckor för sent och ingen svarade.", language=None
+    )
+    assert (stored["language"], stored["language_source"]) == ("sv", "detected")
+    await api.review("hinted", language="en-GB")
+    await api.review("unknown", text="12345 678 91011 1213 1415 !!!", language=None)
+    shown = {}
+    for review_id in ("detected", "hinted", "unknown"):
+        r = await api.client.get(f"{path}/{review_id}", headers=ADMIN)
+        assert r.status_code == 200, r.text
+        shown[review_id] = (r.json()["language"], r.json()["language_source"])
+        assert r.json()["language"] == (await eligibility(api, review_id))["language"]
+    assert shown == {
+        "detected": ("sv", "detected"),
+        "hinted": ("en", "platform"),
+        "unknown": (None, None),
+    }
+
+
+@pytest.mark.parametrize(
+    "text", ["Bra bra bra bra bra", "Super bra service, snabb leverans!", "ok ok ok ok ok ok"]
+)
+async def test_short_reviews_in_the_companys_language_are_read_as_it(
+    api: Api, llm: Any, text: str
+) -> None:
+    await api.company(languages=["sv", "en"])
+    await api.review(text=text, language=None)
+    assert (await eligibility(api))["language"] == "sv"

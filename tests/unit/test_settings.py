@@ -94,3 +94,41 @@ def test_cli_refuses_workers_without_redis() -> None:
     )
     assert result.returncode == 2
     assert "REPLY_ASSIST_REDIS_URL" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["http://127.0.0.1:8080/v1", "http://127.0.0.1:11434/v1", "https://llm.example.com/v1"],
+)
+def test_a_local_endpoint_without_a_model_name_stops_the_start(base_url: str) -> None:
+    with pytest.raises(SettingsError) as exc:
+        Settings.from_env({"OPENAI_BASE_URL": base_url})
+    message = str(exc.value)
+    assert message.startswith("REPLY_ASSIST_MODEL is not set")
+    assert base_url in message
+    assert "\n" not in message
+
+
+def test_openai_itself_keeps_the_default_model() -> None:
+    assert Settings.from_env({"OPENAI_API_KEY": "sk-test"}).model == "gpt-4.1-mini"
+    openai = Settings.from_env({"OPENAI_BASE_URL": "https://api.openai.com/v1"})
+    assert openai.model == "gpt-4.1-mini"
+    local = Settings.from_env(
+        {"OPENAI_BASE_URL": "http://127.0.0.1:8080/v1", "REPLY_ASSIST_MODEL": "qwen2.5-7b"}
+    )
+    assert local.model == "qwen2.5-7b"
+
+
+def test_cli_names_the_missing_model_in_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "reply_assist.cli", "serve"],
+        env={"OPENAI_BASE_URL": "http://127.0.0.1:11434/v1", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "REPLY_ASSIST_MODEL" in lines[0]

@@ -258,3 +258,47 @@ def test_detection_is_a_frozen_struct() -> None:
     assert msgspec.json.decode(msgspec.json.encode(result)) == {"language": "en", "reason": None}
     with pytest.raises(AttributeError):
         result.language = "sv"  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------------------------
+# The company's languages as a prior
+# --------------------------------------------------------------------------------------------
+
+SHORT_SWEDISH = ["Bra bra bra bra bra", "Super bra service, snabb leverans!", "ok ok ok ok ok ok"]
+
+
+@pytest.mark.parametrize("text", SHORT_SWEDISH)
+def test_short_reviews_are_read_as_the_companys_language(text: str) -> None:
+    assert detect_language(text).language != "sv"  # what happened without the prior
+    assert detect_language(text, ("sv", "en")).language == "sv"
+    assert detect_language(text, ("sv",)).language == "sv"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The parcel took three weeks and nobody answered my emails.",
+        "Very happy with my order, thanks!",
+        "Fast delivery and great service.",
+        "Never ordering from here again!",
+    ],
+)
+def test_a_prior_never_forces_an_english_review_into_the_companys_language(text: str) -> None:
+    assert detect_language(text, ("sv",)).language == "en"
+    assert detect_language(text, ("da", "no")).language == "en"
+
+
+def test_a_prior_does_not_restrict_to_the_companys_languages() -> None:
+    text = "Das Paket kam drei Wochen zu spät und niemand hat geantwortet."
+    assert detect_language(text, ("sv", "en")).language == "de"
+
+
+def test_a_tie_between_company_languages_goes_to_the_first_listed() -> None:
+    assert detect_language("ok ok ok ok ok ok", ("en", "sv")).language == "en"
+
+
+@pytest.mark.parametrize("text", SHORT_SWEDISH)
+def test_detection_with_a_prior_is_deterministic(text: str) -> None:
+    assert {detect_language(text, ("sv", "en")) for _ in range(20)} == {
+        LanguageDetection(language="sv")
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 import string
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +20,12 @@ from reply_assist.drafting.base import (
     Usage,
 )
 from reply_assist.drafting.language import count_words, detect_language, ensure_loaded
-from reply_assist.drafting.templates import TEMPLATES, TemplateDrafter, band_for_stars
+from reply_assist.drafting.prompting import default_prompts_dir
+from reply_assist.drafting.template_texts import BANDS, TemplateError, TemplateTexts
+from reply_assist.drafting.templates import TemplateDrafter, band_for_stars
+
+TEXTS = TemplateTexts.load(default_prompts_dir() / "templates")
+TEMPLATES = {language: texts.templates for language, texts in TEXTS.languages.items()}
 
 LANGUAGES = ["en", "sv", "da", "no", "nl", "de", "fi", "fr", "es"]
 STARS = [1, 2, 3, 4, 5]
@@ -48,9 +54,10 @@ def make_request(
     variant: int = 0,
     guidance: str | None = None,
     text: str = REVIEW_TEXT,
+    brand_voice: str | None = None,
 ) -> DraftRequest:
     return DraftRequest(
-        company=CompanyFacts(name=company, signature=signature),
+        company=CompanyFacts(name=company, signature=signature, brand_voice=brand_voice),
         review=ReviewFacts(
             stars=stars, text=text, language=language, title=REVIEW_TITLE, author_name=author_name
         ),
@@ -63,7 +70,7 @@ def make_request(
     )
 
 
-drafter = TemplateDrafter()
+drafter = TemplateDrafter(TEXTS)
 
 
 def test_it_is_a_drafter() -> None:
@@ -90,9 +97,8 @@ def test_templates_use_only_the_known_placeholders() -> None:
     for language, bands in TEMPLATES.items():
         for template in itertools.chain.from_iterable(bands.values()):
             fields = {name for _, name, _, _ in string.Formatter().parse(template) if name}
-            assert fields <= {"greeting", "company", "signoff"}, language
-            assert template.startswith("{greeting}\n\n"), language
-            assert template.endswith("{signoff}"), language
+            assert fields <= {"company"}, language
+            assert "\n" not in template, language
 
 
 @pytest.mark.parametrize("stars", [1, 2, 3, 4, 5])
@@ -193,10 +199,138 @@ async def test_a_language_without_templates_falls_back_to_english(language: str)
     assert text.startswith("Hi Erik,\n\n")
 
 
-async def test_guidance_is_ignored() -> None:
+async def test_guidance_that_templates_cannot_follow_is_flagged() -> None:
     plain = await drafter.complete(make_request())
     guided = await drafter.complete(make_request(guidance="Mention our new courier, DHL."))
-    assert guided == plain
+    assert guided.text == plain.text
+    assert plain.warnings == ()
+    assert guided.warnings == ("guidance_not_applied",)
+    blank = await drafter.complete(make_request(guidance="   "))
+    assert blank.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("language", "voice", "first_line", "closings"),
+    [
+        (
+            "en",
+            "Formal and polite; we address customers by last name.",
+            "Dear Erik,",
+            ("Kind regards,", "Yours sincerely,", "With kind regards,"),
+        ),
+        (
+            "en",
+            "warm, informal, first names",
+            "Hi Erik,",
+            ("All the best,", "Cheers,", "Warm wishes,"),
+        ),
+        ("en", None, "Hi Erik,", ("Kind regards,", "Best regards,", "Best wishes,")),
+        (
+            "de",
+            "locker, wir duzen unsere Kunden",
+            "Hallo Erik,",
+            ("Liebe Grüße", "Viele Grüße", "Herzliche Grüße"),
+        ),
+        (
+            "de",
+            "formal, professional",
+            "Guten Tag Erik,",
+            ("Mit freundlichen Grüßen", "Freundliche Grüße", "Mit besten Grüßen"),
+        ),
+        (
+            "sv",
+            "informell och avslappnad",
+            "Hej Erik,",
+            ("Ha det fint!", "Allt gott", "Ha en fin dag!"),
+        ),
+        ("nl", "informal", "Hoi Erik,", ("Groetjes,", "Hartelijke groetjes,", "Fijne dag!")),
+    ],
+)
+async def test_the_greeting_and_closing_fit_the_brand_voice(
+    language: str, voice: str | None, first_line: str, closings: tuple[str, ...]
+) -> None:
+    for variant, closing in enumerate(closings):
+        request = make_request(language=language, brand_voice=voice, variant=variant)
+        text = (await drafter.complete(request)).text
+        assert text.startswith(f"{first_line}\n\n")
+        assert text.endswith(f"\n\n{closing}\nAnna, Acme kundtjänst")
+
+
+def test_formality_counts_whole_words() -> None:
+    assert TEXTS.formality("informal") == "informal"  # "informal" is not "formal"
+    assert TEXTS.formality("friendly but formal") == "formal"
+    assert TEXTS.formality("professional yet casual") == "neutral"  # one of each
+    assert TEXTS.formality("") == "neutral"
+    assert TEXTS.formality(None) == "neutral"
+
+
+def test_the_shipped_files_cover_every_language_and_formality() -> None:
+    assert set(LANGUAGES) <= set(TEXTS.languages)
+    for language, texts in TEXTS.languages.items():
+        assert set(texts.closings) == {"neutral", "formal", "informal"}, language
+        assert set(texts.templates) == set(BANDS), language
+
+
+GOOD_FILE = """
+team_signoff = "The {company} team"
+[greeting]
+named = "Hi {name},"
+generic = "Hi,"
+[closings]
+neutral = ["Kind regards,"]
+[templates]
+negative = ["Sorry, {company} let you down."]
+mixed = ["Thanks for the review."]
+positive = ["Thank you!"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        (
+            GOOD_FILE.replace("{company} let", "{compnay} let"),
+            "templates.negative[0]: unknown placeholder {compnay} (allowed: {company})",
+        ),
+        (
+            GOOD_FILE.replace('positive = ["Thank you!"]', "positive = []"),
+            "templates.positive: expected a non-empty list of strings",
+        ),
+        (GOOD_FILE.replace('mixed = ["Thanks for the review."]', ""), "templates.mixed: missing"),
+        (GOOD_FILE.replace("[closings]", "[closing]"), "(top level).closing: unknown key"),
+        (GOOD_FILE.replace('generic = "Hi,"', 'generic = "Hi {'), "not valid TOML"),
+        (GOOD_FILE.replace('"Thank you!"', '"Thank you {!"'), "templates.positive[0]:"),
+        (
+            GOOD_FILE.replace('named = "Hi {name},"', 'named = "Hi {company},"'),
+            "greeting.named: unknown placeholder {company} (allowed: {name})",
+        ),
+    ],
+)
+def test_a_broken_file_is_one_line_naming_the_file_and_key(
+    tmp_path: Path, broken: str, message: str
+) -> None:
+    (tmp_path / "en.toml").write_text(GOOD_FILE, encoding="utf-8")
+    TemplateTexts.load(tmp_path)  # the good file loads
+    (tmp_path / "sv.toml").write_text(broken, encoding="utf-8")
+    with pytest.raises(TemplateError) as exc:
+        TemplateTexts.load(tmp_path)
+    text = str(exc.value)
+    assert text.startswith(f"{tmp_path / 'sv.toml'}: ")
+    assert message in text
+    assert "\n" not in text
+
+
+def test_english_must_exist(tmp_path: Path) -> None:
+    (tmp_path / "sv.toml").write_text(GOOD_FILE, encoding="utf-8")
+    with pytest.raises(TemplateError, match=r"en\.toml: missing"):
+        TemplateTexts.load(tmp_path)
+
+
+async def test_an_edited_file_changes_the_drafts(tmp_path: Path) -> None:
+    (tmp_path / "en.toml").write_text(GOOD_FILE, encoding="utf-8")
+    edited = TemplateDrafter(TemplateTexts.load(tmp_path))
+    text = (await edited.complete(make_request(stars=1, signature=None))).text
+    assert text == "Hi Erik,\n\nSorry, Acme AB let you down.\n\nKind regards,\nThe Acme AB team"
 
 
 @pytest.mark.parametrize(
