@@ -14,11 +14,14 @@ import secrets
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import Receive, Scope, Send
 
+from reply_assist.api.problems import response_for
 from reply_assist.errors import Forbidden, Unauthorized
 from reply_assist.models import Role
 from reply_assist.ratelimit import enforce, minute_of
@@ -85,6 +88,21 @@ def require_admin(principal: Principal) -> None:
 class AuthMiddleware(AbstractAuthenticationMiddleware):
     """Resolves ``Authorization: Bearer <token>`` to a Principal, or refuses with 401; counts
     the call against the key's rate limit in the same round trip (429 when over it)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            result = await self.authenticate_request(ASGIConnection(scope))
+        except Exception as exc:
+            # Raised outside the route's exception handling, this would reach Litestar's
+            # outermost handler past the access log and the Prometheus middleware, which would
+            # then record a 500 (or a 200) for a 401, 429 or 503: answer it here, through them.
+            request: Request[Any, Any, Any] = Request(scope, receive)
+            response = response_for(request, exc)
+            await response.to_asgi_response(app=None, request=request)(scope, receive, send)
+            return
+        scope["user"] = result.user
+        scope["auth"] = result.auth
+        await self.app(scope, receive, send)
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]
         header = connection.headers.get("authorization", "")

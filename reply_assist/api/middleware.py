@@ -16,13 +16,23 @@ import structlog
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
-__all__ = ["RequestContextMiddleware", "add_request_id_header", "request_id_of"]
+__all__ = [
+    "CLIENT_CLOSED_REQUEST",
+    "RequestContextMiddleware",
+    "add_request_id_header",
+    "client_went_away",
+    "request_id_of",
+]
 
 log = structlog.get_logger("reply_assist.access")
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
+
+# The status logged and counted for a client that closed its connection before the answer was
+# sent (nginx's convention): nobody received a status, and it is not the service's failure.
+CLIENT_CLOSED_REQUEST = 499
 
 
 def request_id_of(scope: Scope) -> str:
@@ -40,6 +50,11 @@ async def add_request_id_header(message: Message, scope: Scope) -> None:
         MutableScopeHeaders.from_message(message)["X-Request-ID"] = request_id_of(scope)
 
 
+def client_went_away(scope: Scope) -> bool:
+    """Whether the client disconnected before the response started (e.g. mid-body)."""
+    return bool(scope.get("state", {}).get("client_went_away"))
+
+
 class RequestContextMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
@@ -48,15 +63,26 @@ class RequestContextMiddleware(ASGIMiddleware):
         started = time.perf_counter()
         status = 500
 
+        started_response = False
+
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started_response = True
             await send(message)
+
+        async def receive_wrapper() -> ReceiveMessage:
+            message = await receive()
+            if message["type"] == "http.disconnect" and not started_response:
+                # Litestar turns a body cut short into a 500; the error handler reads this
+                # flag and answers (to nobody) CLIENT_CLOSED_REQUEST instead.
+                scope["state"]["client_went_away"] = True
+            return message
 
         with structlog.contextvars.bound_contextvars(request_id=rid):
             try:
-                await next_app(scope, receive, send_wrapper)
+                await next_app(scope, receive_wrapper, send_wrapper)
             finally:
                 # Path and status only: never query strings, headers or bodies (tokens, text).
                 log.info(

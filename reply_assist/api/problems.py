@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from reply_assist import metrics
+from reply_assist.api.middleware import CLIENT_CLOSED_REQUEST, client_went_away
 from reply_assist.errors import (
     PROBLEM_MEDIA_TYPE,
     ClientError,
@@ -25,7 +26,7 @@ from reply_assist.errors import (
     StoreUnavailable,
 )
 
-__all__ = ["exception_handlers", "problem_response"]
+__all__ = ["exception_handlers", "problem_response", "response_for"]
 
 log = structlog.get_logger(__name__)
 
@@ -115,7 +116,11 @@ def _on_too_deep(_: Request[Any, Any, Any], exc: RecursionError) -> Response[Any
     return problem_response(InvalidRequest("Invalid request: the body is nested too deeply."))
 
 
-def _on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if client_went_away(request.scope):
+        # Reading the body failed because the client left: not our failure, and nobody to tell.
+        log.info("client_disconnected", error=type(exc).__name__)
+        return Response(None, status_code=CLIENT_CLOSED_REQUEST)
     log.exception("unexpected_error", error=type(exc).__name__)
     error = ReplyAssistError("An unexpected error occurred; it has been logged.")
     return problem_response(error)
@@ -130,3 +135,13 @@ exception_handlers: ExceptionHandlersMap = {
     RecursionError: _on_too_deep,
     Exception: _on_unexpected,
 }
+
+
+def response_for(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The response the handlers above give ``exc``, for code that runs outside Litestar's own
+    exception handling (the authentication middleware)."""
+    for cls in type(exc).__mro__:
+        handler = exception_handlers.get(cls)
+        if handler is not None:
+            return handler(request, exc)
+    return _on_unexpected(request, exc)
