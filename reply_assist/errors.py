@@ -12,8 +12,14 @@ Every error a client can see has a stable snake_case ``code``; clients switch on
     │   ├── Unprocessable                422 a refusal rule (review_too_short, ...)
     │   └── RateLimited                  429 rate_limited (Retry-After)
     └── UpstreamError                    503: a dependency failed; retry later (Retry-After)
-        ├── LLMUnavailable               503 llm_unavailable
+        ├── LLMUnavailable               503 llm_unavailable (+ cause)
         └── StoreUnavailable             503 store_unavailable
+
+An ``llm_unavailable`` problem also carries ``cause``, what went wrong in words a program can
+switch on (the ``code`` stays ``llm_unavailable`` whatever the cause): ``connection_refused``,
+``dns``, ``tls``, ``timeout``, ``connection_error`` (reset, closed, no route), ``http_status``
+(the model answered an HTTP error; the detail gives the status), ``empty_completion``,
+``malformed_response``, ``model_error`` (an error event inside the model's stream).
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
     detail: str
     code: str
     errors: list[dict[str, str]] | None = None
+    cause: str | None = None  # why a dependency failed (llm_unavailable)
 
 
 class ReplyAssistError(Exception):
@@ -60,6 +67,7 @@ class ReplyAssistError(Exception):
     status: ClassVar[int] = 500
     default_code: ClassVar[str] = "internal_error"
     title: ClassVar[str] = "Internal error"
+    cause: str | None = None
 
     def __init__(
         self,
@@ -83,6 +91,7 @@ class ReplyAssistError(Exception):
             detail=self.detail,
             code=self.code,
             errors=self.errors,
+            cause=self.cause,
         )
 
 
@@ -152,9 +161,10 @@ class UpstreamError(ReplyAssistError):
     default_code = "upstream_unavailable"
     title = "Service unavailable"
 
-    def __init__(self, detail: str, *, retry_after_s: int = 5) -> None:
+    def __init__(self, detail: str, *, retry_after_s: int = 5, cause: str | None = None) -> None:
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after_s))})
         self.retry_after_s = max(1, retry_after_s)
+        self.cause = cause
 
 
 class LLMUnavailable(UpstreamError):

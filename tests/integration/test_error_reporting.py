@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 import structlog
 from prometheus_client import REGISTRY
@@ -84,3 +85,51 @@ async def test_a_client_gone_before_its_body_is_logged_and_counted_as_499(
         assert requests_counted(path, 499, method="PUT") == before + 1
         # The service is none the worse for it.
         assert (await client.get("/v1/companies/acme", headers=ADMIN)).status_code == 404
+
+
+async def start_model_listing() -> asyncio.Server:
+    """A model endpoint that answers every request with an empty model list, then hangs up."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        body = b'{"object": "list", "data": []}'
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    return await asyncio.start_server(answer, "127.0.0.1", 0)
+
+
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+async def test_a_model_gone_is_named_and_readyz_reports_it_at_once(
+    with_settings: Callable[..., Settings], redis_client: aioredis.Redis, transport: str
+) -> None:
+    model = await start_model_listing()
+    port = model.sockets[0].getsockname()[1]
+    settings = with_settings(openai_base_url=f"http://127.0.0.1:{port}/v1", llm_http=transport)
+    async with serve(settings) as client:
+        api = Api(client)
+        await api.company()
+        await api.review()
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200, ready.text  # probed now; the next probe is 30 s away
+        model.close()
+        await model.wait_closed()  # the model is gone: its port refuses connections
+        with capture_logs() as logs:
+            r = await api.generate()
+        assert r.status_code == 503 and "retry-after" in r.headers
+        problem = r.json()
+        assert problem["code"] == "llm_unavailable"  # the contract's code, whatever the cause
+        assert problem["cause"] == "connection_refused"
+        assert "refused the connection" in problem["detail"]
+        assert [line["event"] for line in logs if line["event"].startswith("llm_")] == [
+            "llm_connection_error"
+        ]
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["drafter"]["ok"] is False
+        assert "(connection_refused)" in ready.json()["drafter"]["detail"]
