@@ -76,13 +76,20 @@ def authorize(principal: Principal, company_id: str, roles: Collection[Role]) ->
     """Allow the platform admin, or a key of ``company_id`` holding one of ``roles``."""
     if principal.kind == "admin":
         return
-    if principal.company_id != company_id or principal.role not in roles:
-        raise Forbidden("This key may not do that for this company.")
+    if principal.company_id != company_id:
+        # The same answer whether that company (or what is asked of it) exists or not.
+        raise Forbidden("This key belongs to another company: it may not act for this one.")
+    if principal.role not in roles:
+        needed = " or ".join(repr(role) for role in sorted(roles))
+        raise Forbidden(
+            f"This needs a key with role {needed} (or the platform admin token); "
+            f"this key's role is {principal.role!r}."
+        )
 
 
 def require_admin(principal: Principal) -> None:
     if principal.kind != "admin":
-        raise Forbidden("Only the platform admin may do that.")
+        raise Forbidden("Only the platform admin token may do that; API keys may not.")
 
 
 class AuthMiddleware(AbstractAuthenticationMiddleware):

@@ -6,8 +6,10 @@ anything unexpected a 500 whose detail says nothing about internals (the log has
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -77,8 +79,56 @@ def _field_of(extra: Any) -> tuple[str, list[dict[str, str]]]:
     return field, errors
 
 
-def _on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    field, errors = _field_of(exc.extra)
+_MISSING = re.compile(r"^Object missing required field `(?P<name>[^`]+)`")
+_BAD_ENUM = re.compile(r"^Invalid enum value ")
+_PATH_PART = re.compile(r"[^.\[\]]+|\[\d+\]")
+
+
+def _allowed_values(body_type: Any, field: str) -> tuple[Any, ...] | None:
+    """The values a Literal field of the body accepts, found by its path (``a.b``, ``c[0]``)."""
+    try:
+        node: Any = msgspec.inspect.type_info(body_type)
+    except Exception:  # not a msgspec-describable type: no list to offer
+        return None
+    for part in _PATH_PART.findall(field):
+        node = _without_none(node)
+        if part.startswith("[") and isinstance(node, msgspec.inspect.ListType):
+            node = node.item_type
+        elif isinstance(node, msgspec.inspect.StructType):
+            node = next((f.type for f in node.fields if f.encode_name == part), None)
+        else:
+            return None
+    node = _without_none(node)
+    return node.values if isinstance(node, msgspec.inspect.LiteralType) else None
+
+
+def _without_none(node: Any) -> Any:
+    if isinstance(node, msgspec.inspect.UnionType):
+        rest = [t for t in node.types if not isinstance(t, msgspec.inspect.NoneType)]
+        return rest[0] if len(rest) == 1 else node
+    return node
+
+
+def _explained(request: Request[Any, Any, Any], error: dict[str, str]) -> dict[str, str]:
+    """Name a missing field (Litestar reports it as ``data``); list an enum's allowed values."""
+    field, message = error["field"], error["message"]
+    if missing := _MISSING.match(message):
+        name = missing.group("name")
+        field = name if field in ("", "data") else f"{field}.{name}"
+        return {**error, "field": field, "message": "a required field is missing"}
+    if _BAD_ENUM.match(message) and error.get("source") == "body":
+        data = request.route_handler.parsed_fn_signature.parameters.get("data")
+        allowed = _allowed_values(data.annotation, field) if data is not None else None
+        if allowed:
+            listed = ", ".join(repr(value) for value in allowed)
+            return {**error, "message": f"{message}; allowed: {listed}"}
+    return error
+
+
+def _on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    _, errors = _field_of(exc.extra)
+    errors = [_explained(request, error) for error in errors]
+    field = errors[0]["field"] if errors else ""
     message = errors[0]["message"] if errors else exc.detail
     detail = f"Invalid '{field}': {message}" if field else f"Invalid request: {message}"
     return problem_response(InvalidRequest(detail, errors=errors or None))
