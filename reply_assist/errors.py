@@ -9,6 +9,7 @@ Every error a client can see has a stable snake_case ``code``; clients switch on
     │   ├── Forbidden                    403 forbidden / plan_not_eligible
     │   ├── NotFound                     404 company_not_found, review_not_found, ...
     │   ├── Conflict                     409 idempotency_key_in_use
+    │   ├── UnsupportedMediaType         415 unsupported_media_type (a body that is not JSON)
     │   ├── Unprocessable                422 a refusal rule (review_too_short, ...)
     │   └── RateLimited                  429 rate_limited (Retry-After)
     └── UpstreamError                    503: a dependency failed; retry later (Retry-After)
@@ -42,6 +43,7 @@ __all__ = [
     "StoreUnavailable",
     "Unauthorized",
     "Unprocessable",
+    "UnsupportedMediaType",
     "UpstreamError",
 ]
 
@@ -132,6 +134,12 @@ class Conflict(ClientError):
     status = 409
     default_code = "conflict"
     title = "Conflict"
+
+
+class UnsupportedMediaType(ClientError):
+    status = 415
+    default_code = "unsupported_media_type"
+    title = "Unsupported media type"
 
 
 class Unprocessable(ClientError):

@@ -23,6 +23,7 @@ __all__ = [
     "RequestContextMiddleware",
     "add_request_id_header",
     "client_went_away",
+    "complete_allow_header",
     "request_id_of",
 ]
 
@@ -48,6 +49,26 @@ def request_id_of(scope: Scope) -> str:
 async def add_request_id_header(message: Message, scope: Scope) -> None:
     if message["type"] == "http.response.start":
         MutableScopeHeaders.from_message(message)["X-Request-ID"] = request_id_of(scope)
+
+
+async def complete_allow_header(message: Message, scope: Scope) -> None:
+    """List every method of the path in an automatic OPTIONS answer's ``Allow``.
+
+    Litestar 2.25 makes the OPTIONS handler when a path's first handler is registered and, as
+    the path's other handlers join, keeps that handler, whose ``Allow`` still lists only the
+    first one's methods (``OPTIONS /v1/companies/acme`` said ``GET, OPTIONS``, without PUT).
+    The path's route, found by the handler it holds, knows all of them.
+    """
+    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    handler = scope.get("route_handler")
+    if "allow" not in headers or handler is None:
+        return
+    for route in scope["litestar_app"].routes:
+        if handler in getattr(route, "route_handlers", ()):
+            headers["Allow"] = ", ".join(sorted(route.methods))
+            return
 
 
 def client_went_away(scope: Scope) -> bool:

@@ -81,6 +81,8 @@ def _field_of(extra: Any) -> tuple[str, list[dict[str, str]]]:
 
 _MISSING = re.compile(r"^Object missing required field `(?P<name>[^`]+)`")
 _BAD_ENUM = re.compile(r"^Invalid enum value ")
+# A check in a body type's __post_init__ names its field this way (see models.py).
+_NAMED_BY_CHECK = re.compile(r"^Invalid '(?P<name>[^']+)': (?P<message>.+)$", re.DOTALL)
 _PATH_PART = re.compile(r"[^.\[\]]+|\[\d+\]")
 
 
@@ -116,6 +118,10 @@ def _explained(request: Request[Any, Any, Any], error: dict[str, str]) -> dict[s
         name = missing.group("name")
         field = name if field in ("", "data") else f"{field}.{name}"
         return {**error, "field": field, "message": "a required field is missing"}
+    if named := _NAMED_BY_CHECK.match(message):
+        name = named.group("name")
+        field = name if field in ("", "data") else f"{field}.{name}"
+        return {**error, "field": field, "message": named.group("message")}
     if _BAD_ENUM.match(message) and error.get("source") == "body":
         data = request.route_handler.parsed_fn_signature.parameters.get("data")
         allowed = _allowed_values(data.annotation, field) if data is not None else None

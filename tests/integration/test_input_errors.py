@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import httpx
 import pytest
+import respx
 
-from tests.conftest import ADMIN, COMPANY, REVIEW, Api
+from tests.conftest import ADMIN, COMPANY, REPLY, REVIEW, Api, completion, sse_body
 
 
 @pytest.mark.parametrize(
@@ -132,3 +135,120 @@ async def test_a_403_for_another_company_says_so_and_reveals_nothing(api: Api) -
     assert existing.json() == missing.json()  # the same answer whether it exists or not
     assert "another company" in existing.json()["detail"]
     assert "role" not in existing.json()["detail"]  # not a role problem: no role would help
+
+
+@pytest.mark.parametrize(
+    ("accept", "streams"),
+    [
+        ("text/event-stream", True),
+        ("TEXT/EVENT-STREAM", True),  # media types are case-insensitive
+        ("text/event-stream; charset=utf-8", True),
+        ("text/event-stream, application/json;q=0.5", True),
+        ("text/event-stream;q=0, application/json", False),  # q=0: not acceptable
+        ("text/event-stream;q=0", False),
+        ("text/event-stream;q=0, */*", False),
+        ("application/json", False),
+        ("application/json;q=0.5, text/event-stream", True),
+        ("*/*", False),
+    ],
+)
+async def test_accept_is_negotiated(
+    api: Api, llm: respx.MockRouter, accept: str, streams: bool
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content).get("stream"):
+            body = sse_body(
+                "Hi Erik, ", "thank you.", usage={"prompt_tokens": 9, "completion_tokens": 4}
+            )
+            return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+        return httpx.Response(200, json=completion(REPLY))
+
+    llm["chat"].mock(side_effect=answer)
+    await api.company()
+    await api.review()
+    r = await api.generate(headers={**ADMIN, "Accept": accept})
+    if streams:
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("text/event-stream")
+        assert "event: draft" in r.text
+    else:
+        assert r.status_code == 201, r.text
+        assert r.headers["content-type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "application/jsonx"],
+)
+async def test_a_json_body_without_a_json_content_type_is_415(
+    api: Api, content_type: str | None
+) -> None:
+    await api.company()
+    headers = {**ADMIN} if content_type is None else {**ADMIN, "Content-Type": content_type}
+    for method, path, body in [
+        ("PUT", "/v1/companies/acme", COMPANY),
+        ("PUT", "/v1/companies/acme/reviews/r1", REVIEW),
+        ("POST", "/v1/companies/acme/reviews/r1/drafts", {"guidance": "be brief"}),
+    ]:
+        r = await api.client.request(method, path, content=json.dumps(body), headers=headers)
+        assert r.status_code == 415, (path, r.text)
+        assert r.json()["code"] == "unsupported_media_type"
+        assert "application/json" in r.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/json; charset=utf-8", "APPLICATION/JSON"]
+)
+async def test_json_content_types_are_accepted(api: Api, content_type: str) -> None:
+    r = await api.client.put(
+        "/v1/companies/acme",
+        content=json.dumps(COMPANY),
+        headers={**ADMIN, "Content-Type": content_type},
+    )
+    assert r.status_code == 201, r.text
+
+
+async def test_a_call_without_a_body_needs_no_content_type(api: Api, llm: respx.MockRouter) -> None:
+    await api.company()
+    await api.review()
+    assert (await api.generate()).status_code == 201  # POST …/drafts: the body is optional
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/companies/acme", {**COMPANY, "languages": ["sv", "xx"]}, "languages[1]"),
+        ("/v1/companies/acme", {**COMPANY, "languages": ["qq"]}, "languages[0]"),
+        ("/v1/companies/acme/reviews/r1", {**REVIEW, "language": "xx"}, "language"),
+        ("/v1/companies/acme/reviews/r1", {**REVIEW, "language": "xx-GB"}, "language"),
+        ("/v1/companies/acme/reviews/r1", {**REVIEW, "language": "swe"}, "language"),
+    ],
+)
+async def test_a_language_that_is_not_iso_639_1_is_refused(
+    api: Api, path: str, body: dict[str, Any], field: str
+) -> None:
+    await api.company()
+    r = await api.client.put(path, json=body, headers=ADMIN)
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "invalid_request"
+    assert r.json()["errors"][0]["field"] == field
+    assert f"'{field}'" in r.json()["detail"] and "ISO 639-1" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("hint", ["en", "EN", "en-GB", "pt_BR", "zh-cn", "nb", "nn", "no"])
+async def test_the_documented_language_forms_are_accepted(api: Api, hint: str) -> None:
+    await api.company(languages=["sv", "nb", "en", "pt", "zh"])
+    await api.review(language=hint)
+
+
+async def test_options_lists_every_method_of_the_path(api: Api) -> None:
+    for path, methods in [
+        ("/v1/companies/acme", "GET, OPTIONS, PUT"),
+        ("/v1/companies/acme/reviews/r1", "GET, OPTIONS, PUT"),
+        ("/v1/companies/acme/reviews/r1/reply", "GET, OPTIONS, PUT"),
+        ("/v1/companies/acme/reviews/r1/drafts", "GET, OPTIONS, POST"),
+        ("/v1/companies/acme/reviews/r1/drafts/d1", "GET, OPTIONS, PATCH"),
+    ]:
+        r = await api.client.options(path, headers=ADMIN)
+        assert r.status_code == 204
+        assert r.headers["allow"] == methods, path
