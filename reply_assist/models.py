@@ -38,7 +38,10 @@ AwareDatetime = Annotated[datetime, Meta(tz=True)]
 LanguageCode = Annotated[str, Meta(pattern=r"^[A-Za-z]{2}$", description="ISO 639-1 code")]
 LanguageHint = Annotated[
     str,
-    Meta(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$", description="ISO 639-1, e.g. sv"),
+    Meta(
+        pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$",
+        description="ISO 639-1, optionally with a region: sv, en-GB, pt_BR",
+    ),
 ]
 
 
