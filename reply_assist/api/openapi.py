@@ -23,6 +23,7 @@ from litestar.openapi.spec import (
 )
 
 from reply_assist.errors import PROBLEM_MEDIA_TYPE
+from reply_assist.iso639 import ISO_639_1
 
 __all__ = ["complete_schema"]
 
@@ -116,6 +117,27 @@ def _document(operation: Operation, path: str, method: str) -> None:
         responses["201"] = created
 
 
+def _document_languages(schemas: dict[str, Schema]) -> None:
+    """The ISO 639-1 codes themselves, not just "two letters" (models.py checks the list).
+
+    Litestar drops constraints on list items, and a pattern of two letters lets a client (or a
+    schema-driven test) send ``"xx"``. Lower case here; the service also takes upper case.
+    """
+    codes = sorted(ISO_639_1)
+    company_in = schemas.get("CompanyIn")
+    if isinstance(company_in, Schema) and company_in.properties:
+        languages = company_in.properties.get("languages")
+        if isinstance(languages, Schema) and isinstance(languages.items, Schema):
+            languages.items.enum = list(codes)
+            languages.items.pattern = None
+            languages.items.description = "ISO 639-1 code"
+    review_in = schemas.get("ReviewIn")
+    if isinstance(review_in, Schema) and review_in.properties:
+        hint = review_in.properties.get("language")
+        if isinstance(hint, Schema):
+            hint.pattern = f"^({'|'.join(codes)})([-_][A-Za-z0-9]{{2,8}})?$"
+
+
 def complete_schema(schema: OpenAPI) -> None:
     components = schema.components
     components.schemas = components.schemas or {}
@@ -127,13 +149,7 @@ def complete_schema(schema: OpenAPI) -> None:
             description="The platform admin token, or a company's API key (`rak_…`).",
         )
     }
-    # Litestar drops constraints on list items: a company's languages are ISO 639-1 codes.
-    company_in = components.schemas.get("CompanyIn")
-    if isinstance(company_in, Schema) and company_in.properties:
-        languages = company_in.properties.get("languages")
-        if isinstance(languages, Schema) and isinstance(languages.items, Schema):
-            languages.items.pattern = r"^[A-Za-z]{2}$"
-            languages.items.description = "ISO 639-1 code (two letters that name a language)"
+    _document_languages(components.schemas)
     for path, item in (schema.paths or {}).items():
         for method in _METHODS:
             operation = getattr(item, method, None)
