@@ -83,7 +83,6 @@ class RequestContextMiddleware(ASGIMiddleware):
         rid = request_id_of(scope)
         started = time.perf_counter()
         status = 500
-
         started_response = False
 
         async def send_wrapper(message: Message) -> None:
