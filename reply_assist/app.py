@@ -26,7 +26,11 @@ from reply_assist.api.common import dependencies
 from reply_assist.api.companies import CompanyController
 from reply_assist.api.drafts import DraftController
 from reply_assist.api.health import HealthController, ReadinessProbe
-from reply_assist.api.middleware import RequestContextMiddleware, add_request_id_header
+from reply_assist.api.middleware import (
+    RequestContextMiddleware,
+    add_request_id_header,
+    complete_allow_header,
+)
 from reply_assist.api.openapi import complete_schema
 from reply_assist.api.problems import exception_handlers
 from reply_assist.api.replies import ReplyController
@@ -203,7 +207,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             }
         ),
         middleware=[RequestContextMiddleware(), prometheus.middleware],
-        before_send=[add_request_id_header, add_security_headers],
+        before_send=[add_request_id_header, complete_allow_header, add_security_headers],
         exception_handlers=exception_handlers,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(

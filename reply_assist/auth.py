@@ -14,11 +14,14 @@ import secrets
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import Receive, Scope, Send
 
+from reply_assist.api.problems import response_for
 from reply_assist.errors import Forbidden, Unauthorized
 from reply_assist.models import Role
 from reply_assist.ratelimit import enforce, minute_of
@@ -74,18 +77,40 @@ def authorize(principal: Principal, company_id: str, roles: Collection[Role]) ->
     """Allow the platform admin, or a key of ``company_id`` holding one of ``roles``."""
     if principal.kind == "admin":
         return
-    if principal.company_id != company_id or principal.role not in roles:
-        raise Forbidden("This key may not do that for this company.")
+    if principal.company_id != company_id:
+        # The same answer whether that company (or what is asked of it) exists or not.
+        raise Forbidden("This key belongs to another company: it may not act for this one.")
+    if principal.role not in roles:
+        needed = " or ".join(repr(role) for role in sorted(roles))
+        raise Forbidden(
+            f"This needs a key with role {needed} (or the platform admin token); "
+            f"this key's role is {principal.role!r}."
+        )
 
 
 def require_admin(principal: Principal) -> None:
     if principal.kind != "admin":
-        raise Forbidden("Only the platform admin may do that.")
+        raise Forbidden("Only the platform admin token may do that; API keys may not.")
 
 
 class AuthMiddleware(AbstractAuthenticationMiddleware):
     """Resolves ``Authorization: Bearer <token>`` to a Principal, or refuses with 401; counts
     the call against the key's rate limit in the same round trip (429 when over it)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            result = await self.authenticate_request(ASGIConnection(scope))
+        except Exception as exc:
+            # Raised outside the route's exception handling, this would reach Litestar's
+            # outermost handler past the access log and the Prometheus middleware, which would
+            # then record a 500 (or a 200) for a 401, 429 or 503: answer it here, through them.
+            request: Request[Any, Any, Any] = Request(scope, receive)
+            response = response_for(request, exc)
+            await response.to_asgi_response(app=None, request=request)(scope, receive, send)
+            return
+        scope["user"] = result.user
+        scope["auth"] = result.auth
+        await self.app(scope, receive, send)
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]
         header = connection.headers.get("authorization", "")

@@ -10,11 +10,18 @@ with its status and meaning, is listed in ``ERROR_CODES`` at the end (docs/api.m
     │   ├── Forbidden                    403 forbidden / plan_not_eligible
     │   ├── NotFound                     404 company_not_found, review_not_found, ...
     │   ├── Conflict                     409 idempotency_key_in_use
+    │   ├── UnsupportedMediaType         415 unsupported_media_type (a body that is not JSON)
     │   ├── Unprocessable                422 a refusal rule (review_too_short, ...)
     │   └── RateLimited                  429 rate_limited (Retry-After)
     └── UpstreamError                    503: a dependency failed; retry later (Retry-After)
-        ├── LLMUnavailable               503 llm_unavailable
+        ├── LLMUnavailable               503 llm_unavailable (+ cause)
         └── StoreUnavailable             503 store_unavailable
+
+An ``llm_unavailable`` problem also carries ``cause``, what went wrong in words a program can
+switch on (the ``code`` stays ``llm_unavailable`` whatever the cause): ``connection_refused``,
+``dns``, ``tls``, ``timeout``, ``connection_error`` (reset, closed, no route), ``http_status``
+(the model answered an HTTP error; the detail gives the status), ``empty_completion``,
+``malformed_response``, ``model_error`` (an error event inside the model's stream).
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ __all__ = [
     "StoreUnavailable",
     "Unauthorized",
     "Unprocessable",
+    "UnsupportedMediaType",
     "UpstreamError",
 ]
 
@@ -54,6 +62,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
     detail: str
     code: str
     errors: list[dict[str, str]] | None = None
+    cause: str | None = None  # why a dependency failed (llm_unavailable)
 
 
 class ReplyAssistError(Exception):
@@ -62,6 +71,7 @@ class ReplyAssistError(Exception):
     status: ClassVar[int] = 500
     default_code: ClassVar[str] = "internal_error"
     title: ClassVar[str] = "Internal error"
+    cause: str | None = None
 
     def __init__(
         self,
@@ -85,6 +95,7 @@ class ReplyAssistError(Exception):
             detail=self.detail,
             code=self.code,
             errors=self.errors,
+            cause=self.cause,
         )
 
 
@@ -127,6 +138,12 @@ class Conflict(ClientError):
     title = "Conflict"
 
 
+class UnsupportedMediaType(ClientError):
+    status = 415
+    default_code = "unsupported_media_type"
+    title = "Unsupported media type"
+
+
 class Unprocessable(ClientError):
     """A request that is well formed but refused by one of the product's rules."""
 
@@ -154,9 +171,10 @@ class UpstreamError(ReplyAssistError):
     default_code = "upstream_unavailable"
     title = "Service unavailable"
 
-    def __init__(self, detail: str, *, retry_after_s: int = 5) -> None:
+    def __init__(self, detail: str, *, retry_after_s: int = 5, cause: str | None = None) -> None:
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after_s))})
         self.retry_after_s = max(1, retry_after_s)
+        self.cause = cause
 
 
 class LLMUnavailable(UpstreamError):

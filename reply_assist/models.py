@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from reply_assist.iso639 import is_iso_639_1
+
 __all__ = [
     "GENERATION_LIMIT",
     "Company",
@@ -38,7 +40,10 @@ AwareDatetime = Annotated[datetime, Meta(tz=True)]
 LanguageCode = Annotated[str, Meta(pattern=r"^[A-Za-z]{2}$", description="ISO 639-1 code")]
 LanguageHint = Annotated[
     str,
-    Meta(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$", description="ISO 639-1, e.g. sv"),
+    Meta(
+        pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$",
+        description="ISO 639-1, optionally with a region: sv, en-GB, pt_BR",
+    ),
 ]
 
 
@@ -56,6 +61,10 @@ class CompanyIn(msgspec.Struct, forbid_unknown_fields=False):
     languages: Annotated[list[LanguageCode], Meta(min_length=1, max_length=20)]
     brand_voice: Annotated[str, Meta(max_length=1000)] | None = None
     signature: Annotated[str, Meta(max_length=200)] | None = None
+
+    def __post_init__(self) -> None:
+        for n, code in enumerate(self.languages):
+            _require_iso_639_1(f"languages[{n}]", code)
 
 
 class Company(msgspec.Struct):
@@ -79,6 +88,17 @@ class ReviewIn(msgspec.Struct, forbid_unknown_fields=False):
     verified: bool = False
     author_name: Annotated[str, Meta(max_length=200)] | None = None
     language: LanguageHint | None = None
+
+    def __post_init__(self) -> None:
+        if self.language is not None:
+            _require_iso_639_1("language", self.language)
+
+
+def _require_iso_639_1(field: str, code: str) -> None:
+    # A pattern cannot say which two letters are a language; msgspec turns this ValueError into
+    # a 400 whose message names the field in the form problems.py reads ("Invalid 'f': ...").
+    if not is_iso_639_1(code):
+        raise ValueError(f"Invalid '{field}': {code!r} is not an ISO 639-1 language code")
 
 
 class Review(msgspec.Struct):

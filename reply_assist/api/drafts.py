@@ -24,6 +24,7 @@ from reply_assist.api.common import (
     principal_of,
     rfc3339,
 )
+from reply_assist.api.negotiation import wants_event_stream
 from reply_assist.auth import AGENT, ANY_ROLE, WRITERS, authorize
 from reply_assist.drafting.base import Answering
 from reply_assist.errors import (
@@ -141,7 +142,7 @@ def _event(event: str, payload: object) -> ServerSentEventMessage:
 
 
 def _wants_stream(request: Request[Any, Any, Any]) -> bool:
-    return "text/event-stream" in request.headers.get("accept", "")
+    return wants_event_stream(request.headers.get("accept", ""))
 
 
 async def _require_draft(

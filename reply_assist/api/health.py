@@ -29,7 +29,9 @@ class Readiness(msgspec.Struct):
 
 class ReadinessProbe:
     """Checks Redis on every call (one PING) and the model endpoint at most every interval:
-    a load balancer polling /readyz must not turn into a stream of calls to a paid API."""
+    a load balancer polling /readyz must not turn into a stream of calls to a paid API.
+    A model call that failed to connect (refused, DNS, TLS, timeout) brings the next probe
+    forward, so readiness does not stay 200 for an interval after the model went away."""
 
     def __init__(self, interval_s: float) -> None:
         self._interval_s = interval_s
@@ -43,7 +45,11 @@ class ReadinessProbe:
             store_ok, store_detail = True, store.description
         except (RedisError, OSError) as exc:
             store_ok, store_detail = False, f"{store.description}: {type(exc).__name__}"
-        if time.monotonic() - self._checked_at >= self._interval_s:
+        # A call that failed at the connection level since the last probe makes the cached
+        # answer stale: probe again now, so /readyz tells at once that the model is gone.
+        failed_at: float = getattr(runtime.drafter, "connection_failed_at", float("-inf"))
+        stale = failed_at > self._checked_at
+        if stale or time.monotonic() - self._checked_at >= self._interval_s:
             self._drafter_problem = await runtime.drafter.probe()
             self._checked_at = time.monotonic()
         drafter = runtime.drafter

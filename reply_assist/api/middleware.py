@@ -16,13 +16,24 @@ import structlog
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
-__all__ = ["RequestContextMiddleware", "add_request_id_header", "request_id_of"]
+__all__ = [
+    "CLIENT_CLOSED_REQUEST",
+    "RequestContextMiddleware",
+    "add_request_id_header",
+    "client_went_away",
+    "complete_allow_header",
+    "request_id_of",
+]
 
 log = structlog.get_logger("reply_assist.access")
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
+
+# The status logged and counted for a client that closed its connection before the answer was
+# sent (nginx's convention): nobody received a status, and it is not the service's failure.
+CLIENT_CLOSED_REQUEST = 499
 
 
 def request_id_of(scope: Scope) -> str:
@@ -40,6 +51,31 @@ async def add_request_id_header(message: Message, scope: Scope) -> None:
         MutableScopeHeaders.from_message(message)["X-Request-ID"] = request_id_of(scope)
 
 
+async def complete_allow_header(message: Message, scope: Scope) -> None:
+    """List every method of the path in an automatic OPTIONS answer's ``Allow``.
+
+    Litestar 2.25 makes the OPTIONS handler when a path's first handler is registered and, as
+    the path's other handlers join, keeps that handler, whose ``Allow`` still lists only the
+    first one's methods (``OPTIONS /v1/companies/acme`` said ``GET, OPTIONS``, without PUT).
+    The path's route, found by the handler it holds, knows all of them.
+    """
+    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    handler = scope.get("route_handler")
+    if "allow" not in headers or handler is None:
+        return
+    for route in scope["litestar_app"].routes:
+        if handler in getattr(route, "route_handlers", ()):
+            headers["Allow"] = ", ".join(sorted(route.methods))
+            return
+
+
+def client_went_away(scope: Scope) -> bool:
+    """Whether the client disconnected before the response started (e.g. mid-body)."""
+    return bool(scope.get("state", {}).get("client_went_away"))
+
+
 class RequestContextMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
@@ -47,16 +83,26 @@ class RequestContextMiddleware(ASGIMiddleware):
         rid = request_id_of(scope)
         started = time.perf_counter()
         status = 500
+        started_response = False
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started_response = True
             await send(message)
+
+        async def receive_wrapper() -> ReceiveMessage:
+            message = await receive()
+            if message["type"] == "http.disconnect" and not started_response:
+                # Litestar turns a body cut short into a 500; the error handler reads this
+                # flag and answers (to nobody) CLIENT_CLOSED_REQUEST instead.
+                scope["state"]["client_went_away"] = True
+            return message
 
         with structlog.contextvars.bound_contextvars(request_id=rid):
             try:
-                await next_app(scope, receive, send_wrapper)
+                await next_app(scope, receive_wrapper, send_wrapper)
             finally:
                 # Path and status only: never query strings, headers or bodies (tokens, text).
                 log.info(

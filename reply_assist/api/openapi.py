@@ -27,6 +27,7 @@ from litestar.openapi.spec import (
 )
 
 from reply_assist.errors import ERROR_CODES, PROBLEM_MEDIA_TYPE
+from reply_assist.iso639 import ISO_639_1
 
 __all__ = ["ACCESS", "PRINCIPALS", "Access", "complete_schema", "who_may"]
 
@@ -106,18 +107,24 @@ _WHO = {
 }
 
 _ERRORS = {
-    400: "Malformed ids, body or query (`invalid_request`, naming the field), or a list "
-    "cursor that is not this list's (`invalid_cursor`).",
+    400: "Malformed ids, body or query (`invalid_request`, naming the field in `detail` and "
+    "`errors[].field`; a value outside a fixed set lists the allowed ones), or a list cursor "
+    "that is not this list's (`invalid_cursor`).",
     401: "Missing or unknown token (`unauthorized`).",
-    403: "The key's role or company does not allow this (`forbidden`, `plan_not_eligible`).",
+    403: "The key's role or company does not allow this (`forbidden`: the detail names the "
+    "role needed, or says the key is another company's), or the plan (`plan_not_eligible`).",
     404: "No such company, review, draft, reply or key (`…_not_found`).",
     409: "This Idempotency-Key's first call is still running (`idempotency_key_in_use`).",
     413: "The body is over 64 KiB (`payload_too_large`).",
+    415: "A body not sent as `Content-Type: application/json` (`unsupported_media_type`).",
     422: "Refused by a rule (`review_too_short`, `generation_limit_reached`, …) or an "
     "Idempotency-Key reused with another body (`idempotency_key_reused`).",
-    429: "Too many requests for this API key (`rate_limited`); see Retry-After.",
+    429: "Too many requests for this API key (`rate_limited`); Retry-After is the wait after "
+    "which one more call fits.",
     503: "A dependency failed (`llm_unavailable`, `store_unavailable`); see Retry-After. "
-    "Nothing was counted.",
+    "Nothing was counted. `cause` says why the model failed: `connection_refused`, `dns`, "
+    "`tls`, `timeout`, `connection_error`, `http_status`, `empty_completion`, "
+    "`malformed_response`, `model_error`.",
 }
 _RETRY_AFTER: dict[str, OpenAPIHeader | Reference] = {
     "Retry-After": OpenAPIHeader(
@@ -138,6 +145,12 @@ def _problem_schema() -> Schema:
             "status": Schema(type=OpenAPIType.INTEGER),
             "detail": text,
             "code": Schema(type=OpenAPIType.STRING, description="Stable; switch on this."),
+            "cause": Schema(
+                type=OpenAPIType.STRING,
+                description="Why a dependency failed (503 `llm_unavailable`): "
+                "`connection_refused`, `dns`, `tls`, `timeout`, `connection_error`, "
+                "`http_status`, `empty_completion`, `malformed_response`, `model_error`.",
+            ),
             "errors": Schema(
                 type=OpenAPIType.ARRAY,
                 items=Schema(
@@ -155,6 +168,8 @@ def _error_statuses(path: str, method: str) -> set[int]:
     if not path.startswith("/v1/"):
         return set()
     statuses = {400, 401, 403, 413, 429, 503}
+    if method in ("put", "post", "patch"):
+        statuses.add(415)
     if "{" in path:
         statuses.add(404)
     if method == "post" and path.endswith("/drafts"):
@@ -205,6 +220,27 @@ def _document(operation: Operation, path: str, method: str) -> None:
         responses["201"] = created
 
 
+def _document_languages(schemas: dict[str, Schema]) -> None:
+    """The ISO 639-1 codes themselves, not just "two letters" (models.py checks the list).
+
+    Litestar drops constraints on list items, and a pattern of two letters lets a client (or a
+    schema-driven test) send ``"xx"``. Lower case here; the service also takes upper case.
+    """
+    codes = sorted(ISO_639_1)
+    company_in = schemas.get("CompanyIn")
+    if isinstance(company_in, Schema) and company_in.properties:
+        languages = company_in.properties.get("languages")
+        if isinstance(languages, Schema) and isinstance(languages.items, Schema):
+            languages.items.enum = list(codes)
+            languages.items.pattern = None
+            languages.items.description = "ISO 639-1 code"
+    review_in = schemas.get("ReviewIn")
+    if isinstance(review_in, Schema) and review_in.properties:
+        hint = review_in.properties.get("language")
+        if isinstance(hint, Schema):
+            hint.pattern = f"^({'|'.join(codes)})([-_][A-Za-z0-9]{{2,8}})?$"
+
+
 def complete_schema(schema: OpenAPI) -> None:
     components = schema.components
     components.schemas = components.schemas or {}
@@ -216,12 +252,7 @@ def complete_schema(schema: OpenAPI) -> None:
             description="The platform admin token, or a company's API key (`rak_…`).",
         )
     }
-    # Litestar drops constraints on list items: a company's languages are ISO 639-1 codes.
-    company_in = components.schemas.get("CompanyIn")
-    if isinstance(company_in, Schema) and company_in.properties:
-        languages = company_in.properties.get("languages")
-        if isinstance(languages, Schema) and isinstance(languages.items, Schema):
-            languages.items.pattern = r"^[A-Za-z]{2}$"
+    _document_languages(components.schemas)
     for path, item in (schema.paths or {}).items():
         for method in _METHODS:
             operation = getattr(item, method, None)

@@ -6,8 +6,10 @@ anything unexpected a 500 whose detail says nothing about internals (the log has
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -17,6 +19,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from reply_assist import metrics
+from reply_assist.api.middleware import CLIENT_CLOSED_REQUEST, client_went_away
 from reply_assist.errors import (
     PROBLEM_MEDIA_TYPE,
     ClientError,
@@ -25,7 +28,7 @@ from reply_assist.errors import (
     StoreUnavailable,
 )
 
-__all__ = ["exception_handlers", "problem_response"]
+__all__ = ["exception_handlers", "problem_response", "response_for"]
 
 log = structlog.get_logger(__name__)
 
@@ -76,8 +79,62 @@ def _field_of(extra: Any) -> tuple[str, list[dict[str, str]]]:
     return field, errors
 
 
-def _on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    field, errors = _field_of(exc.extra)
+_MISSING = re.compile(r"^Object missing required field `(?P<name>[^`]+)`")
+_BAD_ENUM = re.compile(r"^Invalid enum value ")
+# A check in a body type's __post_init__ names its field this way (see models.py).
+_NAMED_BY_CHECK = re.compile(r"^Invalid '(?P<name>[^']+)': (?P<message>.+)$", re.DOTALL)
+_PATH_PART = re.compile(r"[^.\[\]]+|\[\d+\]")
+
+
+def _allowed_values(body_type: Any, field: str) -> tuple[Any, ...] | None:
+    """The values a Literal field of the body accepts, found by its path (``a.b``, ``c[0]``)."""
+    try:
+        node: Any = msgspec.inspect.type_info(body_type)
+    except Exception:  # not a msgspec-describable type: no list to offer
+        return None
+    for part in _PATH_PART.findall(field):
+        node = _without_none(node)
+        if part.startswith("[") and isinstance(node, msgspec.inspect.ListType):
+            node = node.item_type
+        elif isinstance(node, msgspec.inspect.StructType):
+            node = next((f.type for f in node.fields if f.encode_name == part), None)
+        else:
+            return None
+    node = _without_none(node)
+    return node.values if isinstance(node, msgspec.inspect.LiteralType) else None
+
+
+def _without_none(node: Any) -> Any:
+    if isinstance(node, msgspec.inspect.UnionType):
+        rest = [t for t in node.types if not isinstance(t, msgspec.inspect.NoneType)]
+        return rest[0] if len(rest) == 1 else node
+    return node
+
+
+def _explained(request: Request[Any, Any, Any], error: dict[str, str]) -> dict[str, str]:
+    """Name a missing field (Litestar reports it as ``data``); list an enum's allowed values."""
+    field, message = error["field"], error["message"]
+    if missing := _MISSING.match(message):
+        name = missing.group("name")
+        field = name if field in ("", "data") else f"{field}.{name}"
+        return {**error, "field": field, "message": "a required field is missing"}
+    if named := _NAMED_BY_CHECK.match(message):
+        name = named.group("name")
+        field = name if field in ("", "data") else f"{field}.{name}"
+        return {**error, "field": field, "message": named.group("message")}
+    if _BAD_ENUM.match(message) and error.get("source") == "body":
+        data = request.route_handler.parsed_fn_signature.parameters.get("data")
+        allowed = _allowed_values(data.annotation, field) if data is not None else None
+        if allowed:
+            listed = ", ".join(repr(value) for value in allowed)
+            return {**error, "message": f"{message}; allowed: {listed}"}
+    return error
+
+
+def _on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    _, errors = _field_of(exc.extra)
+    errors = [_explained(request, error) for error in errors]
+    field = errors[0]["field"] if errors else ""
     message = errors[0]["message"] if errors else exc.detail
     detail = f"Invalid '{field}': {message}" if field else f"Invalid request: {message}"
     return problem_response(InvalidRequest(detail, errors=errors or None))
@@ -115,7 +172,11 @@ def _on_too_deep(_: Request[Any, Any, Any], exc: RecursionError) -> Response[Any
     return problem_response(InvalidRequest("Invalid request: the body is nested too deeply."))
 
 
-def _on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if client_went_away(request.scope):
+        # Reading the body failed because the client left: not our failure, and nobody to tell.
+        log.info("client_disconnected", error=type(exc).__name__)
+        return Response(None, status_code=CLIENT_CLOSED_REQUEST)
     log.exception("unexpected_error", error=type(exc).__name__)
     error = ReplyAssistError("An unexpected error occurred; it has been logged.")
     return problem_response(error)
@@ -130,3 +191,13 @@ exception_handlers: ExceptionHandlersMap = {
     RecursionError: _on_too_deep,
     Exception: _on_unexpected,
 }
+
+
+def response_for(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The response the handlers above give ``exc``, for code that runs outside Litestar's own
+    exception handling (the authentication middleware)."""
+    for cls in type(exc).__mro__:
+        handler = exception_handlers.get(cls)
+        if handler is not None:
+            return handler(request, exc)
+    return _on_unexpected(request, exc)

@@ -19,6 +19,8 @@ from litestar import Request
 from litestar.exceptions import ValidationException
 from litestar.handlers import HTTPRouteHandler
 
+from reply_assist.api.negotiation import require_json_body
+
 __all__ = ["refuse_coerced_body"]
 
 _WHERE = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
@@ -42,10 +44,12 @@ _untyped = msgspec.json.Decoder(float_hook=_number)
 
 
 async def refuse_coerced_body(request: Request[Any, Any, Any]) -> None:
-    """A ``before_request`` hook: 400 when the body is valid only after lax conversion."""
+    """A ``before_request`` hook: 415 when a body is not sent as JSON, 400 when it is valid
+    only after lax conversion."""
     body_type = _body_type(request.route_handler)
     if body_type is None:
         return
+    await require_json_body(request)  # 415 first: a form post is not JSON to be checked
     raw = await request.body()  # cached: Litestar reads the same bytes afterwards
     try:
         value = _untyped.decode(raw)

@@ -42,22 +42,19 @@ from reply_assist.drafting.base import (
     StreamItem,
     Usage,
 )
+from reply_assist.drafting.failures import (
+    CONNECTION_ERROR,
+    CONNECTION_LEVEL,
+    CONNECTION_REFUSED,
+    DNS,
+    TIMEOUT,
+    TLS,
+    transport_cause,
+)
 from reply_assist.errors import LLMUnavailable
 
 if TYPE_CHECKING:
     from reply_assist.drafting.tokens import TokenCounter
-
-try:  # openai 3.x sends through httpx2; 2.x through httpx. Raw errors can come from either.
-    import httpx2
-
-    _TRANSPORT_ERRORS: tuple[type[Exception], ...] = (httpx.TransportError, httpx2.TransportError)
-    _TIMEOUT_ERRORS: tuple[type[Exception], ...] = (
-        httpx.TimeoutException,
-        httpx2.TimeoutException,
-    )
-except ImportError:  # pragma: no cover - openai 2.x
-    _TRANSPORT_ERRORS = (httpx.TransportError,)
-    _TIMEOUT_ERRORS = (httpx.TimeoutException,)
 
 __all__ = ["OpenAIDrafter", "make_openai_client"]
 
@@ -68,6 +65,23 @@ _CONFIG_RETRY_AFTER_S: Final = 30  # a bad key or model name will not fix itself
 _MAX_RETRY_AFTER_S: Final = 300
 _PROBE_TIMEOUT_S: Final = 3.0
 _CHARS_PER_TOKEN_ESTIMATE: Final = 4  # only when a server omits usage and no counter is given
+
+# What a client and /readyz are told for each transport-level cause (failures.py names them).
+_CAUSE_DETAILS: Final = {
+    CONNECTION_REFUSED: "The language model endpoint refused the connection "
+    "(nothing listens at its address).",
+    DNS: "The language model endpoint's host name could not be resolved (DNS).",
+    TLS: "The TLS connection to the language model endpoint failed (handshake or certificate).",
+    TIMEOUT: "The language model did not answer in time.",
+    CONNECTION_ERROR: "The language model could not be reached (the connection failed).",
+}
+_CAUSE_PROBE_REASONS: Final = {
+    CONNECTION_REFUSED: "model endpoint refused the connection",
+    DNS: "model endpoint host name could not be resolved",
+    TLS: "model endpoint TLS handshake or certificate failed",
+    TIMEOUT: "model endpoint timed out",
+    CONNECTION_ERROR: "model endpoint unreachable",
+}
 
 
 def make_openai_client(
@@ -137,6 +151,9 @@ class OpenAIDrafter:
         self._model = model
         self._temperature = temperature
         self._counter = counter
+        # When a call last failed at the connection level (time.monotonic()): /readyz probes
+        # again at once after it rather than repeating a result cached before the model went.
+        self.connection_failed_at = float("-inf")
 
     @property
     def kind(self) -> str:
@@ -174,7 +191,7 @@ class OpenAIDrafter:
                 )
             completion = self._completion_from(data, request)
         except Exception as exc:  # the Drafter protocol: LLMUnavailable and nothing else
-            raise _unavailable(exc, model=self._model) from exc
+            raise self._failed(exc) from exc
         _log.debug(
             "llm_completion",
             model=completion.model,
@@ -258,7 +275,7 @@ class OpenAIDrafter:
             if not finished:  # cut off: the body ended without a finish_reason or usage
                 raise _Malformed("the stream ended before the model finished its answer")
         except Exception as exc:
-            raise _unavailable(exc, model=self._model) from exc
+            raise self._failed(exc) from exc
         yield Completion(
             text=text,
             model=model or self._model,
@@ -266,18 +283,25 @@ class OpenAIDrafter:
             cut_off=cut_off,
         )
 
+    def _failed(self, exc: BaseException) -> LLMUnavailable:
+        error = _unavailable(exc, model=self._model)
+        if error.cause in CONNECTION_LEVEL:
+            self.connection_failed_at = time.monotonic()
+        return error
+
     async def probe(self) -> str | None:
-        """None when the endpoint answers ``GET /models``; else a short reason. Never raises."""
+        """None when the endpoint answers ``GET /models``; else a short reason ending with its
+        cause in brackets, e.g. "model endpoint refused the connection (connection_refused)".
+        Never raises."""
         try:
             await self._client.with_options(timeout=_PROBE_TIMEOUT_S, max_retries=0).models.list()
-        except openai.APITimeoutError:
-            return "model endpoint timed out"
-        except openai.APIConnectionError:
-            return "model endpoint unreachable"
         except openai.APIStatusError as exc:
-            return f"model endpoint answered HTTP {exc.status_code}"
+            return f"model endpoint answered HTTP {exc.status_code} (http_status)"
         except Exception as exc:
-            return f"model endpoint probe failed: {type(exc).__name__}"
+            cause = transport_cause(exc)
+            if cause is None:
+                return f"model endpoint probe failed: {type(exc).__name__}"
+            return f"{_CAUSE_PROBE_REASONS[cause]} ({cause})"
         return None
 
     async def aclose(self) -> None:
@@ -361,55 +385,80 @@ def _unavailable(exc: BaseException, *, model: str) -> LLMUnavailable:
     """Map any failure of a model call to ``LLMUnavailable``, logging what an operator needs."""
     if isinstance(exc, LLMUnavailable):
         return exc
-    if isinstance(exc, (openai.APITimeoutError, TimeoutError, *_TIMEOUT_ERRORS)):
-        _log.warning("llm_timeout", model=model)
-        return LLMUnavailable("The language model did not answer in time.")
-    if isinstance(exc, (openai.APIConnectionError, *_TRANSPORT_ERRORS)):
-        _log.warning("llm_connection_error", model=model, cause=_cause_name(exc))
-        return LLMUnavailable("The language model could not be reached.")
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        retry_after = _retry_after_s(exc.response)
-        fields: dict[str, Any] = {
-            "model": model,
-            "status": status,
-            "error_code": exc.code,
-            "error_type": exc.type,
-            "param": exc.param,
-            "request_id": exc.request_id,
-        }
-        if status == 429:
-            _log.warning("llm_rate_limited", retry_after_s=retry_after, **fields)
-            return LLMUnavailable(
-                "The language model is rate limiting this service.",
-                retry_after_s=retry_after or _DEFAULT_RETRY_AFTER_S,
-            )
-        if status >= 500:
-            _log.warning("llm_server_error", **fields)
-            return LLMUnavailable(
-                "The language model failed to answer.",
-                retry_after_s=retry_after or _DEFAULT_RETRY_AFTER_S,
-            )
-        _log.error("llm_configuration_error", **fields)
-        return LLMUnavailable(
-            "The language model refused the service's request.",
-            retry_after_s=retry_after or _CONFIG_RETRY_AFTER_S,
-        )
+        return _status_unavailable(exc, model=model)
+    cause = transport_cause(exc)
+    if cause == TIMEOUT:
+        _log.warning("llm_timeout", model=model, cause=cause, error=_root_name(exc))
+        return LLMUnavailable(_CAUSE_DETAILS[cause], cause=cause)
+    if cause is not None:
+        _log.warning("llm_connection_error", model=model, cause=cause, error=_root_name(exc))
+        return LLMUnavailable(_CAUSE_DETAILS[cause], cause=cause)
     if isinstance(exc, _Empty):
-        _log.warning("llm_empty_completion", model=model, reason=str(exc))
-        return LLMUnavailable("The language model returned no text.")
+        _log.warning("llm_empty_completion", model=model, reason=str(exc), cause="empty_completion")
+        return LLMUnavailable("The language model returned no text.", cause="empty_completion")
     if isinstance(exc, openai.APIError):
         # e.g. an error event inside a stream: no status code, the server gave up mid-answer.
-        _log.warning("llm_api_error", model=model, error_code=exc.code, error_type=exc.type)
-        return LLMUnavailable("The language model failed to answer.")
+        _log.warning(
+            "llm_api_error",
+            model=model,
+            error_code=exc.code,
+            error_type=exc.type,
+            cause="model_error",
+        )
+        return LLMUnavailable("The language model failed to answer.", cause="model_error")
     # A body that is not JSON, a wrong shape, or anything else the SDK or we tripped over.
-    _log.warning("llm_malformed_response", model=model, error=type(exc).__name__)
-    return LLMUnavailable("The language model returned a malformed response.")
+    _log.warning(
+        "llm_malformed_response", model=model, error=type(exc).__name__, cause="malformed_response"
+    )
+    return LLMUnavailable(
+        "The language model returned a malformed response.", cause="malformed_response"
+    )
 
 
-def _cause_name(exc: BaseException) -> str:
-    cause = exc.__cause__ or exc
-    return type(cause).__name__
+def _status_unavailable(exc: openai.APIStatusError, *, model: str) -> LLMUnavailable:
+    status = exc.status_code
+    retry_after = _retry_after_s(exc.response)
+    fields: dict[str, Any] = {
+        "model": model,
+        "status": status,
+        "error_code": exc.code,
+        "error_type": exc.type,
+        "param": exc.param,
+        "cause": "http_status",
+        # The model's own id for the call, beside (never instead of) our request_id.
+        "llm_request_id": exc.request_id,
+    }
+    if status == 429:
+        _log.warning("llm_rate_limited", retry_after_s=retry_after, **fields)
+        return LLMUnavailable(
+            "The language model is rate limiting this service (HTTP 429).",
+            retry_after_s=retry_after or _DEFAULT_RETRY_AFTER_S,
+            cause="http_status",
+        )
+    if status >= 500:
+        _log.warning("llm_server_error", **fields)
+        return LLMUnavailable(
+            f"The language model failed to answer (HTTP {status}).",
+            retry_after_s=retry_after or _DEFAULT_RETRY_AFTER_S,
+            cause="http_status",
+        )
+    _log.error("llm_configuration_error", **fields)
+    return LLMUnavailable(
+        f"The language model refused the service's request (HTTP {status}).",
+        retry_after_s=retry_after or _CONFIG_RETRY_AFTER_S,
+        cause="http_status",
+    )
+
+
+def _root_name(exc: BaseException) -> str:
+    """The innermost exception's type, for the log: e.g. ConnectionRefusedError, gaierror."""
+    for _ in range(16):  # bounded: a chain can loop
+        inner = exc.__cause__ or exc.__context__
+        if inner is None:
+            break
+        exc = inner
+    return type(exc).__name__
 
 
 if TYPE_CHECKING:

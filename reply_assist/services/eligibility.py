@@ -60,11 +60,12 @@ def evaluate(company: Company, record: ReviewRecord, in_flight: int) -> Eligibil
         failed["review_too_short"] = (
             f"The review text has {words} word(s); more than four are needed."
         )
-    available_from = company.contract_start + GRACE_PERIOD
-    if review.created_at < available_from:
+    # A difference of two datetimes, never a sum: contract_start + 48 h overflows datetime for
+    # a contract starting on 9999-12-31, while any difference fits in a timedelta.
+    if review.created_at - company.contract_start < GRACE_PERIOD:
         failed["review_in_grace_period"] = (
             "Drafts are available for reviews created at least 48 hours after the contract "
-            f"started (from {available_from.isoformat()}); this review was created "
+            f"started (from {_grace_end(company)}); this review was created "
             f"{review.created_at.isoformat()}."
         )
     if record.language is None:
@@ -82,6 +83,13 @@ def evaluate(company: Company, record: ReviewRecord, in_flight: int) -> Eligibil
     return Eligibility(
         reasons=list(failed), details=failed, language=record.language, generations_used=used
     )
+
+
+def _grace_end(company: Company) -> str:
+    try:
+        return (company.contract_start + GRACE_PERIOD).isoformat()
+    except OverflowError:  # past the year 9999
+        return f"48 hours after {company.contract_start.isoformat()}"
 
 
 def refusal(code: str, detail: str) -> ReplyAssistError:

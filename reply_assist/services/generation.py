@@ -149,7 +149,9 @@ class Generation:
                         yield item
                 timer.ok = True
             if completion is None:
-                raise LLMUnavailable("The model's stream ended without a completion.")
+                raise LLMUnavailable(
+                    "The model's stream ended without a completion.", cause="malformed_response"
+                )
             _count_tokens(completion.usage)
             yield await self._commit(completion, self._inspect(completion))
         except BaseException as exc:
