@@ -371,14 +371,19 @@ def _draft_request(
     variant: int,
 ) -> DraftRequest:
     review = record.review
+    # Every free-text field that reaches the model is masked: it needs no one's e-mail address
+    # or phone number, and they should not leave for a third-party API. The company's own
+    # settings (brand voice, signature) are not: they are its public contacts, which a draft
+    # may rightly carry (the output checks allow exactly those).
+    mask = safety.mask_personal_data
     facts = ReviewFacts(
         stars=review.stars,
-        # The model does not need the customer's e-mail address or phone number.
-        text=safety.mask_personal_data(review.text),
+        text=mask(review.text),
         language=language,
-        title=safety.mask_personal_data(review.title) if review.title else None,
-        author_name=review.author_name,
+        title=mask(review.title) if review.title else None,
+        author_name=mask(review.author_name) if review.author_name else None,
     )
+    guidance = mask(guidance) if guidance else guidance
     company_facts = CompanyFacts(
         name=company.name, brand_voice=company.brand_voice, signature=company.signature
     )
