@@ -13,6 +13,7 @@ Every error a client can see has a stable snake_case ``code``; clients switch on
     │   └── RateLimited                  429 rate_limited (Retry-After)
     └── UpstreamError                    503: a dependency failed; retry later (Retry-After)
         ├── LLMUnavailable               503 llm_unavailable
+        │   └── LLMBusy                  503 llm_busy (no free model connection in time)
         └── StoreUnavailable             503 store_unavailable
 """
 
@@ -28,6 +29,7 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "InvalidRequest",
+    "LLMBusy",
     "LLMUnavailable",
     "NotFound",
     "Problem",
@@ -160,6 +162,17 @@ class UpstreamError(ReplyAssistError):
 class LLMUnavailable(UpstreamError):
     default_code = "llm_unavailable"
     title = "Language model unavailable"
+
+
+class LLMBusy(LLMUnavailable):
+    """Every model connection this process may use was taken for longer than the queue wait.
+
+    Raised before the model is called (so never charged to the model's timeout); a subclass of
+    ``LLMUnavailable`` because the caller's answer is the same: nothing counted, retry later.
+    """
+
+    default_code = "llm_busy"
+    title = "Language model busy"
 
 
 class StoreUnavailable(UpstreamError):

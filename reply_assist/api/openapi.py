@@ -36,8 +36,9 @@ _ERRORS = {
     422: "Refused by a rule (`review_too_short`, `generation_limit_reached`, …) or an "
     "Idempotency-Key reused with another body (`idempotency_key_reused`).",
     429: "Too many requests for this API key (`rate_limited`); see Retry-After.",
-    503: "A dependency failed (`llm_unavailable`, `store_unavailable`); see Retry-After. "
-    "Nothing was counted.",
+    503: "A dependency failed (`llm_unavailable`, `store_unavailable`), or every model "
+    "connection this company may use stayed taken for the queue wait (`llm_busy`); see "
+    "Retry-After. Nothing was counted.",
 }
 _RETRY_AFTER: dict[str, OpenAPIHeader | Reference] = {
     "Retry-After": OpenAPIHeader(

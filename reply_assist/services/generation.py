@@ -397,4 +397,5 @@ def _draft_request(
         max_tokens=rt.settings.max_completion_tokens,
         guidance=guidance,
         variant=variant,
+        company_id=company.id,
     )
