@@ -27,11 +27,13 @@ from reply_assist.errors import PROBLEM_MEDIA_TYPE
 __all__ = ["complete_schema"]
 
 _ERRORS = {
-    400: "Malformed ids, body or query (`invalid_request`, naming the field).",
+    400: "Malformed ids, body or query (`invalid_request`, naming the field); a reply text "
+    "with nothing but white space (`reply_blank`).",
     401: "Missing or unknown token (`unauthorized`).",
     403: "The key's role or company does not allow this (`forbidden`, `plan_not_eligible`).",
     404: "No such company, review, draft, reply or key (`…_not_found`).",
-    409: "This Idempotency-Key's first call is still running (`idempotency_key_in_use`).",
+    409: "This Idempotency-Key's first call is still running (`idempotency_key_in_use`); a "
+    "published draft cannot be edited (`draft_already_published`).",
     413: "The body is over 64 KiB (`payload_too_large`).",
     422: "Refused by a rule (`review_too_short`, `generation_limit_reached`, …) or an "
     "Idempotency-Key reused with another body (`idempotency_key_reused`).",
@@ -80,6 +82,10 @@ def _error_statuses(path: str, method: str) -> set[int]:
         statuses.add(404)
     if method == "post" and path.endswith("/drafts"):
         statuses |= {409, 422}
+    if method == "put" and path.endswith("/reply"):  # Idempotency-Key, as on generate
+        statuses |= {409, 422}
+    if method == "patch" and "/drafts/" in path:  # a published draft
+        statuses.add(409)
     return statuses
 
 
