@@ -62,8 +62,10 @@ class ReplyRepository:
         version: ReplyVersion,
         *,
         edit_ratio: float | None,
-    ) -> int | None:
-        """Append a version; returns its number, or None when the named draft is gone."""
+    ) -> tuple[ReplyVersion, bool] | None:
+        """Append a version; returns it with its number and True. When the current version
+        already has this text, nothing is published: returns that version and False. None when
+        the named draft is gone."""
         k = self._keys
         buckets = buckets_of(version.published_at.timestamp())
         keys = [
@@ -95,13 +97,19 @@ class ReplyRepository:
         )
         if number == 0:
             return None
+        if number < 0:  # the text is the current version's: answer with that version
+            # Versions are only ever appended, so its index names it for good.
+            raw = cast(str, await self._redis.lindex(keys[0], -number - 1))
+            current = msgspec.json.decode(raw, type=ReplyVersion)
+            current.version = -number
+            return current, False
         version.version = number
         try:
             await self._deliver(company_id, f"{review_id}/{number}", record.decode())
         except RedisError as exc:
             # Published all the same: the outbox keeps the event and the relay delivers it.
             log.warning("event_delivery_deferred", company_id=company_id, error=type(exc).__name__)
-        return number
+        return version, True
 
     async def _deliver(self, company_id: str, entry: str, record_raw: str) -> None:
         review_id, _, number = entry.rpartition("/")

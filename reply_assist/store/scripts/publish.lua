@@ -4,7 +4,9 @@
 -- ARGV[1] version record (JSON, without its number: the number is its place in the list),
 -- ARGV[2] "1" if from a draft, ARGV[3] "1" if unedited, ARGV[4] edit ratio,
 -- ARGV[5] minute ttl s, ARGV[6] hour ttl s, ARGV[7] day number, ARGV[8] review id
--- Returns the new version number, or 0 when the named draft no longer exists.
+-- Returns the new version number, 0 when the named draft no longer exists, or minus the current
+-- version's number when its text is the text sent: nothing is published again (a double click,
+-- a retry), no version, no event, no count.
 -- Sent again after a timeout (redis-py does, and the first may have run), the record is the
 -- newest version already, to the microsecond of its published_at: answer as the first run did.
 if redis.call('LINDEX', KEYS[1], -1) == ARGV[1] then
@@ -12,6 +14,10 @@ if redis.call('LINDEX', KEYS[1], -1) == ARGV[1] then
 end
 if #KEYS >= 7 and redis.call('EXISTS', KEYS[7]) == 0 then
   return 0
+end
+local current = redis.call('LINDEX', KEYS[1], -1)
+if current and cjson.decode(current)['text'] == cjson.decode(ARGV[1])['text'] then
+  return -redis.call('LLEN', KEYS[1])
 end
 local version = redis.call('RPUSH', KEYS[1], ARGV[1])
 local ttls = {tonumber(ARGV[5]), tonumber(ARGV[6]), 0}
