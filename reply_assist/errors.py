@@ -4,11 +4,11 @@ Every error a client can see has a stable snake_case ``code``; clients switch on
 
     ReplyAssistError                     (status, code, title, detail, headers)
     ├── ClientError                      4xx: the request cannot be served as sent
-    │   ├── InvalidRequest               400 invalid_request (names the field)
+    │   ├── InvalidRequest               400 invalid_request (names the field), reply_blank
     │   ├── Unauthorized                 401 unauthorized
     │   ├── Forbidden                    403 forbidden / plan_not_eligible
     │   ├── NotFound                     404 company_not_found, review_not_found, ...
-    │   ├── Conflict                     409 idempotency_key_in_use
+    │   ├── Conflict                     409 idempotency_key_in_use, draft_already_published
     │   ├── Unprocessable                422 a refusal rule (review_too_short, ...)
     │   └── RateLimited                  429 rate_limited (Retry-After)
     └── UpstreamError                    503: a dependency failed; retry later (Retry-After)
