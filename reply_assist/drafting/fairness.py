@@ -28,6 +28,7 @@ import contextlib
 import math
 from collections import deque
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -179,3 +180,8 @@ class FairDrafter:
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+if TYPE_CHECKING:
+    # Static proof that FairDrafter satisfies the Drafter protocol.
+    _drafter_check: type[Drafter] = FairDrafter
