@@ -99,8 +99,9 @@ class FairGate:
                 await waiter
         except BaseException as exc:
             if waiter.done() and not waiter.cancelled():
-                # Admitted just as the wait ended: give the place on to the next call.
-                self._release(company_id)
+                if isinstance(exc, TimeoutError):
+                    return  # admitted just as the wait ran out: the place is this call's
+                self._release(company_id)  # cancelled while being admitted: hand it on
             else:
                 waiter.cancel()
                 self._forget(company_id, waiter)
