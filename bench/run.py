@@ -804,6 +804,9 @@ class Bench:
             # On, so that its Redis round trip is measured, but never reached.
             "REPLY_ASSIST_RATE_LIMIT_PER_MIN": "1000000",
             "REPLY_ASSIST_LLM_MAX_CONNECTIONS": str(self.args.llm_connections),
+            # The bench has one company: let it use the whole pool, as the floors do (the
+            # share left to other companies is tested in tests/integration/test_model_sharing.py).
+            "REPLY_ASSIST_LLM_MAX_CONNECTIONS_PER_COMPANY": str(self.args.llm_connections),
             "REPLY_ASSIST_REDIS_MAX_CONNECTIONS": str(self.args.redis_connections),
         }
         for item in self.args.service_env:

@@ -42,6 +42,7 @@ from reply_assist.api.strict_body import refuse_coerced_body
 from reply_assist.auth import AuthMiddleware
 from reply_assist.drafting import language
 from reply_assist.drafting.base import Drafter
+from reply_assist.drafting.fairness import FairDrafter, FairGate
 from reply_assist.drafting.llm import OpenAIDrafter, make_openai_client
 from reply_assist.drafting.prompting import PromptLibrary, default_prompts_dir
 from reply_assist.drafting.template_texts import TemplateTexts, templates_dir
@@ -75,10 +76,12 @@ def _drafter(settings: Settings, tokens: TokenCounter) -> Drafter:
         base_url=settings.openai_base_url,
         timeout_s=settings.llm_timeout_s,
         max_retries=settings.llm_max_retries,
-        max_connections=settings.llm_max_connections,
+        # One more than the gate admits: the readiness probe's, so no admitted call ever waits
+        # for a connection inside the client, where the wait would count as the model's time.
+        max_connections=settings.llm_max_connections + 1,
         transport=settings.llm_http,
     )
-    return OpenAIDrafter(
+    drafter = OpenAIDrafter(
         client,
         model=settings.model,
         temperature=settings.llm_temperature,
@@ -87,6 +90,12 @@ def _drafter(settings: Settings, tokens: TokenCounter) -> Drafter:
         deadline_s=settings.llm_timeout_s * (settings.llm_max_retries + 1)
         + settings.llm_max_retries,
     )
+    gate = FairGate(
+        capacity=settings.llm_max_connections,
+        per_company=settings.llm_company_connections,
+        wait_s=settings.llm_queue_wait_s,
+    )
+    return FairDrafter(drafter, gate)
 
 
 async def _relay_events(runtime: Runtime) -> None:

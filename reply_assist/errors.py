@@ -5,16 +5,18 @@ with its status and meaning, is listed in ``ERROR_CODES`` at the end (docs/api.m
 
     ReplyAssistError                     (status, code, title, detail, headers)
     ├── ClientError                      4xx: the request cannot be served as sent
-    │   ├── InvalidRequest               400 invalid_request (names the field), invalid_cursor
+    │   ├── InvalidRequest               400 invalid_request (names the field), invalid_cursor,
+    │   │                                    reply_blank
     │   ├── Unauthorized                 401 unauthorized
     │   ├── Forbidden                    403 forbidden / plan_not_eligible
     │   ├── NotFound                     404 company_not_found, review_not_found, ...
-    │   ├── Conflict                     409 idempotency_key_in_use
+    │   ├── Conflict                     409 idempotency_key_in_use, draft_already_published
     │   ├── UnsupportedMediaType         415 unsupported_media_type (a body that is not JSON)
     │   ├── Unprocessable                422 a refusal rule (review_too_short, ...)
     │   └── RateLimited                  429 rate_limited (Retry-After)
     └── UpstreamError                    503: a dependency failed; retry later (Retry-After)
         ├── LLMUnavailable               503 llm_unavailable (+ cause)
+        │   └── LLMBusy                  503 llm_busy (no free model connection in time)
         └── StoreUnavailable             503 store_unavailable
 
 An ``llm_unavailable`` problem also carries ``cause``, what went wrong in words a program can
@@ -37,6 +39,7 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "InvalidRequest",
+    "LLMBusy",
     "LLMUnavailable",
     "NotFound",
     "Problem",
@@ -180,6 +183,17 @@ class UpstreamError(ReplyAssistError):
 class LLMUnavailable(UpstreamError):
     default_code = "llm_unavailable"
     title = "Language model unavailable"
+
+
+class LLMBusy(LLMUnavailable):
+    """Every model connection this process may use was taken for longer than the queue wait.
+
+    Raised before the model is called (so never charged to the model's timeout); a subclass of
+    ``LLMUnavailable`` because the caller's answer is the same: nothing counted, retry later.
+    """
+
+    default_code = "llm_busy"
+    title = "Language model busy"
 
 
 class StoreUnavailable(UpstreamError):

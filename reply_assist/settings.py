@@ -45,6 +45,9 @@ class Settings:
     llm_timeout_s: float = 20.0
     llm_max_retries: int = 1
     llm_max_connections: int = 200
+    # 0: three quarters of llm_max_connections (see llm_company_connections).
+    llm_max_connections_per_company: int = 0
+    llm_queue_wait_s: float = 10.0
     llm_http: str = "aiohttp"
     llm_temperature: float = 0.7
     max_prompt_tokens: int = 3000
@@ -75,6 +78,21 @@ class Settings:
         """
         return self.llm_timeout_s * (self.llm_max_retries + 1) + 30.0
 
+    @property
+    def llm_company_connections(self) -> int:
+        """How many model calls one company may have in flight in one process."""
+        if self.llm_max_connections_per_company:
+            return self.llm_max_connections_per_company
+        return max(1, self.llm_max_connections * 3 // 4)  # a quarter left to the others
+
+    def __post_init__(self) -> None:
+        if self.llm_max_connections_per_company > self.llm_max_connections:
+            raise SettingsError(
+                "REPLY_ASSIST_LLM_MAX_CONNECTIONS_PER_COMPANY="
+                f"{self.llm_max_connections_per_company} is out of range: expected at most "
+                f"REPLY_ASSIST_LLM_MAX_CONNECTIONS ({self.llm_max_connections})"
+            )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -94,6 +112,10 @@ class Settings:
             llm_timeout_s=reader.number("REPLY_ASSIST_LLM_TIMEOUT_S", 20.0, 0.1, 600),
             llm_max_retries=reader.integer("REPLY_ASSIST_LLM_MAX_RETRIES", 1, 0, 10),
             llm_max_connections=reader.integer("REPLY_ASSIST_LLM_MAX_CONNECTIONS", 200, 1, 10_000),
+            llm_max_connections_per_company=reader.integer(
+                "REPLY_ASSIST_LLM_MAX_CONNECTIONS_PER_COMPANY", 0, 0, 10_000
+            ),
+            llm_queue_wait_s=reader.number("REPLY_ASSIST_LLM_QUEUE_WAIT_S", 10.0, 0.05, 600),
             llm_http=reader.choice("REPLY_ASSIST_LLM_HTTP", "aiohttp", ("aiohttp", "httpx")),
             llm_temperature=reader.number("REPLY_ASSIST_LLM_TEMPERATURE", 0.7, 0.0, 2.0),
             max_prompt_tokens=reader.integer("REPLY_ASSIST_MAX_PROMPT_TOKENS", 3000, 500, 200_000),

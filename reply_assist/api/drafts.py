@@ -28,6 +28,7 @@ from reply_assist.api.negotiation import wants_event_stream
 from reply_assist.auth import AGENT, ANY_ROLE, WRITERS, authorize
 from reply_assist.drafting.base import Answering
 from reply_assist.errors import (
+    Conflict,
     NotFound,
     ReplyAssistError,
     StoreUnavailable,
@@ -225,7 +226,12 @@ class DraftController(Controller):
         authorize(principal_of(request), company_id, ANY_ROLE)
         return draft_out(await _require_draft(runtime, company_id, review_id, draft_id))
 
-    @patch("/{draft_id:str}", summary="Save an agent's edit; the generated text is kept")
+    @patch(
+        "/{draft_id:str}",
+        summary="Save an agent's edit; the generated text is kept",
+        description="A draft that has been published cannot be edited any more: 409 "
+        "`draft_already_published` (publish an updated reply instead).",
+    )
     async def edit_draft(
         self,
         request: Request[Any, Any, Any],
@@ -237,10 +243,17 @@ class DraftController(Controller):
     ) -> DraftOut:
         authorize(principal_of(request), company_id, AGENT)
         now = rfc3339(datetime.now(UTC))
-        if not await runtime.drafts.edit(
+        outcome = await runtime.drafts.edit(
             company_id, review_id, draft_id, data.text, data.agent_id, now
-        ):
+        )
+        if outcome == "missing":
             raise NotFound("No such draft for this review.", code="draft_not_found")
+        if outcome == "published":
+            raise Conflict(
+                "This draft has been published, so its text stays what was published; "
+                "publish an updated reply (PUT …/reply) or edit another draft.",
+                code="draft_already_published",
+            )
         return draft_out(await _require_draft(runtime, company_id, review_id, draft_id))
 
     @post(

@@ -108,22 +108,25 @@ _WHO = {
 
 _ERRORS = {
     400: "Malformed ids, body or query (`invalid_request`, naming the field in `detail` and "
-    "`errors[].field`; a value outside a fixed set lists the allowed ones), or a list cursor "
-    "that is not this list's (`invalid_cursor`).",
+    "`errors[].field`; a value outside a fixed set lists the allowed ones), a list cursor "
+    "that is not this list's (`invalid_cursor`), or a reply text with nothing but white space "
+    "(`reply_blank`).",
     401: "Missing or unknown token (`unauthorized`).",
     403: "The key's role or company does not allow this (`forbidden`: the detail names the "
     "role needed, or says the key is another company's), or the plan (`plan_not_eligible`).",
     404: "No such company, review, draft, reply or key (`…_not_found`).",
-    409: "This Idempotency-Key's first call is still running (`idempotency_key_in_use`).",
+    409: "This Idempotency-Key's first call is still running (`idempotency_key_in_use`); a "
+    "published draft cannot be edited (`draft_already_published`).",
     413: "The body is over 64 KiB (`payload_too_large`).",
     415: "A body not sent as `Content-Type: application/json` (`unsupported_media_type`).",
     422: "Refused by a rule (`review_too_short`, `generation_limit_reached`, …) or an "
     "Idempotency-Key reused with another body (`idempotency_key_reused`).",
     429: "Too many requests for this API key (`rate_limited`); Retry-After is the wait after "
     "which one more call fits.",
-    503: "A dependency failed (`llm_unavailable`, `store_unavailable`); see Retry-After. "
-    "Nothing was counted. `cause` says why the model failed: `connection_refused`, `dns`, "
-    "`tls`, `timeout`, `connection_error`, `http_status`, `empty_completion`, "
+    503: "A dependency failed (`llm_unavailable`, `store_unavailable`), or every model "
+    "connection this company may use stayed taken for the queue wait (`llm_busy`); see "
+    "Retry-After. Nothing was counted. `cause` says why the model failed: `connection_refused`, "
+    "`dns`, `tls`, `timeout`, `connection_error`, `http_status`, `empty_completion`, "
     "`malformed_response`, `model_error`.",
 }
 _RETRY_AFTER: dict[str, OpenAPIHeader | Reference] = {
@@ -174,6 +177,10 @@ def _error_statuses(path: str, method: str) -> set[int]:
         statuses.add(404)
     if method == "post" and path.endswith("/drafts"):
         statuses |= {409, 422}
+    if method == "put" and path.endswith("/reply"):  # Idempotency-Key, as on generate
+        statuses |= {409, 422}
+    if method == "patch" and "/drafts/" in path:  # a published draft
+        statuses.add(409)
     return statuses
 
 

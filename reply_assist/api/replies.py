@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, put
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import HeaderParameter, JSONBody
 from msgspec import Meta
 
 from reply_assist.api.common import (
@@ -20,12 +20,25 @@ from reply_assist.api.common import (
     rfc3339,
 )
 from reply_assist.auth import AGENT, ANY_ROLE, authorize
-from reply_assist.errors import NotFound
+from reply_assist.errors import InvalidRequest, NotFound
 from reply_assist.runtime import Runtime
-from reply_assist.services.publishing import publish_reply
+from reply_assist.services.publishing import is_blank, publish_reply
 from reply_assist.store.replies import ReplyVersion
 
 __all__ = ["ReplyController"]
+
+
+PublishIdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        required=False,
+        description="Makes a retried publish return the first call's answer instead of "
+        "publishing again (kept 24 hours).",
+    ),
+]
 
 
 class PublishIn(msgspec.Struct):
@@ -73,6 +86,12 @@ class ReplyController(Controller):
 
     @put(
         summary="Approve and publish a reply (role agent): 201 the first time, 200 an update",
+        description="A text equal to the current version's publishes nothing (no version, no "
+        "event) and is answered 200 with the current version, so a double click or a retry is "
+        "harmless. A text with nothing but white space is refused (400 `reply_blank`). "
+        "`Idempotency-Key` works as on generate: a retry gets the first call's answer (even "
+        "after a later publish), 409 `idempotency_key_in_use` while it runs, 422 "
+        "`idempotency_key_reused` with another body.",
         status_code=200,
     )
     async def publish(
@@ -82,9 +101,16 @@ class ReplyController(Controller):
         company_id: CompanyId,
         review_id: ReviewId,
         data: JSONBody[PublishIn],
+        idempotency_key: PublishIdempotencyKey = None,
     ) -> Response[ReplyVersionOut]:
+        if is_blank(data.text):  # a body error: 400 comes before 403
+            raise InvalidRequest(
+                "Invalid 'text': a reply must have visible text, not only white space.",
+                code="reply_blank",
+                errors=[{"field": "text", "source": "body", "message": "only white space"}],
+            )
         authorize(principal_of(request), company_id, AGENT)
-        version = await publish_reply(
+        published = await publish_reply(
             runtime,
             company_id,
             review_id,
@@ -92,10 +118,9 @@ class ReplyController(Controller):
             agent_id=data.agent_id,
             draft_id=data.draft_id,
             now=datetime.now(UTC),
+            idempotency_key=idempotency_key,
         )
-        return Response(
-            _version_out(review_id, version), status_code=201 if version.version == 1 else 200
-        )
+        return Response(_version_out(review_id, published.version), status_code=published.status)
 
     @get(summary="The current reply and all its versions")
     async def get_reply(

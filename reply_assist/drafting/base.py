@@ -57,6 +57,7 @@ class DraftRequest(msgspec.Struct, frozen=True):
     max_tokens: int
     guidance: str | None = None
     variant: int = 0  # the generation number: lets a regeneration come out different
+    company_id: str = ""  # whose call it is: the model's connections are shared fairly by it
 
 
 class Usage(msgspec.Struct, frozen=True):

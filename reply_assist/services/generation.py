@@ -14,7 +14,6 @@ cancels the handler), and if Redis itself is gone the reservation's expiry frees
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -36,15 +35,13 @@ from reply_assist.drafting.base import (
     Usage,
 )
 from reply_assist.errors import (
-    Conflict,
     LLMUnavailable,
     ReplyAssistError,
     StoreUnavailable,
-    Unprocessable,
 )
 from reply_assist.models import GENERATION_LIMIT, Company, DraftUsage, StoredDraft
 from reply_assist.runtime import Runtime
-from reply_assist.services import safety
+from reply_assist.services import idempotency, safety
 from reply_assist.services.eligibility import LIMIT_DETAIL, evaluate, refusal
 from reply_assist.services.lookups import require_found
 from reply_assist.store.drafts import DraftRecord
@@ -61,19 +58,6 @@ class GenerateCall:
     review_id: str
     guidance: str | None
     idempotency_key: str | None
-
-
-@dataclass(slots=True)
-class _Claim:
-    """An Idempotency-Key this call holds while it runs."""
-
-    key: str
-    fingerprint: str
-
-
-def _fingerprint(call: GenerateCall) -> str:
-    body = msgspec.json.encode({"guidance": call.guidance})
-    return hashlib.sha256(body).hexdigest()
 
 
 def _new_draft_id() -> str:
@@ -102,7 +86,7 @@ class Generation:
         record: ReviewRecord,
         reservation: Reservation,
         request: DraftRequest,
-        claim: _Claim | None,
+        claim: idempotency.Claim | None,
     ) -> None:
         self._rt = rt
         self._call = call
@@ -242,12 +226,9 @@ async def _release_slot(rt: Runtime, reservation: Reservation | None) -> None:
         await _shielded(lambda: rt.reviews.release(reservation), "release")
 
 
-async def _release_claim(rt: Runtime, claim: _Claim | None) -> None:
+async def _release_claim(rt: Runtime, claim: idempotency.Claim | None) -> None:
     if claim is not None:
-        await _shielded(
-            lambda: rt.store.scripts.run("idempotency_abandon", [claim.key], [claim.fingerprint]),
-            "idempotency_abandon",
-        )
+        await _shielded(lambda: idempotency.abandon(rt, claim), "idempotency_abandon")
 
 
 @dataclass(slots=True)
@@ -289,31 +270,20 @@ def _add_usage(a: Usage, b: Usage) -> Usage:
     return Usage(a.prompt_tokens + b.prompt_tokens, a.completion_tokens + b.completion_tokens)
 
 
-async def _claim_key(rt: Runtime, call: GenerateCall) -> _Claim | DraftRecord | None:
+async def _claim_key(rt: Runtime, call: GenerateCall) -> idempotency.Claim | DraftRecord | None:
     """Claim the call's Idempotency-Key; a DraftRecord is the first call's answer to replay."""
     if call.idempotency_key is None:
         return None
-    key_hash = hashlib.sha256(call.idempotency_key.encode()).hexdigest()
-    key = rt.store.keys.idempotency(call.company_id, call.review_id, key_hash)
-    fingerprint = _fingerprint(call)
-    state, *rest = await rt.store.scripts.run(
-        "idempotency_begin",
-        [key],
-        [fingerprint, int(rt.settings.reservation_ttl_s), secrets.token_hex(8)],
+    key = rt.store.keys.idempotency(
+        call.company_id, call.review_id, idempotency.key_hash(call.idempotency_key)
     )
-    if state == "new":
-        return _Claim(key=key, fingerprint=fingerprint)
-    if state == "in_use":
-        raise Conflict(
-            "A request with this Idempotency-Key is still being processed; retry later.",
-            code="idempotency_key_in_use",
-        )
-    if state == "mismatch":
-        raise Unprocessable(
-            "This Idempotency-Key was already used with a different request body.",
-            code="idempotency_key_reused",
-        )
-    generation, left, data = rest
+    # The lease outlives the slowest model call.
+    claimed = await idempotency.begin(
+        rt, key, idempotency.fingerprint({"guidance": call.guidance}), rt.settings.reservation_ttl_s
+    )
+    if isinstance(claimed, idempotency.Claim):
+        return claimed
+    generation, left, data = claimed
     metrics.GENERATIONS.labels("replayed").inc()
     return DraftRecord(
         data=msgspec.json.decode(data, type=StoredDraft),
@@ -375,14 +345,19 @@ def _draft_request(
     variant: int,
 ) -> DraftRequest:
     review = record.review
+    # Every free-text field that reaches the model is masked: it needs no one's e-mail address
+    # or phone number, and they should not leave for a third-party API. The company's own
+    # settings (brand voice, signature) are not: they are its public contacts, which a draft
+    # may rightly carry (the output checks allow exactly those).
+    mask = safety.mask_personal_data
     facts = ReviewFacts(
         stars=review.stars,
-        # The model does not need the customer's e-mail address or phone number.
-        text=safety.mask_personal_data(review.text),
+        text=mask(review.text),
         language=language,
-        title=safety.mask_personal_data(review.title) if review.title else None,
-        author_name=review.author_name,
+        title=mask(review.title) if review.title else None,
+        author_name=mask(review.author_name) if review.author_name else None,
     )
+    guidance = mask(guidance) if guidance else guidance
     company_facts = CompanyFacts(
         name=company.name, brand_voice=company.brand_voice, signature=company.signature
     )
@@ -396,4 +371,5 @@ def _draft_request(
         max_tokens=rt.settings.max_completion_tokens,
         guidance=guidance,
         variant=variant,
+        company_id=company.id,
     )

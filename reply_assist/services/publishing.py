@@ -1,20 +1,50 @@
-"""Publishing: the only way a reply goes out, always by a person (an agent's explicit call)."""
+"""Publishing: the only way a reply goes out, always by a person (an agent's explicit call).
+
+Publishing is safe to repeat: a text equal to the current version's publishes nothing and is
+answered with that version (200), so a double click or a retry never makes a second version or
+event; and an ``Idempotency-Key`` replays the first call's answer, as on generate, even after
+someone else has published since.
+"""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
+from typing import Final
 
+import anyio
+import msgspec
 import structlog
 from rapidfuzz.distance import Levenshtein
+from redis.exceptions import RedisError
 
 from reply_assist.errors import NotFound
 from reply_assist.runtime import Runtime
+from reply_assist.services import idempotency
 from reply_assist.services.lookups import require_review
 from reply_assist.store.replies import ReplyVersion
 
-__all__ = ["publish_reply"]
+__all__ = ["Published", "is_blank", "publish_reply"]
 
 log = structlog.get_logger(__name__)
+
+# A publish is a few Redis calls: a claim older than this belongs to a process that died.
+_LEASE_S: Final = 60.0
+# Characters that show nothing: white space, controls, and format characters (zero-width
+# space, word joiner, byte-order mark), which str.isspace() does not count.
+_INVISIBLE: Final = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+
+
+class Published(msgspec.Struct):
+    """A publish's answer: the version, and the status it is (and is replayed) with."""
+
+    status: int  # 201 the first version, 200 an update or an unchanged text
+    version: ReplyVersion
+
+
+def is_blank(text: str) -> bool:
+    """True when the text would show nothing at all on the review page."""
+    return all(ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in text)
 
 
 async def publish_reply(
@@ -26,7 +56,46 @@ async def publish_reply(
     agent_id: str,
     draft_id: str | None,
     now: datetime,
-) -> ReplyVersion:
+    idempotency_key: str | None = None,
+) -> Published:
+    claim: idempotency.Claim | None = None
+    if idempotency_key is not None:
+        key = rt.store.keys.publish_idempotency(
+            company_id, review_id, idempotency.key_hash(idempotency_key)
+        )
+        body = {"text": text, "agent_id": agent_id, "draft_id": draft_id}
+        claimed = await idempotency.begin(rt, key, idempotency.fingerprint(body), _LEASE_S)
+        if not isinstance(claimed, idempotency.Claim):
+            return msgspec.json.decode(claimed[-1], type=Published)  # a replay
+        claim = claimed
+    try:
+        published = await _publish(
+            rt, company_id, review_id, text=text, agent_id=agent_id, draft_id=draft_id, now=now
+        )
+    except BaseException:
+        if claim is not None:
+            await _abandon(rt, claim)
+        raise
+    if claim is not None:
+        try:
+            await idempotency.finish(rt, claim, msgspec.json.encode(published))
+        except RedisError as exc:
+            # Published all the same, so answer it. Until the claim's lease ends a retry gets
+            # 409; after it the retry runs again and finds its text already current.
+            log.warning("idempotency_finish_failed", error=type(exc).__name__)
+    return published
+
+
+async def _publish(
+    rt: Runtime,
+    company_id: str,
+    review_id: str,
+    *,
+    text: str,
+    agent_id: str,
+    draft_id: str | None,
+    now: datetime,
+) -> Published:
     record = await require_review(rt, company_id, review_id)
     edit_ratio: float | None = None
     edited = False
@@ -43,7 +112,7 @@ async def publish_reply(
     version = ReplyVersion(
         text=text, agent_id=agent_id, published_at=now, edited=edited, draft_id=draft_id
     )
-    number = await rt.replies.publish(
+    result = await rt.replies.publish(
         company_id,
         review_id,
         version,
@@ -51,15 +120,30 @@ async def publish_reply(
         review_index=record.index,
         language=language,
     )
-    if number is None:
+    if result is None:
         raise NotFound("No such draft for this review.", code="draft_not_found")
+    stored, new = result
+    if not new:
+        log.info(
+            "reply_unchanged", company_id=company_id, review_id=review_id, version=stored.version
+        )
+        return Published(status=200, version=stored)
     log.info(
         "reply_published",
         company_id=company_id,
         review_id=review_id,
-        version=number,
+        version=stored.version,
         draft_id=draft_id,
         agent_id=agent_id,
         edited=edited,
     )
-    return version
+    return Published(status=201 if stored.version == 1 else 200, version=stored)
+
+
+async def _abandon(rt: Runtime, claim: idempotency.Claim) -> None:
+    """Free the key of a publish that failed, even while being cancelled; never mask the error."""
+    with anyio.CancelScope(shield=True):
+        try:
+            await idempotency.abandon(rt, claim)
+        except Exception as exc:  # Redis down: the claim's lease frees the key
+            log.warning("cleanup_failed", step="idempotency_abandon", error=type(exc).__name__)

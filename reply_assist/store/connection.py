@@ -62,6 +62,7 @@ _SCRIPT_NAMES = (
     "edit_draft",
     "idempotency_begin",
     "idempotency_abandon",
+    "idempotency_finish",
 )
 
 _TRUE = frozenset({"1", "true", "yes", "on"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
+from typing import Literal, cast
 
 import msgspec
 
@@ -52,11 +52,17 @@ class DraftRepository:
 
     async def edit(
         self, company_id: str, review_id: str, draft_id: str, text: str, agent_id: str, at: str
-    ) -> bool:
-        result = await self._store.scripts.run(
-            "edit_draft", [self._keys.draft(company_id, review_id, draft_id)], [text, agent_id, at]
+    ) -> Literal["edited", "missing", "published"]:
+        """Save an edit, unless the draft is gone or published (checked in the same script as
+        the write, so an edit racing a publish cannot slip in after it)."""
+        result = int(
+            await self._store.scripts.run(
+                "edit_draft",
+                [self._keys.draft(company_id, review_id, draft_id)],
+                [text, agent_id, at],
+            )
         )
-        return bool(int(result))
+        return "edited" if result == 1 else "published" if result == -1 else "missing"
 
     async def agent_vote(
         self, company_id: str, review_id: str, draft_id: str, agent_id: str

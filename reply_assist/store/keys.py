@@ -78,6 +78,10 @@ class Keys:
     def idempotency(self, company_id: str, review_id: str, key_hash: str) -> str:
         return f"{self._tag(company_id)}/r/{review_id}/idem/{key_hash}"
 
+    def publish_idempotency(self, company_id: str, review_id: str, key_hash: str) -> str:
+        """A publish's Idempotency-Key: its own, so a key reused on generate is another key."""
+        return f"{self._tag(company_id)}/r/{review_id}/idem-publish/{key_hash}"
+
     def stats_counts(self, company_id: str, level: str, bucket: str) -> str:
         return f"{self._tag(company_id)}/stats/{level}/{bucket}"
 

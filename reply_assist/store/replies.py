@@ -67,8 +67,10 @@ class ReplyRepository:
         edit_ratio: float | None,
         review_index: IndexEntry | None = None,
         language: str | None = None,
-    ) -> int | None:
-        """Append a version; returns its number, or None when the named draft is gone.
+    ) -> tuple[ReplyVersion, bool] | None:
+        """Append a version; returns it with its number and True. When the current version
+        already has this text, nothing is published: returns that version and False. None when
+        the named draft is gone.
 
         ``review_index`` is where the reply desk's list has the review, as the caller read it;
         the review moves to the replied sets (read again if it moved in the meantime).
@@ -104,12 +106,11 @@ class ReplyRepository:
         ]
         for _ in range(MOVE_ROUNDS):
             index_keys, index_args = _index_move(k, company_id, review_index)
-            number = int(
-                await self._store.scripts.run(
-                    "publish", keys + index_keys, args + index_args + stats_args
-                )
+            answer = await self._store.scripts.run(
+                "publish", keys + index_keys, args + index_args + stats_args
             )
-            if number != -1:
+            if answer != "moved":
+                number = int(answer)
                 break
             raw = await self._redis.hget(k.review(company_id, review_id), "ix")
             review_index = IndexEntry.decode(cast(str, raw or ""))
@@ -117,13 +118,19 @@ class ReplyRepository:
             raise busy()
         if number == 0:
             return None
+        if number < 0:  # the text is the current version's: answer with that version
+            # Versions are only ever appended, so its index names it for good.
+            raw = cast(str, await self._redis.lindex(keys[0], -number - 1))
+            current = msgspec.json.decode(raw, type=ReplyVersion)
+            current.version = -number
+            return current, False
         version.version = number
         try:
             await self._deliver(company_id, f"{review_id}/{number}", record.decode())
         except RedisError as exc:
             # Published all the same: the outbox keeps the event and the relay delivers it.
             log.warning("event_delivery_deferred", company_id=company_id, error=type(exc).__name__)
-        return number
+        return version, True
 
     async def _deliver(self, company_id: str, entry: str, record_raw: str) -> None:
         review_id, _, number = entry.rpartition("/")

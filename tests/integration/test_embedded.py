@@ -50,6 +50,12 @@ async def test_embedded_store_and_templates_serve_the_whole_flow(
             headers=key,
         )
         assert published.status_code == 201
+        again = await client.put(  # the unchanged-text check (cjson in Lua) works here too
+            "/v1/companies/acme/reviews/r1/reply",
+            json={"text": draft["text"], "agent_id": "a-2"},
+            headers=key,
+        )
+        assert (again.status_code, again.json()) == (200, published.json())
         stats = await client.get("/v1/companies/acme/feedback/stats", headers=ADMIN)
         assert stats.json()["drafts"] == 2
         # The 10-generation limit holds in the embedded store too (same Lua scripts).

@@ -738,8 +738,9 @@ async def test_scripts_sent_twice_count_once(
     stats = await api.client.get("/v1/companies/acme/feedback/stats", headers=ADMIN)
     assert stats.json()["votes"] == {"up": 1, "down": 0}, stats.json()
     assert stats.json()["reasons"].get("wrong_tone") == 1, stats.json()
-    reply = {"text": "Thanks, Erik!", "agent_id": "a-1", "draft_id": first.json()["id"]}
-    for version in (1, 2):  # a publish sent twice is one version, an update the next
+    for version, text in ((1, "Thanks, Erik!"), (2, "Thanks again, Erik!")):
+        # A publish sent twice is one version, an update (another text) the next.
+        reply = {"text": text, "agent_id": "a-1", "draft_id": first.json()["id"]}
         r = await api.client.put("/v1/companies/acme/reviews/r1/reply", json=reply, headers=ADMIN)
         assert r.status_code in (200, 201), r.text
         assert r.json()["version"] == version, r.json()

@@ -439,6 +439,25 @@ async def test_email_and_phone_are_masked_before_the_model(
     assert "order 17" in user  # a short number is not a phone number
 
 
+async def test_every_field_that_reaches_the_model_is_masked(
+    api: Api, llm: respx.MockRouter
+) -> None:
+    """The reviewer's name and the agent's guidance are masked like the title and the text."""
+    await company(api)
+    await api.review(author_name="Erik erik.s@gmail.com +46701234567")
+    r = await api.generate(
+        json={"guidance": "Ask Erik to mail anna.k@acme.example or call 070-123 45 67."}
+    )
+    assert r.status_code == 201, r.text
+    body = sent_messages(llm["chat"])
+    sent = json.dumps(body, ensure_ascii=False)
+    for secret in ("erik.s@gmail.com", "+46701234567", "anna.k@acme.example", "070-123 45 67"):
+        assert secret not in sent
+    system, user = (m["content"] for m in body["messages"])
+    assert "Reviewer's name: Erik [e-mail] [phone]" in user
+    assert "Ask Erik to mail [e-mail] or call [phone]." in system
+
+
 # --------------------------------------------------------------------------------------------
 # Logs hold no review text and no secrets
 # --------------------------------------------------------------------------------------------

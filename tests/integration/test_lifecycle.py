@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
 import respx
 
+from reply_assist.store.replies import ReplyRepository
 from tests.conftest import ADMIN, REPLY, Api
 
 REVIEW_PATH = "/v1/companies/acme/reviews/r1"
@@ -163,3 +166,157 @@ async def test_publish_validates(api: Api, llm: respx.MockRouter) -> None:
         "/v1/companies/acme/reviews/nope/reply", json={"text": "x", "agent_id": "a"}, headers=agent
     )
     assert (r.status_code, r.json()["code"]) == (404, "review_not_found")
+
+
+# --------------------------------------------------------------------------------------------
+# Publishing twice, blank replies, edits after publishing
+# --------------------------------------------------------------------------------------------
+
+
+async def _events(redis_client: Any, settings: Any) -> list[dict[str, str]]:
+    entries = await redis_client.xrange(settings.events_stream)
+    return [fields for _, fields in entries]
+
+
+async def _published_total(api: Api) -> int:
+    stats = (await api.client.get("/v1/companies/acme/feedback/stats", headers=ADMIN)).json()
+    return int(stats["published"]["total"])
+
+
+async def test_publishing_the_current_text_again_publishes_nothing(
+    api: Api, llm: respx.MockRouter, redis_client: Any, settings: Any
+) -> None:
+    agent, draft = await setup(api)
+    body = {"text": draft["text"], "agent_id": "a-17", "draft_id": draft["id"]}
+    first = await api.client.put(f"{REVIEW_PATH}/reply", json=body, headers=agent)
+    assert first.status_code == 201, first.text
+    again = await api.client.put(f"{REVIEW_PATH}/reply", json=body, headers=agent)
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()  # the current version, as it was published
+    # Another agent, or no draft named: the text is what counts.
+    other = await api.client.put(
+        f"{REVIEW_PATH}/reply", json={"text": draft["text"], "agent_id": "a-18"}, headers=agent
+    )
+    assert (other.status_code, other.json()) == (200, first.json())
+    # A new text is a new version; sending it twice makes it once.
+    update = {"text": "Hi Erik, our new courier delivers in 2 days. Anna", "agent_id": "a-17"}
+    for expected in (200, 200):
+        r = await api.client.put(f"{REVIEW_PATH}/reply", json=update, headers=agent)
+        assert (r.status_code, r.json()["version"]) == (expected, 2), r.text
+    reply = (await api.client.get(f"{REVIEW_PATH}/reply", headers=agent)).json()
+    assert [v["version"] for v in reply["versions"]] == [1, 2]
+    assert [e["version"] for e in await _events(redis_client, settings)] == ["1", "2"]
+    assert await _published_total(api) == 2
+
+
+async def test_a_double_click_publishes_once(
+    api: Api, llm: respx.MockRouter, redis_client: Any, settings: Any
+) -> None:
+    agent, draft = await setup(api)
+    body = {"text": draft["text"], "agent_id": "a-17", "draft_id": draft["id"]}
+    answers = await asyncio.gather(
+        *(api.client.put(f"{REVIEW_PATH}/reply", json=body, headers=agent) for _ in range(20))
+    )
+    assert sorted(r.status_code for r in answers) == [200] * 19 + [201]
+    assert {r.json()["version"] for r in answers} == {1}
+    assert len(await _events(redis_client, settings)) == 1
+    assert await _published_total(api) == 1
+
+
+async def test_idempotency_key_on_publish(
+    api: Api, llm: respx.MockRouter, redis_client: Any, settings: Any
+) -> None:
+    agent, draft = await setup(api)
+    keyed = {**agent, "Idempotency-Key": "publish-1"}
+    body = {"text": draft["text"], "agent_id": "a-17", "draft_id": draft["id"]}
+    first = await api.client.put(f"{REVIEW_PATH}/reply", json=body, headers=keyed)
+    assert first.status_code == 201, first.text
+    update = {"text": "Written by hand.", "agent_id": "a-18"}
+    assert (await api.client.put(f"{REVIEW_PATH}/reply", json=update, headers=agent)).is_success
+    # The retry of the first call replays its answer; it does not publish that text again.
+    replay = await api.client.put(f"{REVIEW_PATH}/reply", json=body, headers=keyed)
+    assert (replay.status_code, replay.json()) == (201, first.json())
+    reused = await api.client.put(f"{REVIEW_PATH}/reply", json=update, headers=keyed)
+    assert (reused.status_code, reused.json()["code"]) == (422, "idempotency_key_reused")
+    reply = (await api.client.get(f"{REVIEW_PATH}/reply", headers=agent)).json()
+    assert (reply["version"], reply["text"]) == (2, "Written by hand.")
+    assert len(await _events(redis_client, settings)) == 2
+    # A key is the publish's own: the same key on generate is another key.
+    r = await api.generate(headers=keyed)
+    assert r.status_code == 201, r.text
+
+
+async def test_a_publish_key_in_use_is_409(
+    api: Api, llm: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent, draft = await setup(api)
+    keyed = {**agent, "Idempotency-Key": "publish-2"}
+    body = {"text": draft["text"], "agent_id": "a-17"}
+    inside, go_on = asyncio.Event(), asyncio.Event()
+    publish = ReplyRepository.publish
+
+    async def held_publish(self: ReplyRepository, *args: Any, **kwargs: Any) -> int | None:
+        inside.set()
+        await go_on.wait()
+        return await publish(self, *args, **kwargs)
+
+    monkeypatch.setattr(ReplyRepository, "publish", held_publish)
+    first = asyncio.create_task(api.client.put(f"{REVIEW_PATH}/reply", json=body, headers=keyed))
+    await asyncio.wait_for(inside.wait(), 10)
+    try:
+        retry = await asyncio.wait_for(
+            api.client.put(f"{REVIEW_PATH}/reply", json=body, headers=keyed), 5
+        )
+    finally:
+        go_on.set()
+    assert (retry.status_code, retry.json()["code"]) == (409, "idempotency_key_in_use")
+    assert (await first).status_code == 201
+    again = await api.client.put(f"{REVIEW_PATH}/reply", json=body, headers=keyed)
+    assert (again.status_code, again.json()) == (201, (await first).json())
+
+
+async def test_a_failed_publish_frees_its_key(api: Api, llm: respx.MockRouter) -> None:
+    agent, _ = await setup(api)
+    keyed = {**agent, "Idempotency-Key": "publish-3"}
+    body = {"text": "Hello Erik.", "agent_id": "a-17", "draft_id": "drf_gone"}
+    r = await api.client.put(f"{REVIEW_PATH}/reply", json=body, headers=keyed)
+    assert (r.status_code, r.json()["code"]) == (404, "draft_not_found")
+    again = await api.client.put(f"{REVIEW_PATH}/reply", json=body, headers=keyed)
+    assert (again.status_code, again.json()["code"]) == (404, "draft_not_found")
+
+
+@pytest.mark.parametrize("blank", [" ", "\n\t  \r\n", "\u00a0\u3000\u2003", "\u200b\u2060\ufeff"])
+async def test_a_blank_reply_is_refused(api: Api, llm: respx.MockRouter, blank: str) -> None:
+    agent, draft = await setup(api)
+    for body in (
+        {"text": blank, "agent_id": "a-17"},
+        {"text": blank, "agent_id": "a-17", "draft_id": draft["id"]},
+    ):
+        r = await api.client.put(f"{REVIEW_PATH}/reply", json=body, headers=agent)
+        assert (r.status_code, r.json()["code"]) == (400, "reply_blank"), r.text
+    r = await api.client.get(f"{REVIEW_PATH}/reply", headers=agent)
+    assert (r.status_code, r.json()["code"]) == (404, "reply_not_found")
+
+
+async def test_a_published_draft_cannot_be_edited(api: Api, llm: respx.MockRouter) -> None:
+    agent, draft = await setup(api)
+    body = {"text": draft["text"], "agent_id": "a-17", "draft_id": draft["id"]}
+    assert (await api.client.put(f"{REVIEW_PATH}/reply", json=body, headers=agent)).is_success
+    r = await api.client.patch(
+        f"{REVIEW_PATH}/drafts/{draft['id']}",
+        json={"text": "Something else entirely.", "agent_id": "a-17"},
+        headers=agent,
+    )
+    assert (r.status_code, r.json()["code"]) == (409, "draft_already_published"), r.text
+    got = (await api.client.get(f"{REVIEW_PATH}/drafts/{draft['id']}", headers=agent)).json()
+    reply = (await api.client.get(f"{REVIEW_PATH}/reply", headers=agent)).json()
+    assert got["text"] == reply["text"] == draft["text"]
+    assert (got["status"], got["edited"]) == ("published", False)
+    # Another draft of the review is still the agent's to edit.
+    other = (await api.generate(headers=agent)).json()
+    r = await api.client.patch(
+        f"{REVIEW_PATH}/drafts/{other['id']}",
+        json={"text": "Something else entirely.", "agent_id": "a-17"},
+        headers=agent,
+    )
+    assert r.status_code == 200, r.text

@@ -96,6 +96,26 @@ def test_cli_refuses_workers_without_redis() -> None:
     assert "REPLY_ASSIST_REDIS_URL" in result.stderr
 
 
+def test_model_connections_are_shared_by_company() -> None:
+    assert Settings.from_env({}).llm_company_connections == 150  # 3/4 of the 200
+    s = Settings.from_env(
+        {
+            "REPLY_ASSIST_LLM_MAX_CONNECTIONS": "40",
+            "REPLY_ASSIST_LLM_MAX_CONNECTIONS_PER_COMPANY": "10",
+            "REPLY_ASSIST_LLM_QUEUE_WAIT_S": "2.5",
+        }
+    )
+    assert (s.llm_company_connections, s.llm_queue_wait_s) == (10, 2.5)
+    with pytest.raises(SettingsError) as exc:
+        Settings.from_env(
+            {
+                "REPLY_ASSIST_LLM_MAX_CONNECTIONS": "40",
+                "REPLY_ASSIST_LLM_MAX_CONNECTIONS_PER_COMPANY": "41",
+            }
+        )
+    assert "REPLY_ASSIST_LLM_MAX_CONNECTIONS_PER_COMPANY=41" in str(exc.value)
+
+
 @pytest.mark.parametrize(
     "base_url",
     ["http://127.0.0.1:8080/v1", "http://127.0.0.1:11434/v1", "https://llm.example.com/v1"],

@@ -8,8 +8,10 @@
 -- ARGV[9] the review's list index entry ("ix") as the caller read it, ARGV[10] the same as
 -- replied, ARGV[11] its index member, ARGV[12] the language to count it under ("" none),
 -- ARGV[13] its edit ratio's histogram bucket (services/stats.py; "" when not from a draft)
--- Returns the new version number, 0 when the named draft no longer exists, or -1 when the
--- review moved in the list since the caller read it (it reads "ix" again and retries).
+-- Returns the new version number; 0 when the named draft no longer exists; minus the current
+-- version's number when its text is the text sent: nothing is published again (a double click,
+-- a retry), no version, no event, no count; or "moved" when the review moved in the list since
+-- the caller read it (it reads "ix" again and retries).
 -- Sent again after a timeout (redis-py does, and the first may have run), the record is the
 -- newest version already, to the microsecond of its published_at: answer as the first run did.
 if redis.call('LINDEX', KEYS[1], -1) == ARGV[1] then
@@ -18,10 +20,14 @@ end
 -- The reply desk's list (store/review_index.py): the sets named here derive from "ix".
 local ix_at = ARGV[2] == '1' and 8 or 7
 if (redis.call('HGET', KEYS[ix_at], 'ix') or '') ~= ARGV[9] then
-  return -1
+  return 'moved'
 end
 if ARGV[2] == '1' and redis.call('EXISTS', KEYS[7]) == 0 then
   return 0
+end
+local current = redis.call('LINDEX', KEYS[1], -1)
+if current and cjson.decode(current)['text'] == cjson.decode(ARGV[1])['text'] then
+  return -redis.call('LLEN', KEYS[1])
 end
 local version = redis.call('RPUSH', KEYS[1], ARGV[1])
 local ttls = {tonumber(ARGV[5]), tonumber(ARGV[6]), 0}
