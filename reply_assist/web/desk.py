@@ -227,7 +227,7 @@ class DeskController(Controller):
         viewer, form = await _acting(request)
         company_id = viewer.company_id
         authorize(viewer.principal, company_id, AGENT)
-        version = await publish_reply(
+        published = await publish_reply(
             runtime_of(request),
             company_id,
             review_id,
@@ -237,7 +237,7 @@ class DeskController(Controller):
             now=datetime.now(UTC),
         )
         return Redirect(
-            _review_url(review_id, version.draft_id, "published") + "#published-reply",
+            _review_url(review_id, published.version.draft_id, "published") + "#published-reply",
             status_code=303,
         )
 
