@@ -47,7 +47,7 @@ class ReadinessProbe:
             store_ok, store_detail = False, f"{store.description}: {type(exc).__name__}"
         # A call that failed at the connection level since the last probe makes the cached
         # answer stale: probe again now, so /readyz tells at once that the model is gone.
-        failed_at: float = getattr(runtime.drafter, "connection_failed_at", float("-inf"))
+        failed_at = runtime.drafter.connection_failed_at
         stale = failed_at > self._checked_at
         if stale or time.monotonic() - self._checked_at >= self._interval_s:
             self._drafter_problem = await runtime.drafter.probe()

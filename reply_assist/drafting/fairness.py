@@ -167,6 +167,10 @@ class FairDrafter:
     def kind(self) -> str:
         return self._inner.kind
 
+    @property
+    def connection_failed_at(self) -> float:
+        return self._inner.connection_failed_at
+
     async def complete(self, request: DraftRequest) -> Completion:
         async with self._gate.slot(request.company_id):
             return await self._inner.complete(request)

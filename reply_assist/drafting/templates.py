@@ -178,6 +178,10 @@ class TemplateDrafter:
         """Always ``"template"`` (shown in ``/readyz``)."""
         return TEMPLATE_MODEL
 
+    @property
+    def connection_failed_at(self) -> float:
+        return float("-inf")  # nothing to connect to
+
     async def complete(self, request: DraftRequest) -> Completion:
         """The whole reply at once."""
         text = _render(self._texts, request)
