@@ -371,12 +371,13 @@ def _draft_request(
     variant: int,
 ) -> DraftRequest:
     review = record.review
+    languages = (language, *company.languages)
     facts = ReviewFacts(
         stars=review.stars,
         # The model does not need the customer's e-mail address or phone number.
-        text=safety.mask_personal_data(review.text),
+        text=safety.mask_personal_data(review.text, languages),
         language=language,
-        title=safety.mask_personal_data(review.title) if review.title else None,
+        title=safety.mask_personal_data(review.title, languages) if review.title else None,
         author_name=review.author_name,
     )
     company_facts = CompanyFacts(

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 
+from reply_assist.checks import contacts
 from reply_assist.drafting.language import count_words, detect_language
 from reply_assist.models import Company
 
@@ -33,15 +35,6 @@ WARNINGS = (
     "prompt_leak",
 )
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
-# A phone number: 7+ digits, optionally with +, spaces, dots, dashes or brackets between them.
-_PHONE = re.compile(r"(?<![\w+])\+?\(?\d(?:[\s.\-()/]*\d){6,}(?!\w)")
-_URL = re.compile(
-    r"(?:https?://|www\.)\S+"
-    r"|\b(?:[a-z0-9-]+\.)+(?:com|net|org|io|co|se|nl|de|dk|no|fi|fr|es|eu|uk|info|biz|be|at|ch)\b"
-    r"(?:/\S*)?",
-    re.IGNORECASE,
-)
 _MIN_WORDS_TO_DETECT = 12
 _LEAK_WORDS = 8  # a run of this many system-prompt words in a draft is a leak, not chance
 
@@ -100,13 +93,26 @@ def _family(language: str) -> str:
     return "da" if language == "no" else language
 
 
-def mask_personal_data(text: str) -> str:
-    text = _EMAIL.sub("[e-mail]", text)
-    return _PHONE.sub("[phone]", text)
+def mask_personal_data(text: str, languages: Iterable[str | None] = ()) -> str:
+    """E-mail addresses and phone numbers replaced by ``[e-mail]`` and ``[phone]``, found as the
+    draft checks find them (full-width @, U+2011 hyphens…); ``languages`` choose the countries
+    whose national numbers are read."""
+    found = contacts.find_contacts(text, languages)
+    spans = sorted((c.start, c.end, c.kind) for c in (*found.emails, *found.phones))
+    out: list[str] = []
+    last = 0
+    for start, end, kind in spans:
+        if start < last:
+            continue  # overlapping finds: the first one masked it
+        out.append(text[last:start])
+        out.append("[e-mail]" if kind == "email" else "[phone]")
+        last = end
+    out.append(text[last:])
+    return "".join(out)
 
 
 def _allowed(company: Company) -> str:
-    return " ".join(filter(None, [company.name, company.signature, company.brand_voice])).lower()
+    return " ".join(filter(None, [company.name, company.signature, company.brand_voice]))
 
 
 @functools.lru_cache(maxsize=512)
@@ -149,15 +155,10 @@ def inspect_draft(
         found.append("too_long")
     if cut_off:
         found.append("cut_off")
-    allowed = _allowed(company)
-    emails = _EMAIL.findall(text) if "@" in text else []  # the regex is the costly part
-    without_emails = _EMAIL.sub(" ", text) if emails else text
-    if any(u.lower().rstrip(".,;:!?)") not in allowed for u in _URL.findall(without_emails)):
-        found.append("url_not_allowed")
-    if any(e.lower() not in allowed for e in emails):
-        found.append("email_not_allowed")
-    if any(p not in allowed for p in _PHONE.findall(text)):
-        found.append("phone_not_allowed")
+    kinds = contacts.unconfigured(
+        text, settings_text=_allowed(company), languages=(language, *company.languages)
+    )
+    found.extend(f"{kind}_not_allowed" for kind in ("url", "email", "phone") if kind in kinds)
     if _leaks(text, system_prompt, company):
         found.append("prompt_leak")
     return found
