@@ -171,6 +171,7 @@ class Generation:
             company=self._company,
             system_prompt=self.request.messages.system,
             cut_off=completion.cut_off,
+            review=self._record.review,
         )
 
     async def _commit(self, completion: Completion, warnings: list[str]) -> DraftRecord:
