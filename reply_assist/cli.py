@@ -69,9 +69,16 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    from reply_assist.eval import command as eval_command
+
+    eval_command.add_arguments(
+        sub.add_parser("eval", help="score drafts of a labelled review set (templates or a model)")
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "eval":
+        return eval_command.run(args)
     return 2  # pragma: no cover - argparse refuses unknown commands
 
 

@@ -72,6 +72,7 @@ class DraftContext:
     author_name: str | None = None
     cut_off: bool = False
     max_words: int = MAX_DRAFT_WORDS
+    own_passages: tuple[str, ...] = ()  # the company's own texts in the system prompt (examples)
     _contacts: dict[str, set[contacts.ContactKind]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -146,7 +147,7 @@ def _no_prompt_leak(ctx: DraftContext) -> bool | None:
         return None
     # The company's own settings are in the system prompt and may rightly appear in a draft
     # (a long signature, say): only the fixed instructions count as a leak.
-    own = tuple(filter(None, [ctx.signature, ctx.brand_voice, ctx.company_name]))
+    own = (*filter(None, [ctx.signature, ctx.brand_voice, ctx.company_name]), *ctx.own_passages)
     return not _repeats(ctx.text, shingles(ctx.system_prompt, _LEAK_WORDS, own), _LEAK_WORDS)
 
 

@@ -44,7 +44,7 @@ PHRASES: Final[dict[str, dict[Phrase, tuple[str, ...]]]] = {
         "fault": ("our fault", "we are liable", "we are responsible for", "negligen", "we admit"),
     },
     "sv": {
-        "thanks": ("tack",),
+        "thanks": ("tack", "uppskatta"),
         "apology": ("ledsen", "ledsna", "ber om ursäkt", "beklagar", "ursäkta"),
         "contact": ("kontakta", "hör av dig", "kundtjänst", "kundservice", "skriv till oss"),
         "promise": (
@@ -62,7 +62,7 @@ PHRASES: Final[dict[str, dict[Phrase, tuple[str, ...]]]] = {
         "fault": ("vårt fel", "vi är ansvariga", "skadeståndsansvar", "vårdslös", "vi erkänner"),
     },
     "da": {
-        "thanks": ("tak",),
+        "thanks": ("tak", "sætter pris på", "sætter stor pris på"),
         "apology": ("ked af", "kede af", "beklager", "undskyld"),
         "contact": ("kontakt", "skriv til os", "kundeservice", "henvend"),
         "promise": (
@@ -79,7 +79,7 @@ PHRASES: Final[dict[str, dict[Phrase, tuple[str, ...]]]] = {
         "fault": ("vores skyld", "vi er ansvarlige", "erstatningsansvar", "uagtsom", "indrømmer"),
     },
     "no": {
-        "thanks": ("takk",),
+        "thanks": ("takk", "setter pris på", "setter stor pris på"),
         "apology": ("lei for", "lei oss", "beklager", "unnskyld"),
         "contact": ("kontakt", "ta kontakt", "kundeservice", "kundesenter", "skriv til oss"),
         "promise": (
@@ -96,7 +96,7 @@ PHRASES: Final[dict[str, dict[Phrase, tuple[str, ...]]]] = {
         "fault": ("vår feil", "vi er ansvarlige", "erstatningsansvar", "uaktsom", "innrømmer"),
     },
     "nl": {
-        "thanks": ("bedankt", "dank", "bedanken"),
+        "thanks": ("bedankt", "dank", "bedanken", "waarder", "op prijs"),
         "apology": ("sorry", "excuses", "excuseren", "spijt", "vervelend"),
         "contact": ("contact", "klantenservice", "klantenteam", "laat het ons weten"),
         "promise": (
@@ -114,7 +114,7 @@ PHRASES: Final[dict[str, dict[Phrase, tuple[str, ...]]]] = {
         "fault": ("onze schuld", "aansprakelijk", "nalatig", "wij geven toe", "we geven toe"),
     },
     "de": {
-        "thanks": ("danke", "dank", "bedanken"),
+        "thanks": ("danke", "dank", "bedanken", "schätzen es", "wissen es zu schätzen"),
         "apology": ("leid", "entschuldig", "bedauern"),
         "contact": (
             "kontakt",
@@ -137,7 +137,7 @@ PHRASES: Final[dict[str, dict[Phrase, tuple[str, ...]]]] = {
         "fault": ("unsere schuld", "unser verschulden", "haften", "haftbar", "fahrlässig"),
     },
     "fi": {
-        "thanks": ("kiitos", "kiitämme", "kiittää"),
+        "thanks": ("kiitos", "kiitämme", "kiittää", "arvosta"),
         "apology": ("pahoillamme", "pahoittel", "anteeksi", "ikävä"),
         "contact": ("yhteyttä", "asiakaspalvelu"),
         "promise": ("hyvity", "rahat takaisin", "korvaus", "korvaamme", "alennus", "lahjakort"),

@@ -57,6 +57,7 @@ class DraftRequest(msgspec.Struct, frozen=True):
     max_tokens: int
     guidance: str | None = None
     variant: int = 0  # the generation number: lets a regeneration come out different
+    examples: tuple[str, ...] = ()  # the company's published replies shown in the prompt
 
 
 class Usage(msgspec.Struct, frozen=True):

@@ -44,7 +44,7 @@ from reply_assist.errors import (
 )
 from reply_assist.models import GENERATION_LIMIT, Company, DraftUsage, StoredDraft
 from reply_assist.runtime import Runtime
-from reply_assist.services import safety
+from reply_assist.services import safety, voice
 from reply_assist.services.eligibility import LIMIT_DETAIL, evaluate, refusal
 from reply_assist.services.lookups import require_found
 from reply_assist.store.drafts import DraftRecord
@@ -172,6 +172,7 @@ class Generation:
             system_prompt=self.request.messages.system,
             cut_off=completion.cut_off,
             review=self._record.review,
+            examples=self.request.examples,
         )
 
     async def _commit(self, completion: Completion, warnings: list[str]) -> DraftRecord:
@@ -352,8 +353,9 @@ async def begin_generation(rt: Runtime, call: GenerateCall) -> Generation | Draf
             metrics.REFUSALS.labels("generation_limit_reached").inc()
             raise refusal("generation_limit_reached", LIMIT_DETAIL)
         assert record.language is not None  # evaluate() refuses a review without one
+        examples = await _voice_examples(rt, company, record, record.language)
         request = _draft_request(
-            rt, company, record, record.language, call.guidance, reservation.used
+            rt, company, record, record.language, call.guidance, reservation.used, examples
         )
     except BaseException as exc:
         _count_failure(exc)
@@ -370,6 +372,7 @@ def _draft_request(
     language: str,
     guidance: str | None,
     variant: int,
+    examples: list[str],
 ) -> DraftRequest:
     review = record.review
     languages = (language, *company.languages)
@@ -385,7 +388,7 @@ def _draft_request(
         name=company.name, brand_voice=company.brand_voice, signature=company.signature
     )
     messages = rt.prompts.render(
-        company_facts, facts, guidance, rt.tokens, rt.settings.max_prompt_tokens
+        company_facts, facts, guidance, rt.tokens, rt.settings.max_prompt_tokens, examples
     )
     return DraftRequest(
         company=company_facts,
@@ -394,4 +397,28 @@ def _draft_request(
         max_tokens=rt.settings.max_completion_tokens,
         guidance=guidance,
         variant=variant,
+        examples=tuple(examples),
+    )
+
+
+async def _voice_examples(
+    rt: Runtime, company: Company, record: ReviewRecord, language: str
+) -> list[str]:
+    """Replies the company published to reviews like this one (``services/voice.py``), read
+    through the per-process cache; none for the templates, which cannot follow them, or when
+    the company opted out. A failed read costs the examples, never the draft."""
+    if not company.voice_examples or rt.drafter.kind == "template":
+        return []
+    try:
+        candidates = await rt.voice.candidates(company.id)
+    except RedisError as exc:
+        log.warning("voice_examples_unavailable", company_id=company.id, error=type(exc).__name__)
+        return []
+    return voice.choose_examples(
+        candidates,
+        language=language,
+        stars=record.review.stars,
+        review_text=record.review.text,
+        counter=rt.tokens,
+        exclude_review=record.review.id,
     )

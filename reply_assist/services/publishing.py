@@ -6,11 +6,14 @@ from datetime import datetime
 
 import structlog
 from rapidfuzz.distance import Levenshtein
+from redis.exceptions import RedisError
 
 from reply_assist.errors import NotFound
 from reply_assist.runtime import Runtime
+from reply_assist.services import voice
 from reply_assist.services.lookups import require_review
 from reply_assist.store.replies import ReplyVersion
+from reply_assist.store.reviews import ReviewRecord
 
 __all__ = ["publish_reply"]
 
@@ -27,7 +30,7 @@ async def publish_reply(
     draft_id: str | None,
     now: datetime,
 ) -> ReplyVersion:
-    await require_review(rt, company_id, review_id)
+    record = await require_review(rt, company_id, review_id)
     edit_ratio: float | None = None
     edited = False
     if draft_id is not None:
@@ -44,6 +47,8 @@ async def publish_reply(
     number = await rt.replies.publish(company_id, review_id, version, edit_ratio=edit_ratio)
     if number is None:
         raise NotFound("No such draft for this review.", code="draft_not_found")
+    if draft_id is not None:
+        await _keep_as_example(rt, company_id, record, version, draft_id)
     log.info(
         "reply_published",
         company_id=company_id,
@@ -54,3 +59,37 @@ async def publish_reply(
         edited=edited,
     )
     return version
+
+
+async def _keep_as_example(
+    rt: Runtime, company_id: str, record: ReviewRecord, version: ReplyVersion, draft_id: str
+) -> None:
+    """Keep a published reply as an example of the company's voice when it is one (see
+    ``services/voice.py``). Published is published: a failure here is logged, never raised."""
+    try:
+        voted_up = False
+        if version.edited:
+            votes = await rt.store.client.hvals(
+                rt.store.keys.votes(company_id, record.review.id, draft_id)
+            )
+            voted_up = any(b'"vote":"up"' in _bytes(v) for v in votes)
+        if not voice.is_example(edited=version.edited, from_draft=True, voted_up=voted_up):
+            return
+        company = await rt.companies.get(company_id)
+        if company is None or not company.voice_examples or record.language is None:
+            return
+        example = voice.VoiceExample(
+            review_id=record.review.id,
+            language=record.language,
+            stars=record.review.stars,
+            review_text=voice.review_for_matching(record.review.text, company.languages),
+            reply_text=voice.clean_reply(version.text, record.review.author_name, company),
+            published_at=version.published_at.timestamp(),
+        )
+        await rt.voice.add(company_id, example)
+    except RedisError as exc:
+        log.warning("voice_example_not_kept", company_id=company_id, error=type(exc).__name__)
+
+
+def _bytes(value: object) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()

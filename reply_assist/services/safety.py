@@ -22,7 +22,7 @@ eval`` scores drafts with.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from reply_assist.checks import contacts
 from reply_assist.checks.draft import CHECKS, GUARDRAILS, MAX_DRAFT_WORDS, DraftContext, run_checks
@@ -60,10 +60,12 @@ def inspect_draft(
     system_prompt: str,
     cut_off: bool = False,
     review: Review | None = None,
+    examples: Sequence[str] = (),
 ) -> list[str]:
     """The warnings for one draft, in ``WARNINGS`` order; empty when it passes. ``cut_off``: the
     model stopped at its token limit, so the draft ends mid-sentence. ``review`` (as the
-    reviewer sent it) lets the checks see what of the reviewer's must not be repeated."""
+    reviewer sent it) lets the checks see what of the reviewer's must not be repeated.
+    ``examples``: the company's own replies shown in the prompt, which a draft may echo."""
     ctx = DraftContext(
         text=text,
         language=language,
@@ -77,6 +79,7 @@ def inspect_draft(
         review_title=review.title if review else None,
         author_name=review.author_name if review else None,
         cut_off=cut_off,
+        own_passages=tuple(examples),
     )
     verdicts = run_checks(ctx, GUARDRAILS)
     return [str(CHECKS[name][1]) for name in GUARDRAILS if verdicts[name] is False]

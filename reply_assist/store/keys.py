@@ -75,6 +75,10 @@ class Keys:
         """Sorted set of the days (epoch day numbers) that have any counted event."""
         return f"{self._tag(company_id)}/stats-days"
 
+    def voice(self, company_id: str) -> str:
+        """List of published replies kept as examples of the company's voice, newest first."""
+        return f"{self._tag(company_id)}/voice"
+
     def outbox(self, company_id: str) -> str:
         """Hash of publish events not yet appended to the events stream."""
         return f"{self._tag(company_id)}/outbox"
