@@ -27,6 +27,7 @@ from reply_assist.drafting.tokens import TokenCounter
 from reply_assist.eval.cases import DEFAULT_CASES, EVAL_COMPANY, EvalCase, load_cases
 from reply_assist.eval.report import print_tables, summarise, write_reports
 from reply_assist.eval.runner import Arm, DiskCache, Judge, run_cases
+from reply_assist.logs import configure_logging
 
 __all__ = ["add_arguments", "main", "run"]
 
@@ -140,6 +141,7 @@ def _openai(
 
 
 async def _run(args: argparse.Namespace, console: Console) -> int:
+    configure_logging("WARNING", "console")  # the drafter's per-call debug lines are noise here
     if args.base_url and not args.model:
         console.print("reply-assist eval: --base-url needs --model (the chat model's name)")
         return 2

@@ -58,6 +58,15 @@ def is_example(*, edited: bool, from_draft: bool, voted_up: bool) -> bool:
 def clean_reply(text: str, author_name: str | None, company: Company) -> str:
     """The reply without the reviewer's name parts and without contacts the company did not
     configure: an example must not carry one customer's data into another's reply."""
+    # Contacts first: a name inside an address (erik@…) must not hide the address.
+    settings = " ".join(filter(None, [company.name, company.signature, company.brand_voice]))
+    allowed = contacts.find_contacts(settings, company.languages)
+    allowed_values = {c.value for c in allowed.all()}
+    found = contacts.find_contacts(text, company.languages)
+    for contact in sorted(found.emails + found.phones, key=lambda c: -c.start):
+        if contact.value not in allowed_values:
+            mark = "‹e-mail›" if contact.kind == "email" else "‹phone›"
+            text = f"{text[: contact.start]}{mark}{text[contact.end :]}"
     if author_name:
         parts = sorted(
             {p for p in re.findall(r"[^\W\d_][\w'’-]*", author_name)}, key=len, reverse=True
@@ -67,14 +76,6 @@ def clean_reply(text: str, author_name: str | None, company: Company) -> str:
                 continue
             text = re.sub(rf"(?<!\w){re.escape(part)}(?!\w)", NAME_MARK, text, flags=re.IGNORECASE)
         text = re.sub(rf"{NAME_MARK}(?:\s+{NAME_MARK})+", NAME_MARK, text)
-    settings = " ".join(filter(None, [company.name, company.signature, company.brand_voice]))
-    allowed = contacts.find_contacts(settings, company.languages)
-    allowed_values = {c.value for c in allowed.all()}
-    found = contacts.find_contacts(text, company.languages)
-    for contact in sorted(found.emails + found.phones, key=lambda c: -c.start):
-        if contact.value not in allowed_values:
-            mark = "‹e-mail›" if contact.kind == "email" else "‹phone›"
-            text = f"{text[: contact.start]}{mark}{text[contact.end :]}"
     return text
 
 

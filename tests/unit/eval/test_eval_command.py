@@ -191,3 +191,23 @@ def test_history_reports_closeness_with_and_without_examples(tmp_path: Path) -> 
     shown = [p for p in prompts if "--- example 1 ---" in p]
     assert len(shown) == 8 and "Dear ‹name›," in shown[0]
     assert not any(name in p for p in shown for name in ("Sarah", "Thompson", "Kate Moss"))
+
+
+def test_concurrency_is_what_was_asked(tmp_path: Path) -> None:
+    import asyncio
+
+    in_flight = peak = 0
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        return httpx.Response(200, json=_completion("Thank you. Maja, Nordhavn Outdoor"))
+
+    with respx.mock(base_url=LLM) as mock:
+        mock.post("/chat/completions").mock(side_effect=slow)
+        args = ["eval", "--base-url", LLM, "--model", "m", "--sample", "24", "--no-cache"]
+        assert cli_main([*args, "--concurrency", "3", "--out", str(tmp_path), "--quiet"]) == 0
+    assert peak == 3
