@@ -60,6 +60,16 @@ class GenerateIn(msgspec.Struct):
     guidance: Annotated[str, Meta(max_length=500)] | None = None
 
 
+WARNINGS_DESCRIPTION = (
+    "What an agent must look at before publishing, in this order: wrong_language, too_long, "
+    "cut_off, url_not_allowed, email_not_allowed, phone_not_allowed (a link, address or number "
+    "not in the company's settings), prompt_leak, promise_not_allowed (a refund, discount, "
+    "compensation or voucher), admits_fault (legal fault or liability), reviewer_data (the "
+    "reviewer's surname or contacts), review_echo (ten or more words copied from the review). "
+    "Empty when the draft passed every check."
+)
+
+
 class DraftOut(msgspec.Struct):
     id: str
     review_id: str
@@ -72,7 +82,7 @@ class DraftOut(msgspec.Struct):
     usage: DraftUsage
     status: str  # "draft" or "published"
     created_at: str
-    warnings: list[str]
+    warnings: Annotated[list[str], Meta(description=WARNINGS_DESCRIPTION)]
     generated_text: str  # kept beside an agent's edit
     edited: bool
     prompt_truncated: bool  # the review was cut to fit the prompt budget

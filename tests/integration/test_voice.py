@@ -136,3 +136,9 @@ async def test_examples_stay_within_their_token_budget(
     counter = TokenCounter.for_model("gpt-4.1-mini", base_settings.tiktoken_cache_dir)
     assert 1 <= len(shown) < 6
     assert sum(counter.count(line) for line in shown) <= EXAMPLE_TOKENS
+
+
+async def test_the_schema_documents_the_field_and_the_warnings(api: Api) -> None:
+    schema = (await api.client.get("/schema/openapi.json")).text
+    assert "voice_examples" in schema and "Ignored by the built-in templates" in schema
+    assert "promise_not_allowed" in schema and "review_echo" in schema
