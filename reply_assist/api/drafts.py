@@ -35,6 +35,7 @@ from reply_assist.models import DraftUsage, Vote
 from reply_assist.runtime import Runtime
 from reply_assist.services.generation import GenerateCall, begin_generation
 from reply_assist.services.lookups import require_review
+from reply_assist.services.publishing import keep_upvoted_reply
 from reply_assist.store.drafts import DraftRecord
 
 __all__ = ["DraftController", "DraftOut", "draft_out"]
@@ -270,6 +271,8 @@ class DraftController(Controller):
             comment=data.comment,
         )
         await runtime.drafts.vote(company_id, draft.data, vote)
+        if vote.vote == "up":  # a published draft approved after the fact shows the voice
+            await keep_upvoted_reply(runtime, company_id, review_id, draft)
         return FeedbackOut(
             draft_id=draft_id,
             agent_id=vote.agent_id,

@@ -142,3 +142,24 @@ async def test_the_schema_documents_the_field_and_the_warnings(api: Api) -> None
     schema = (await api.client.get("/schema/openapi.json")).text
     assert "voice_examples" in schema and "Ignored by the built-in templates" in schema
     assert "promise_not_allowed" in schema and "review_echo" in schema
+
+
+async def test_a_thumbs_up_after_publishing_makes_the_reply_an_example(
+    api: Api, llm: respx.MockRouter
+) -> None:
+    await api.company(languages=["en"], signature="Anna, Acme")
+    await _publish(api, llm, "r1", "DRAFT sorry", edit="LATE-UPVOTE sorry, contact us", **NEGATIVE)
+    assert "LATE-UPVOTE" not in await _system_prompt_of_next_draft(api, llm, **NEGATIVE)
+    drafts = (await api.client.get("/v1/companies/acme/reviews/r1/drafts", headers=ADMIN)).json()
+    draft_id = drafts["items"][0]["id"]
+    v = await api.client.post(
+        f"/v1/companies/acme/reviews/r1/drafts/{draft_id}/feedback",
+        json={"vote": "up", "agent_id": "a-2"},
+        headers=ADMIN,
+    )
+    assert v.status_code in (200, 201), v.text
+    await api.review("target2", **NEGATIVE)
+    llm["chat"].mock(return_value=httpx.Response(200, json=completion("Hi. Anna, Acme")))
+    assert (await api.generate("target2")).status_code == 201
+    system = json.loads(llm["chat"].calls.last.request.content)["messages"][0]["content"]
+    assert "LATE-UPVOTE" in system
