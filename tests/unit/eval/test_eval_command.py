@@ -211,3 +211,22 @@ def test_concurrency_is_what_was_asked(tmp_path: Path) -> None:
         args = ["eval", "--base-url", LLM, "--model", "m", "--sample", "24", "--no-cache"]
         assert cli_main([*args, "--concurrency", "3", "--out", str(tmp_path), "--quiet"]) == 0
     assert peak == 3
+
+
+def test_a_judge_model_is_reported_apart(tmp_path: Path) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if body["model"] == "judge":
+            return httpx.Response(200, json=_completion('Sure: {"tone": 4, "fit": 2}'))
+        return httpx.Response(200, json=_completion("Thank you! Maja, Nordhavn Outdoor"))
+
+    with respx.mock(base_url=LLM) as mock:
+        route = mock.post("/chat/completions").mock(side_effect=answer)
+        args = ["eval", "--base-url", LLM, "--model", "m", "--judge-model", "judge"]
+        assert (
+            cli_main([*args, "--sample", "5", "--no-cache", "--out", str(tmp_path), "--quiet"]) == 0
+        )
+    assert route.call_count == 10
+    arm = _report(tmp_path)["arms"]["reply-v1"]
+    assert arm["judge"] == {"tone": 4.0, "fit": 2.0}
+    assert "judge" not in arm["checks"]  # the deterministic score does not include it
