@@ -148,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
         help="add reviews stored before the reply desk's list existed to its indexes "
         "(once, after upgrading; safe to run again and while serving)",
     )
+    from reply_assist.eval import command as eval_command
+
+    eval_command.add_arguments(
+        sub.add_parser("eval", help="score drafts of a labelled review set (templates or a model)")
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
@@ -155,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         return _demo(args)
     if args.command == "reindex-reviews":
         return _reindex_reviews(args)
+    if args.command == "eval":
+        return eval_command.run(args)
     return 2  # pragma: no cover - argparse refuses unknown commands
 
 

@@ -36,6 +36,12 @@ ReviewType = Literal["company", "product"]
 Role = Literal["dashboard", "agent", "analyst"]
 LanguageSource = Literal["platform", "detected"]
 
+VOICE_EXAMPLES_DESCRIPTION = (
+    "Show the model a few replies this company published (unedited, or whose draft got a thumbs "
+    "up) to similar reviews, so drafts sound like the company; reviewers' names and contacts are "
+    "removed from them. false: never. Ignored by the built-in templates."
+)
+
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
 LanguageCode = Annotated[str, Meta(pattern=r"^[A-Za-z]{2}$", description="ISO 639-1 code")]
 LanguageHint = Annotated[
@@ -61,6 +67,7 @@ class CompanyIn(msgspec.Struct, forbid_unknown_fields=False):
     languages: Annotated[list[LanguageCode], Meta(min_length=1, max_length=20)]
     brand_voice: Annotated[str, Meta(max_length=1000)] | None = None
     signature: Annotated[str, Meta(max_length=200)] | None = None
+    voice_examples: Annotated[bool, Meta(description=VOICE_EXAMPLES_DESCRIPTION)] = True
 
     def __post_init__(self) -> None:
         for n, code in enumerate(self.languages):
@@ -76,6 +83,7 @@ class Company(msgspec.Struct):
     brand_voice: str | None = None
     signature: str | None = None
     updated_at: datetime | None = None
+    voice_examples: Annotated[bool, Meta(description=VOICE_EXAMPLES_DESCRIPTION)] = True
 
 
 class ReviewIn(msgspec.Struct, forbid_unknown_fields=False):

@@ -14,6 +14,7 @@ from reply_assist.store.drafts import DraftRepository
 from reply_assist.store.replies import ReplyRepository
 from reply_assist.store.reviews import ReviewRepository
 from reply_assist.store.stats import StatsRepository
+from reply_assist.store.voice import VoiceRepository
 
 __all__ = ["Runtime"]
 
@@ -30,6 +31,7 @@ class Runtime:
     drafts: DraftRepository
     replies: ReplyRepository
     stats: StatsRepository
+    voice: VoiceRepository
 
     @classmethod
     def build(
@@ -51,4 +53,5 @@ class Runtime:
             drafts=DraftRepository(store),
             replies=ReplyRepository(store, settings.events_stream, settings.events_max_length),
             stats=StatsRepository(store),
+            voice=VoiceRepository(store),
         )

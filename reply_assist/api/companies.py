@@ -69,6 +69,7 @@ class CompanyController(Controller):
             brand_voice=data.brand_voice,
             signature=data.signature,
             updated_at=datetime.now(UTC),
+            voice_examples=data.voice_examples,
         )
         created = await runtime.companies.put(company)
         return Response(company, status_code=201 if created else 200)

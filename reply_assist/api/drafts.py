@@ -37,6 +37,7 @@ from reply_assist.models import DraftUsage, Vote
 from reply_assist.runtime import Runtime
 from reply_assist.services.generation import GenerateCall, begin_generation
 from reply_assist.services.lookups import require_review
+from reply_assist.services.publishing import keep_upvoted_reply
 from reply_assist.store.drafts import DraftRecord
 
 __all__ = ["DraftController", "DraftOut", "draft_events", "draft_out"]
@@ -62,9 +63,14 @@ class GenerateIn(msgspec.Struct):
     guidance: Annotated[str, Meta(max_length=500)] | None = None
 
 
-_WARNINGS_DOC = (
-    "What an agent must look at before publishing: wrong_language, too_long, cut_off, "
-    "url_not_allowed, email_not_allowed, phone_not_allowed, prompt_leak, guidance_not_applied"
+WARNINGS_DESCRIPTION = (
+    "What an agent must look at before publishing, in this order: wrong_language, too_long, "
+    "cut_off, url_not_allowed, email_not_allowed, phone_not_allowed (a link, address or number "
+    "not in the company's settings), prompt_leak, promise_not_allowed (a refund, discount, "
+    "compensation or voucher), admits_fault (legal fault or liability), reviewer_data (the "
+    "reviewer's surname or contacts), review_echo (ten or more words copied from the review), "
+    "guidance_not_applied (the built-in templates cannot follow guidance). "
+    "Empty when the draft passed every check."
 )
 
 
@@ -80,7 +86,7 @@ class DraftOut(msgspec.Struct):
     usage: DraftUsage
     status: Annotated[str, Meta(description="`draft`, or `published` once published as a reply")]
     created_at: str
-    warnings: Annotated[list[str], Meta(description=_WARNINGS_DOC)]
+    warnings: Annotated[list[str], Meta(description=WARNINGS_DESCRIPTION)]
     generated_text: str  # kept beside an agent's edit
     edited: bool
     prompt_truncated: bool  # the review was cut to fit the prompt budget
@@ -280,6 +286,8 @@ class DraftController(Controller):
             comment=data.comment,
         )
         await runtime.drafts.vote(company_id, draft.data, vote)
+        if vote.vote == "up":  # a published draft approved after the fact shows the voice
+            await keep_upvoted_reply(runtime, company_id, review_id, draft)
         return FeedbackOut(
             draft_id=draft_id,
             agent_id=vote.agent_id,

@@ -58,6 +58,7 @@ class DraftRequest(msgspec.Struct, frozen=True):
     guidance: str | None = None
     variant: int = 0  # the generation number: lets a regeneration come out different
     company_id: str = ""  # whose call it is: the model's connections are shared fairly by it
+    examples: tuple[str, ...] = ()  # the company's published replies shown in the prompt
 
 
 class Usage(msgspec.Struct, frozen=True):

@@ -19,6 +19,7 @@ for a rambling review, and the ``truncated`` flag says the model did not see all
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -197,8 +198,14 @@ class PromptLibrary:
         guidance: str | None,
         counter: TokenCounter,
         max_prompt_tokens: int,
+        examples: Sequence[str] = (),
     ) -> PromptMessages:
         """Render both messages, cutting the review text to what the budget leaves for it.
+
+        ``examples`` are replies the company published to similar reviews, already chosen within
+        their own token budget and cleaned of personal data (``services/voice.py``); they go in
+        the system part, which is the company's trusted side. A prompt version that does not
+        use them ignores them.
 
         ``truncated`` is true when any of the review's text, title or reviewer name was cut.
         Raises ``jinja2.UndefinedError`` only if a template names a variable that does not
@@ -212,6 +219,7 @@ class PromptLibrary:
             language_code=language_code,
             language_name=language_name,
             guidance=guidance or None,
+            examples=list(examples),
         )
 
         title, title_cut = _cap(counter, review.title, _MAX_TITLE_TOKENS)

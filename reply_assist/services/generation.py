@@ -41,7 +41,7 @@ from reply_assist.errors import (
 )
 from reply_assist.models import GENERATION_LIMIT, Company, DraftUsage, StoredDraft
 from reply_assist.runtime import Runtime
-from reply_assist.services import idempotency, safety
+from reply_assist.services import idempotency, safety, voice
 from reply_assist.services.eligibility import LIMIT_DETAIL, evaluate, refusal
 from reply_assist.services.lookups import require_found
 from reply_assist.store.drafts import DraftRecord
@@ -157,6 +157,8 @@ class Generation:
             company=self._company,
             system_prompt=self.request.messages.system,
             cut_off=completion.cut_off,
+            review=self._record.review,
+            examples=self.request.examples,
         )
 
     async def _commit(self, completion: Completion, warnings: list[str]) -> DraftRecord:
@@ -325,8 +327,9 @@ async def begin_generation(rt: Runtime, call: GenerateCall) -> Generation | Draf
             metrics.REFUSALS.labels("generation_limit_reached").inc()
             raise refusal("generation_limit_reached", LIMIT_DETAIL)
         assert record.language is not None  # evaluate() refuses a review without one
+        examples = await _voice_examples(rt, company, record, record.language)
         request = _draft_request(
-            rt, company, record, record.language, call.guidance, reservation.used
+            rt, company, record, record.language, call.guidance, reservation.used, examples
         )
     except BaseException as exc:
         _count_failure(exc)
@@ -343,13 +346,18 @@ def _draft_request(
     language: str,
     guidance: str | None,
     variant: int,
+    examples: list[str],
 ) -> DraftRequest:
     review = record.review
     # Every free-text field that reaches the model is masked: it needs no one's e-mail address
     # or phone number, and they should not leave for a third-party API. The company's own
     # settings (brand voice, signature) are not: they are its public contacts, which a draft
     # may rightly carry (the output checks allow exactly those).
-    mask = safety.mask_personal_data
+    languages = (language, *company.languages)
+
+    def mask(text: str) -> str:
+        return safety.mask_personal_data(text, languages)
+
     facts = ReviewFacts(
         stars=review.stars,
         text=mask(review.text),
@@ -362,7 +370,7 @@ def _draft_request(
         name=company.name, brand_voice=company.brand_voice, signature=company.signature
     )
     messages = rt.prompts.render(
-        company_facts, facts, guidance, rt.tokens, rt.settings.max_prompt_tokens
+        company_facts, facts, guidance, rt.tokens, rt.settings.max_prompt_tokens, examples
     )
     return DraftRequest(
         company=company_facts,
@@ -372,4 +380,28 @@ def _draft_request(
         guidance=guidance,
         variant=variant,
         company_id=company.id,
+        examples=tuple(examples),
+    )
+
+
+async def _voice_examples(
+    rt: Runtime, company: Company, record: ReviewRecord, language: str
+) -> list[str]:
+    """Replies the company published to reviews like this one (``services/voice.py``), read
+    through the per-process cache; none for the templates, which cannot follow them, or when
+    the company opted out. A failed read costs the examples, never the draft."""
+    if not company.voice_examples or rt.drafter.kind == "template":
+        return []
+    try:
+        candidates = await rt.voice.candidates(company.id)
+    except RedisError as exc:
+        log.warning("voice_examples_unavailable", company_id=company.id, error=type(exc).__name__)
+        return []
+    return voice.choose_examples(
+        candidates,
+        language=language,
+        stars=record.review.stars,
+        review_text=record.review.text,
+        counter=rt.tokens,
+        exclude_review=record.review.id,
     )

@@ -20,11 +20,13 @@ from redis.exceptions import RedisError
 
 from reply_assist.errors import NotFound
 from reply_assist.runtime import Runtime
-from reply_assist.services import idempotency
+from reply_assist.services import idempotency, voice
 from reply_assist.services.lookups import require_review
+from reply_assist.store.drafts import DraftRecord
 from reply_assist.store.replies import ReplyVersion
+from reply_assist.store.reviews import ReviewRecord
 
-__all__ = ["Published", "is_blank", "publish_reply"]
+__all__ = ["Published", "is_blank", "keep_upvoted_reply", "publish_reply"]
 
 log = structlog.get_logger(__name__)
 
@@ -128,6 +130,8 @@ async def _publish(
             "reply_unchanged", company_id=company_id, review_id=review_id, version=stored.version
         )
         return Published(status=200, version=stored)
+    if draft_id is not None:
+        await _keep_as_example(rt, company_id, record, stored, draft_id)
     log.info(
         "reply_published",
         company_id=company_id,
@@ -147,3 +151,60 @@ async def _abandon(rt: Runtime, claim: idempotency.Claim) -> None:
             await idempotency.abandon(rt, claim)
         except Exception as exc:  # Redis down: the claim's lease frees the key
             log.warning("cleanup_failed", step="idempotency_abandon", error=type(exc).__name__)
+
+
+async def _keep_as_example(
+    rt: Runtime, company_id: str, record: ReviewRecord, version: ReplyVersion, draft_id: str
+) -> None:
+    """Keep a published reply as an example of the company's voice when it is one (see
+    ``services/voice.py``). Published is published: a failure here is logged, never raised."""
+    try:
+        voted_up = False
+        if version.edited:
+            votes = await rt.store.client.hvals(
+                rt.store.keys.votes(company_id, record.review.id, draft_id)
+            )
+            voted_up = any(b'"vote":"up"' in _bytes(v) for v in votes)
+        if not voice.is_example(edited=version.edited, from_draft=True, voted_up=voted_up):
+            return
+        await _store_example(rt, company_id, record, version)
+    except RedisError as exc:
+        log.warning("voice_example_not_kept", company_id=company_id, error=type(exc).__name__)
+
+
+async def keep_upvoted_reply(
+    rt: Runtime, company_id: str, review_id: str, draft: DraftRecord
+) -> None:
+    """A thumbs up on a draft that was already published (edited) makes that reply an example
+    after all. Logged, never raised: the vote itself is stored."""
+    if draft.status != "published" or not draft.published_version:
+        return
+    try:
+        versions = await rt.replies.versions(company_id, review_id)
+        record = await rt.reviews.get(company_id, review_id)
+        if record is None or len(versions) < draft.published_version:
+            return
+        await _store_example(rt, company_id, record, versions[draft.published_version - 1])
+    except RedisError as exc:
+        log.warning("voice_example_not_kept", company_id=company_id, error=type(exc).__name__)
+
+
+async def _store_example(
+    rt: Runtime, company_id: str, record: ReviewRecord, version: ReplyVersion
+) -> None:
+    company = await rt.companies.get(company_id)
+    if company is None or not company.voice_examples or record.language is None:
+        return
+    example = voice.VoiceExample(
+        review_id=record.review.id,
+        language=record.language,
+        stars=record.review.stars,
+        review_text=voice.review_for_matching(record.review.text, company.languages),
+        reply_text=voice.clean_reply(version.text, record.review.author_name, company),
+        published_at=version.published_at.timestamp(),
+    )
+    await rt.voice.add(company_id, example)
+
+
+def _bytes(value: object) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()

@@ -103,6 +103,10 @@ class Keys:
         ``1``..``5`` or ``*``."""
         return f"{self._tag(company_id)}/ix/{status}/{language}/{stars}"
 
+    def voice(self, company_id: str) -> str:
+        """List of published replies kept as examples of the company's voice, newest first."""
+        return f"{self._tag(company_id)}/voice"
+
     def outbox(self, company_id: str) -> str:
         """Hash of publish events not yet appended to the events stream."""
         return f"{self._tag(company_id)}/outbox"
