@@ -211,6 +211,13 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
         "out-of-range value; `detail` names the field.",
     ),
     "bad_request": (400, "A request the service cannot read for another reason."),
+    "invalid_cursor": (
+        400,
+        "The review list's `cursor` is not a `next_cursor` of this list with these filters; "
+        "start again without one.",
+    ),
+    "reply_blank": (400, "The reply text has nothing but white space or invisible characters."),
+    "vote_missing": (400, "The reply desk's feedback form was sent without thumbs up or down."),
     "unauthorized": (401, "No bearer token, or a token that is unknown or revoked."),
     "forbidden": (
         403,
@@ -220,6 +227,10 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "plan_not_eligible": (
         403,
         "Drafts are an Enterprise-plan feature; the company's `plan` is `standard`.",
+    ),
+    "csrf_failed": (
+        403,
+        "A reply desk form that came from another site, or without the session's form token.",
     ),
     "not_found": (404, "No such route."),
     "company_not_found": (404, "No company with this id."),
@@ -232,6 +243,10 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "idempotency_key_in_use": (
         409,
         "The first call with this `Idempotency-Key` is still running; retry later.",
+    ),
+    "draft_already_published": (
+        409,
+        "The draft was published as a reply: edit the reply (`PUT …/reply`), not the draft.",
     ),
     "payload_too_large": (413, "The body is over 64 KiB."),
     "unsupported_media_type": (415, "The body is not JSON."),
@@ -257,6 +272,12 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "rate_limited": (
         429,
         "Too many requests a minute for this API key; wait `Retry-After` seconds.",
+    ),
+    "llm_busy": (
+        503,
+        "Every model connection this company may use stayed taken for the queue wait "
+        "(`REPLY_ASSIST_LLM_QUEUE_WAIT_S`); nothing was counted. Retry after `Retry-After` "
+        "seconds.",
     ),
     "internal_error": (500, "A bug: the log has the details under the response's request id."),
     "llm_unavailable": (

@@ -67,6 +67,9 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("delete", "/v1/companies/{company_id}/api-keys/{key_id}"): Access(
         ("admin",), "api_key_not_found"
     ),
+    ("get", "/v1/companies/{company_id}/reviews"): Access(
+        _ANY, "company_not_found", "invalid_cursor"
+    ),
     ("put", _REVIEW): Access(_WRITERS, "company_not_found"),
     ("get", _REVIEW): Access(_ANY, "review_not_found"),
     ("get", f"{_REVIEW}/eligibility"): Access(_ANY, "company_not_found", "review_not_found"),
@@ -78,12 +81,22 @@ ACCESS: dict[tuple[str, str], Access] = {
         "idempotency_key_in_use",
         *_REFUSALS,
         "llm_unavailable",
+        "llm_busy",
     ),
     ("get", f"{_REVIEW}/drafts"): Access(_ANY, "review_not_found"),
     ("get", f"{_REVIEW}/drafts/{{draft_id}}"): Access(_ANY, "draft_not_found"),
-    ("patch", f"{_REVIEW}/drafts/{{draft_id}}"): Access(_AGENT, "draft_not_found"),
+    ("patch", f"{_REVIEW}/drafts/{{draft_id}}"): Access(
+        _AGENT, "draft_not_found", "draft_already_published"
+    ),
     ("post", f"{_REVIEW}/drafts/{{draft_id}}/feedback"): Access(_WRITERS, "draft_not_found"),
-    ("put", f"{_REVIEW}/reply"): Access(_AGENT, "review_not_found", "draft_not_found"),
+    ("put", f"{_REVIEW}/reply"): Access(
+        _AGENT,
+        "reply_blank",
+        "review_not_found",
+        "draft_not_found",
+        "idempotency_key_in_use",
+        "idempotency_key_reused",
+    ),
     ("get", f"{_REVIEW}/reply"): Access(_ANY, "reply_not_found"),
     ("get", "/v1/companies/{company_id}/feedback/stats"): Access(
         ("admin", "analyst"), "company_not_found"
