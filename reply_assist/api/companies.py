@@ -93,7 +93,7 @@ class CompanyController(Controller):
     ) -> ApiKeyCreated:
         require_admin(principal_of(request))
         await require_company(runtime, company_id)
-        key_id, secret, token_hash = new_api_key()
+        key_id, secret, token_hash = new_api_key(company_id)
         created_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         await runtime.companies.add_key(
             company_id,

@@ -24,7 +24,7 @@ from reply_assist.api.common import (
     principal_of,
     rfc3339,
 )
-from reply_assist.auth import AGENT, ANY_ROLE, WRITERS, authorize
+from reply_assist.auth import AGENT, ANY_ROLE, WRITERS, authorize, take_prefetched
 from reply_assist.drafting.base import Answering
 from reply_assist.errors import (
     NotFound,
@@ -155,6 +155,9 @@ class DraftController(Controller):
         summary="Generate one draft reply (JSON, or server-sent events with Accept: "
         "text/event-stream)",
         status_code=201,
+        # The auth middleware may read company and review and reserve the slot in its own
+        # round trip when the body decodes strictly as this type (see auth.AuthMiddleware).
+        opt={"generation_gate": GenerateIn | None},
         responses={
             201: ResponseSpec(data_container=DraftOut, description="The stored draft."),
             200: ResponseSpec(
@@ -177,7 +180,7 @@ class DraftController(Controller):
         authorize(principal_of(request), company_id, WRITERS)
         guidance = data.guidance if data is not None else None
         call = GenerateCall(company_id, review_id, guidance, idempotency_key)
-        started = await begin_generation(runtime, call)
+        started = await begin_generation(runtime, call, take_prefetched(request.scope))
         stream = _wants_stream(request)
         if isinstance(started, DraftRecord):  # an Idempotency-Key replay
             if stream:
