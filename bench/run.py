@@ -71,6 +71,12 @@ async def run_phases(bench: Bench) -> None:
         targets.append(patched)
     for http in plan.floor_http:
         targets.append(await bench.start_floor(http))
+    if args.baseline and set("1234") & set(plan.phases):
+        # The code before the change, beside it in every phase (same Redis, company, reviews):
+        # a key of its own, as it issues them.
+        before = await bench.start_service(name="service before", code=Path(args.baseline))
+        before.token = await bench.new_key(before)
+        targets.append(before)
     bench.extra_columns = [t.name for t in targets[2:]]
     ctx = Ctx(
         service=service,

@@ -90,7 +90,7 @@ class Plan:
             + self.burst
             + sum(self.streams_at(c) for c in self.stream_concurrency)
         )
-        services = 1 + (1 if self.patches else 0)
+        services = 1 + (1 if self.patches else 0) + (self.memory_versions - 1)
         return (
             per_service * services
             + (self.overhead_warmup + self.overhead_latency + self.overhead_throughput)
