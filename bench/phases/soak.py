@@ -80,7 +80,7 @@ async def run(bench: Bench, ctx: Ctx) -> None:
     sent = 0
     while sent < total and time.monotonic() < deadline:
         elapsed = time.monotonic() - began
-        if elapsed >= 60 * len(per_minute):
+        if elapsed >= 60 * len(per_minute) and elapsed < minutes * 60:
             samples.append((len(per_minute), footprint(pid), _load()))
             print(f"bench: soak minute {len(per_minute)}: {_line(per_minute[-1])}", flush=True)
             per_minute.append(Minute())
