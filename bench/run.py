@@ -244,6 +244,11 @@ async def _amain(args: argparse.Namespace) -> int:
         args.keep_logs = True
         print(f"bench: logs kept in {bench.tmp}", file=sys.stderr)
         await bench.cleanup()
+        # What was measured before the failure is kept: a late failure must not cost a whole run.
+        bench.notes.append(f"the run FAILED before its end: {type(exc).__name__}: {exc}")
+        partial = Path(args.output).with_suffix(".partial.md")
+        partial.write_text(bench.report())
+        print(f"bench: what was measured is in {partial}", file=sys.stderr)
         if isinstance(exc, Exception):
             return 1
         raise

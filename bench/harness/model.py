@@ -97,7 +97,7 @@ class Plan:
             * len(self.servers)
             + self.streams_at(self.stream_concurrency[-1]) * len(self.servers)
             + (self.burst if self.default_pool_burst else 0)
-            + self.commands
+            + (self.commands + 1) * services  # phase 4 measures every service version
             + self.memory
             + (self.overhead_warmup + self.workers_calls) * len(self.workers)
             + (self.memory * len(self.workers) * self.memory_versions if "8" in self.phases else 0)
