@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import secrets
 import sys
 from collections.abc import AsyncIterator
@@ -116,17 +117,18 @@ def _freeze_startup_heap() -> None:
     Imports, the language profiles and the tokenizer are never freed, yet every full (gen 2)
     collection walked them all: a 100+ ms pause of the event loop, now and then, in the middle of
     somebody's stream. Frozen, a full collection scans only what requests made. Once a process
-    (the tests start many apps in one).
+    (the tests start many apps in one); a forked worker freezes what its own start made, its
+    parent has frozen the rest before forking (see serving.py).
     """
-    global _heap_frozen
-    if not _heap_frozen:
+    global _heap_frozen_in
+    if _heap_frozen_in != os.getpid():
         gc.collect()
         gc.freeze()
-        _heap_frozen = True
+        _heap_frozen_in = os.getpid()
     metrics.watch_gc_pauses()
 
 
-_heap_frozen = False
+_heap_frozen_in = 0  # the process that froze its heap
 
 
 @contextlib.asynccontextmanager
@@ -158,6 +160,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         if drafter.kind == "template"
         else f"{drafter.kind} model {settings.model}",
         prompt_version=prompts.version,
+        pid=os.getpid(),
     )
     try:
         async with anyio.create_task_group() as tasks:

@@ -1,4 +1,9 @@
-"""``reply-assist serve``: start the service."""
+"""The ``reply-assist`` command.
+
+Subcommands are registered in ``COMMANDS``, one ``Command`` each (its name, help, how it adds its
+options and what it runs), so another subcommand is one entry in that list and its own module.
+Imports of the service itself happen inside ``run``: ``reply-assist --help`` stays instant.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,156 @@ import argparse
 import os
 import secrets
 import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
 
-__all__ = ["main"]
+from reply_assist import __version__
+
+__all__ = ["COMMANDS", "Command", "build_parser", "main"]
+
+_DESCRIPTION = (
+    "Draft replies to company reviews with a language model, under the review platform's rules. "
+    "Configuration comes from environment variables; `reply-assist serve --help` lists them."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    help: str  # one line, for `reply-assist --help`
+    description: str  # a paragraph, for `reply-assist <name> --help`
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    epilog: str = ""
+
+
+# ---- serve ---------------------------------------------------------------------------------
+
+# Every variable the service reads, for `serve --help`: (name, meaning, default). The README's
+# Configuration table says the same at more length.
+ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
+    ("REPLY_ASSIST_ADMIN_TOKEN", "the platform admin token (16+ characters)", "random, printed"),
+    (
+        "REPLY_ASSIST_REDIS_URL",
+        "redis://, rediss://, unix://, ?cluster=1, redis+sentinel://",
+        "embedded in-process store",
+    ),
+    ("REPLY_ASSIST_REDIS_PREFIX", "prefix of every Redis key", "reply_assist"),
+    ("REPLY_ASSIST_REDIS_MAX_CONNECTIONS", "Redis pool size per process", "64"),
+    ("REPLY_ASSIST_REDIS_TIMEOUT_S", "Redis connect and read timeout", "2"),
+    ("REPLY_ASSIST_REDIS_POOL_WAIT_S", "wait for a free pooled Redis connection", "10"),
+    ("OPENAI_API_KEY", "key of the OpenAI-compatible endpoint", "none: built-in templates"),
+    ("OPENAI_BASE_URL", "any OpenAI-compatible endpoint", "OpenAI's, when a key is set"),
+    ("REPLY_ASSIST_MODEL", "chat model name", "gpt-4.1-mini"),
+    ("REPLY_ASSIST_LLM_TIMEOUT_S", "model call timeout, per attempt", "20"),
+    ("REPLY_ASSIST_LLM_MAX_RETRIES", "retries of a failed model call", "1"),
+    ("REPLY_ASSIST_LLM_MAX_CONNECTIONS", "HTTP connections to the model per process", "200"),
+    (
+        "REPLY_ASSIST_LLM_MAX_CONNECTIONS_PER_COMPANY",
+        "of those, how many one company may hold",
+        "3/4 of them",
+    ),
+    ("REPLY_ASSIST_LLM_QUEUE_WAIT_S", "wait for a model connection before 503 llm_busy", "10"),
+    ("REPLY_ASSIST_LLM_HTTP", "the SDK's transport: aiohttp or httpx", "aiohttp"),
+    ("REPLY_ASSIST_LLM_TEMPERATURE", "sampling temperature", "0.7"),
+    ("REPLY_ASSIST_MAX_PROMPT_TOKENS", "prompt budget; the review is cut to fit", "3000"),
+    ("REPLY_ASSIST_MAX_COMPLETION_TOKENS", "max_tokens of a draft", "400"),
+    ("REPLY_ASSIST_RATE_LIMIT_PER_MIN", "requests a minute per API key (0: off)", "600"),
+    ("REPLY_ASSIST_EVENTS_STREAM", "Redis stream of publish events", "reply_assist:events"),
+    ("REPLY_ASSIST_EVENTS_MAX_LENGTH", "about how many events the stream keeps", "1000000"),
+    ("REPLY_ASSIST_IDEMPOTENCY_TTL_S", "how long Idempotency-Keys are kept", "86400"),
+    ("REPLY_ASSIST_PROMPT_VERSION", "which prompt to use", "reply-v1"),
+    ("REPLY_ASSIST_PROMPTS_DIR", "where prompts are", "the packaged prompts/"),
+    ("REPLY_ASSIST_TIKTOKEN_CACHE_DIR", "where tokenizer files are written", "~/.cache/…"),
+    ("REPLY_ASSIST_READINESS_INTERVAL_S", "how often /readyz probes the model", "30"),
+    ("REPLY_ASSIST_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO"),
+    ("REPLY_ASSIST_LOG_FORMAT", "json or console", "json"),
+    ("REPLY_ASSIST_HEAD_TIMEOUT_S", "same as --head-timeout", "10"),
+    ("REPLY_ASSIST_MAX_CLIENT_CONNECTIONS", "same as --max-connections", "4096"),
+)
+
+_DEFAULT_HEAD_TIMEOUT_S = 10.0
+_DEFAULT_MAX_CONNECTIONS = 4096
+
+
+def _environment_epilog() -> str:
+    width = max(len(name) for name, _, _ in ENVIRONMENT)
+    lines = ["environment variables (a wrong value stops the start with one line naming it):"]
+    lines += [f"  {name:<{width}}  {what} (default: {dflt})" for name, what, dflt in ENVIRONMENT]
+    lines += [
+        "",
+        "examples:",
+        "  reply-assist serve                      # embedded store, built-in templates",
+        "  REPLY_ASSIST_REDIS_URL=redis://127.0.0.1:6379/0 reply-assist serve --workers 4",
+    ]
+    return "\n".join(lines)
+
+
+def _env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SystemExit(f"reply-assist: {name}={raw!r} is not valid: expected a number") from None
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, not {text}")
+    return value
+
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on; 0.0.0.0 for every interface (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="port to listen on; 0 picks a free one, which the "
+        "`listening` log line names (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="worker processes, forked from one parent that loads everything once; more than one "
+        "needs REPLY_ASSIST_REDIS_URL (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--head-timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        default=_env_number("REPLY_ASSIST_HEAD_TIMEOUT_S", _DEFAULT_HEAD_TIMEOUT_S),
+        help="close a connection whose request head is not complete within this time, with 408 "
+        "(default: %(default)s, or REPLY_ASSIST_HEAD_TIMEOUT_S)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        metavar="N",
+        default=int(_env_number("REPLY_ASSIST_MAX_CLIENT_CONNECTIONS", _DEFAULT_MAX_CONNECTIONS)),
+        help="client connections one worker holds at most; beyond it new ones are closed at "
+        "once (default: %(default)s, or REPLY_ASSIST_MAX_CLIENT_CONNECTIONS)",
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from reply_assist.serving import BindError, ServeOptions, bind, preload, serve
     from reply_assist.settings import Settings, SettingsError
 
     try:
@@ -27,10 +175,17 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    # The port first: when it is taken, that is all the operator needs to read.
+    try:
+        sock = bind(args.host, args.port)
+    except BindError as exc:
+        print(f"reply-assist: {exc}", file=sys.stderr)
+        return 1
     if settings.admin_token is None:
         # Made here, once, so that every worker accepts the same token.
         token = secrets.token_urlsafe(32)
         os.environ["REPLY_ASSIST_ADMIN_TOKEN"] = token
+        settings = Settings.from_env()
         print(
             f"reply-assist: REPLY_ASSIST_ADMIN_TOKEN is not set; this run's admin token is {token}",
             file=sys.stderr,
@@ -56,18 +211,30 @@ def _serve(args: argparse.Namespace) -> int:
             "templates (model 'template')",
             file=sys.stderr,
         )
-    uvicorn.run(
-        "reply_assist.app:create_app",
-        factory=True,
+    from reply_assist.app import create_app
+
+    app = create_app(settings)
+    preload(settings)
+    options = ServeOptions(
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level="warning",  # the service writes its own access log, with request ids
-        access_log=False,
-        proxy_headers=True,
-        timeout_graceful_shutdown=30,
+        head_timeout_s=args.head_timeout,
+        max_connections=args.max_connections,
     )
-    return 0
+    return serve(app, sock, options)
+
+
+SERVE = Command(
+    name="serve",
+    help="start the HTTP service",
+    description="Start the HTTP service (the API under /v1, /healthz, /readyz, /metrics and the "
+    "OpenAPI schema under /schema). With nothing configured it keeps everything in memory and "
+    "drafts from built-in templates; it logs the address it listens on.",
+    add_arguments=_serve_arguments,
+    run=_serve,
+    epilog=_environment_epilog(),
+)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -130,39 +297,91 @@ def _reindex_reviews(_: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="reply-assist", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="start the HTTP service")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-    demo = sub.add_parser(
-        "demo", help="create a demo company, reviews and a key per role in a running service"
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url", default="http://127.0.0.1:8000", help="the running service (default: %(default)s)"
     )
-    demo.add_argument("--url", default="http://127.0.0.1:8000", help="the running service")
-    demo.add_argument("--admin-token", help="default: $REPLY_ASSIST_ADMIN_TOKEN")
-    demo.add_argument("--company", default="demo", help="company id to create or replace")
-    sub.add_parser(
-        "reindex-reviews",
-        help="add reviews stored before the reply desk's list existed to its indexes "
-        "(once, after upgrading; safe to run again and while serving)",
+    parser.add_argument("--admin-token", help="default: $REPLY_ASSIST_ADMIN_TOKEN")
+    parser.add_argument(
+        "--company", default="demo", help="company id to create or replace (default: %(default)s)"
     )
-    from reply_assist.eval import command as eval_command
 
-    eval_command.add_arguments(
-        sub.add_parser("eval", help="score drafts of a labelled review set (templates or a model)")
+
+DEMO = Command(
+    name="demo",
+    help="create a demo company, reviews and a key per role in a running service",
+    description="Create (or replace) a demo company with four reviews in English, Swedish and "
+    "Dutch in a running service, through its API, and print one API key per role to sign in to "
+    "the reply desk (/desk) with.",
+    add_arguments=_demo_arguments,
+    run=_demo,
+)
+
+REINDEX_REVIEWS = Command(
+    name="reindex-reviews",
+    help="add reviews stored before the reply desk's list existed to its indexes",
+    description="Add reviews stored before the reply desk's list existed to its indexes, in the "
+    "Redis of REPLY_ASSIST_REDIS_URL: once, after upgrading; safe to run again and while serving.",
+    add_arguments=lambda _: None,
+    run=_reindex_reviews,
+)
+
+
+def _eval_arguments(parser: argparse.ArgumentParser) -> None:
+    from reply_assist.eval import command
+
+    command.add_arguments(parser)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from reply_assist.eval import command
+
+    return command.run(args)
+
+
+EVAL = Command(
+    name="eval",
+    help="score drafts of a labelled review set (templates or a model)",
+    description="Run the shipped labelled reviews through the built-in templates or any "
+    "OpenAI-compatible endpoint, score every draft with the service's own checks, and write "
+    "JSON and Markdown reports; exits non-zero under --min-score.",
+    add_arguments=_eval_arguments,
+    run=_eval,
+)
+
+
+# The subcommands, in the order `--help` lists them. A new one: its own module with a Command,
+# appended here.
+COMMANDS: list[Command] = [SERVE, DEMO, REINDEX_REVIEWS, EVAL]
+
+
+def build_parser(commands: list[Command] | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reply-assist",
+        description=_DESCRIPTION,
+        epilog="Run `reply-assist <command> --help` for a command's options.",
     )
-    args = parser.parse_args(argv)
-    if args.command == "serve":
-        return _serve(args)
-    if args.command == "demo":
-        return _demo(args)
-    if args.command == "reindex-reviews":
-        return _reindex_reviews(args)
-    if args.command == "eval":
-        return eval_command.run(args)
-    return 2  # pragma: no cover - argparse refuses unknown commands
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="<command>", title="commands"
+    )
+    for command in COMMANDS if commands is None else commands:
+        child = sub.add_parser(
+            command.name,
+            help=command.help,
+            description=textwrap.fill(command.description, 78),
+            epilog=command.epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        command.add_arguments(child)
+        child.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    return run(args)
 
 
 if __name__ == "__main__":

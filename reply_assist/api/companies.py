@@ -30,7 +30,15 @@ class ApiKeyIn(msgspec.Struct):
 
 class ApiKeyCreated(msgspec.Struct):
     id: str
-    key: str  # shown once; only its hash is kept
+    # Shown once; only its hash is kept.
+    key: Annotated[
+        str,
+        Meta(
+            description="The key, shown once (only its SHA-256 hash is kept): "
+            "`rak_<company id>_<secret>`, the company id with `:` written `~`, then 256 random "
+            "bits. Send it as `Authorization: Bearer <key>`."
+        ),
+    ]
     role: Role
     created_at: str
     label: str | None = None
@@ -94,7 +102,7 @@ class CompanyController(Controller):
     ) -> ApiKeyCreated:
         require_admin(principal_of(request))
         await require_company(runtime, company_id)
-        key_id, secret, token_hash = new_api_key()
+        key_id, secret, token_hash = new_api_key(company_id)
         created_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         await runtime.companies.add_key(
             company_id,

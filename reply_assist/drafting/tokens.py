@@ -195,7 +195,12 @@ class TokenCounter:
         for a model tiktoken does not know.
         """
         ensure_tiktoken_files(_effective_cache_dir(cache_dir))
-        return cls(tiktoken.get_encoding(_encoding_name_for(model)), model)
+        encoding = tiktoken.get_encoding(_encoding_name_for(model))
+        # tiktoken keeps the BPE ranks twice: in its Rust core, which encodes and decodes, and as
+        # a Python dict of 200,000 bytes objects that only pickling an Encoding reads (which
+        # nothing here does). The dict is ~26 MB of every process's memory: let it go.
+        encoding._mergeable_ranks = {}
+        return cls(encoding, model)
 
     @property
     def model(self) -> str:

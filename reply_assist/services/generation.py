@@ -45,7 +45,7 @@ from reply_assist.services import idempotency, safety, voice
 from reply_assist.services.eligibility import LIMIT_DETAIL, evaluate, refusal
 from reply_assist.services.lookups import require_found
 from reply_assist.store.drafts import DraftRecord
-from reply_assist.store.reviews import Reservation, ReviewRecord
+from reply_assist.store.reviews import Loaded, Reservation, ReviewRecord
 
 __all__ = ["GenerateCall", "Generation", "begin_generation"]
 
@@ -295,21 +295,30 @@ async def _claim_key(rt: Runtime, call: GenerateCall) -> idempotency.Claim | Dra
     )
 
 
-async def begin_generation(rt: Runtime, call: GenerateCall) -> Generation | DraftRecord:
+async def begin_generation(
+    rt: Runtime, call: GenerateCall, prefetched: Loaded | None = None
+) -> Generation | DraftRecord:
     """Check everything that can refuse the call before the model runs, and take a slot.
 
+    ``prefetched`` is what the auth middleware already read and reserved in its own round trip
+    (a key that names its company, no Idempotency-Key); this call then owns that slot.
     Returns the replayed draft when the Idempotency-Key already has an answer.
     """
-    claimed = await _claim_key(rt, call)
+    reservation: Reservation | None = prefetched.reservation if prefetched else None
+    try:
+        claimed = await _claim_key(rt, call)
+    except BaseException:
+        await _release_slot(rt, reservation)
+        raise
     if isinstance(claimed, DraftRecord):
+        await _release_slot(rt, reservation)
         return claimed
-    reservation: Reservation | None = None
     try:
         # One round trip reads the company and the review and takes a slot; the rules are then
         # checked on what it read, and a call they refuse gives its slot straight back. (Calls
         # for one review all meet the same rules, so a slot held by a refused call for a moment
         # never changes another call's answer.)
-        loaded = await rt.reviews.load_and_reserve(
+        loaded = prefetched or await rt.reviews.load_and_reserve(
             call.company_id,
             call.review_id,
             ttl_s=rt.settings.reservation_ttl_s,

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import msgspec
 
 from reply_assist.models import Company, Role
 from reply_assist.store.connection import Store
+from reply_assist.store.keys import Keys
 
-__all__ = ["ApiKeyRecord", "CompanyRepository", "KeyLookup", "KeyUse"]
+__all__ = [
+    "ApiKeyRecord",
+    "CompanyRepository",
+    "KeyLookup",
+    "KeyUse",
+    "RateWindow",
+    "company_key_args",
+    "key_found",
+]
 
 
 class ApiKeyRecord(msgspec.Struct):
@@ -59,13 +68,16 @@ class CompanyRepository:
         return sorted(cast(set[str], await self._redis.smembers(self._keys.companies())))
 
     async def add_key(self, company_id: str, record: ApiKeyRecord) -> None:
+        """Store a key that names its company: its lookup lives in the company's hash slot."""
         lookup = KeyLookup(company_id=company_id, key_id=record.id, role=record.role)
         # The listing first, then the lookup that makes the key usable: a failure in between
         # leaves a listed key that does not work yet, never a working key nobody can revoke.
         await self._redis.hset(
             self._keys.company_api_keys(company_id), record.id, msgspec.json.encode(record)
         )
-        await self._redis.set(self._keys.api_key(record.token_hash), msgspec.json.encode(lookup))
+        await self._redis.hset(
+            self._keys.key_lookups(company_id), record.token_hash, msgspec.json.encode(lookup)
+        )
 
     async def list_keys(self, company_id: str) -> list[ApiKeyRecord]:
         raw = await self._redis.hgetall(self._keys.company_api_keys(company_id))
@@ -77,7 +89,9 @@ class CompanyRepository:
         if raw is None:
             return False
         record = msgspec.json.decode(raw, type=ApiKeyRecord)
-        # The lookup first: from this moment the key is refused everywhere.
+        # The lookup first: from this moment the key is refused everywhere. A key issued before
+        # keys named their company has its lookup outside the company (``apikey/<hash>``).
+        await self._redis.hdel(self._keys.key_lookups(company_id), record.token_hash)
         await self._redis.delete(self._keys.api_key(record.token_hash))
         await self._redis.hdel(self._keys.company_api_keys(company_id), key_id)
         return True
@@ -100,3 +114,48 @@ class CompanyRepository:
         if minute is None:
             return lookup, None
         return lookup, KeyUse(this_minute=int(found[1]), previous_minute=int(found[2]))
+
+    async def authenticate_in_company(
+        self, company_id: str, token_hash: str, rate: RateWindow | None
+    ) -> tuple[KeyLookup, KeyUse | None] | None:
+        """The same for a key that names its company, in that company's slot; one round trip."""
+        keys, args = company_key_args(self._keys, company_id, token_hash, rate)
+        found = await self._scripts.run("authenticate_in_company", keys, args)
+        return None if not found else key_found(found, rate)
+
+
+@dataclass(frozen=True, slots=True)
+class RateWindow:
+    """The minute a call falls in, the limit a minute, and how much of the previous minute's
+    count still lies in the last 60 s (the sliding window of ratelimit.py)."""
+
+    minute: int
+    per_minute: int
+    previous_weight: float
+
+
+def company_key_args(
+    keys: Keys, company_id: str, token_hash: str, rate: RateWindow | None
+) -> tuple[list[str], list[object]]:
+    """KEYS and ARGV of ``authenticate_in_company.lua`` up to its rate limit."""
+    minute = rate.minute if rate is not None else 0
+    return (
+        [
+            keys.key_lookups(company_id),
+            keys.company_rate_limit(company_id, token_hash, minute),
+            keys.company_rate_limit(company_id, token_hash, minute - 1),
+        ],
+        [
+            token_hash,
+            rate.per_minute if rate is not None else 0,
+            repr(rate.previous_weight) if rate is not None else "0",
+        ],
+    )
+
+
+def key_found(found: list[Any], rate: RateWindow | None) -> tuple[KeyLookup, KeyUse | None]:
+    """The lookup and the counts from the first three items a key script answers."""
+    lookup = msgspec.json.decode(found[0], type=KeyLookup)
+    if rate is None:
+        return lookup, None
+    return lookup, KeyUse(this_minute=int(found[1]), previous_minute=int(found[2]))

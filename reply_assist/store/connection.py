@@ -53,6 +53,7 @@ else:
 
 _SCRIPT_NAMES = (
     "authenticate",
+    "authenticate_in_company",
     "load_and_reserve",
     "release",
     "commit_draft",

@@ -45,6 +45,15 @@ class Keys:
     def company_api_keys(self, company_id: str) -> str:
         return f"{self._tag(company_id)}/api-keys"
 
+    def key_lookups(self, company_id: str) -> str:
+        """Hash: token hash → lookup, for keys that name their company (``rak_<company>_…``), so
+        that one script in the company's slot authenticates the key and serves the call."""
+        return f"{self._tag(company_id)}/key-lookups"
+
+    def company_rate_limit(self, company_id: str, token_hash: str, window: int) -> str:
+        """One API key's calls in one minute, for keys that name their company."""
+        return f"{self._tag(company_id)}/rate/{token_hash}/{window}"
+
     def review(self, company_id: str, review_id: str) -> str:
         """Hash: ``json`` (the review), ``lang``/``lang_reason`` (detected once), ``drafts``."""
         return f"{self._tag(company_id)}/r/{review_id}"

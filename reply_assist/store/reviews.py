@@ -12,13 +12,20 @@ from __future__ import annotations
 import heapq
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from typing import cast
 
 import msgspec
 
 from reply_assist.models import Company, Review
 from reply_assist.store.buckets import buckets_of
+from reply_assist.store.companies import (
+    KeyLookup,
+    KeyUse,
+    RateWindow,
+    company_key_args,
+    key_found,
+)
 from reply_assist.store.connection import Store
 from reply_assist.store.review_index import (
     MOVE_ROUNDS,
@@ -225,6 +232,42 @@ class ReviewRepository:
             record=_record(fields),
             reservation=Reservation(company_id, review_id, token, int(used)) if reserved else None,
         )
+
+    async def authenticate_and_reserve(
+        self,
+        company_id: str,
+        review_id: str,
+        token_hash: str,
+        rate: RateWindow | None,
+        *,
+        roles: Collection[str],
+        ttl_s: float,
+        limit: int,
+    ) -> tuple[KeyLookup, KeyUse | None, Loaded] | None:
+        """Authenticate a key that names ``company_id``, count its call, and do what
+        ``load_and_reserve`` does: the one round trip of a generate call before the model. No
+        slot is taken for a key over its rate limit or whose role may not generate. None for an
+        unknown key."""
+        token = secrets.token_hex(8)
+        keys, args = company_key_args(self._keys, company_id, token_hash, rate)
+        keys += [
+            self._keys.company(company_id),
+            self._keys.review(company_id, review_id),
+            self._keys.inflight(company_id, review_id),
+        ]
+        args += [" ".join(sorted(roles)), token, int(ttl_s * 1000), limit]
+        found = await self._store.scripts.run("authenticate_in_company", keys, args)
+        if not found:
+            return None
+        lookup, use = key_found(found, rate)
+        company_raw, review_flat, reserved, used = found[3:]
+        fields = dict(zip(review_flat[::2], review_flat[1::2], strict=True))
+        loaded = Loaded(
+            company=None if not company_raw else msgspec.json.decode(company_raw, type=Company),
+            record=_record(fields),
+            reservation=Reservation(company_id, review_id, token, int(used)) if reserved else None,
+        )
+        return lookup, use, loaded
 
     async def release(self, reservation: Reservation) -> None:
         await self._store.scripts.run(

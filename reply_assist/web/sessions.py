@@ -29,6 +29,8 @@ class DeskSession(msgspec.Struct):
     agent_id: str  # who is working: recorded as the approver of publishes and the voter
     csrf: str  # the token every form and script must send back (see web.security)
     company_id: str | None = None  # a key's company; the company an admin chose
+    # A key of the form that names its company is looked up in that company (auth.key_principal).
+    key_names_company: bool = False
 
 
 def _hash(session_id: str) -> str:

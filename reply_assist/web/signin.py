@@ -10,8 +10,8 @@ from litestar.datastructures import Cookie
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
-from reply_assist.auth import hash_token, key_principal
-from reply_assist.errors import InvalidRequest
+from reply_assist.auth import company_of_key, hash_token, key_principal
+from reply_assist.errors import InvalidRequest, Unauthorized
 from reply_assist.web.i18n import LANGUAGES
 from reply_assist.web.pages import render, safe_next
 from reply_assist.web.security import (
@@ -91,7 +91,11 @@ class SignInController(Controller):
             )
             return admin, "admin"
         runtime = runtime_of(request)
-        principal = await key_principal(runtime, hash_token(token))
+        try:
+            key_company = company_of_key(token)
+        except Unauthorized:
+            return None
+        principal = await key_principal(runtime, hash_token(token), key_company)
         if principal is None or principal.company_id is None or principal.role is None:
             return None
         # Without a name, the key's label (or its id) stands for whoever uses the key.
@@ -109,6 +113,7 @@ class SignInController(Controller):
             agent_id=name or label or principal.key_id or "agent",
             csrf=new_csrf_token(),
             company_id=principal.company_id,
+            key_names_company=key_company is not None,
         )
         return session, principal.role
 

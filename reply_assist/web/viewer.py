@@ -116,7 +116,8 @@ async def current_viewer(request: Request[Any, Any, Any]) -> Viewer:
         same = hmac.compare_digest(session.token_hash, hash_token(admin_token))
         principal = ADMIN if same else None
     else:
-        principal = await key_principal(runtime_of(request), session.token_hash)
+        key_company = session.company_id if session.key_names_company else None
+        principal = await key_principal(runtime_of(request), session.token_hash, key_company)
     if principal is None:
         await sessions.delete(session_id)
         raise SignInRequired

@@ -40,10 +40,13 @@ async def test_rate_limit_per_api_key(
         for _ in range(10):
             assert (await client.get("/v1/companies/acme", headers=ADMIN)).status_code == 200
         # Made-up tokens are refused without leaving a counter behind for each of them.
-        counters = f"*{settings.redis_key_prefix}:apikey/*/rate/*"
+        counters = f"*{settings.redis_key_prefix}:*/rate/*"
         before = len([k async for k in redis_client.scan_iter(match=counters)])
         for n in range(20):
             bad = {"authorization": f"Bearer rak_made-up-{n}"}
+            assert (await client.get("/v1/companies/acme", headers=bad)).status_code == 401
+            # well-formed and naming a real company: looked up there, and nothing left either
+            bad = {"authorization": f"Bearer rak_acme_{n:043d}"}
             assert (await client.get("/v1/companies/acme", headers=bad)).status_code == 401
         after = len([k async for k in redis_client.scan_iter(match=counters)])
         assert after == before >= 2  # key_a and key_b have theirs

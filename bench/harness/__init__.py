@@ -1,0 +1,1 @@
+"""What every phase of bench/run.py shares: processes, the HTTP load generator, the plan."""

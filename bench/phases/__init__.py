@@ -1,0 +1,1 @@
+"""The phases of bench/run.py, one module each."""
