@@ -328,9 +328,9 @@ REINDEX_REVIEWS = Command(
 
 
 def _eval_arguments(parser: argparse.ArgumentParser) -> None:
-    from reply_assist.eval import command
+    from reply_assist.eval.arguments import add_arguments
 
-    command.add_arguments(parser)
+    add_arguments(parser)
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 from pathlib import Path
@@ -25,94 +24,13 @@ from reply_assist.drafting.prompting import PromptLibrary, default_prompts_dir
 from reply_assist.drafting.template_texts import TemplateTexts, templates_dir
 from reply_assist.drafting.templates import TemplateDrafter
 from reply_assist.drafting.tokens import TokenCounter
-from reply_assist.eval.cases import DEFAULT_CASES, EVAL_COMPANY, EvalCase, load_cases
+from reply_assist.eval.arguments import add_arguments
+from reply_assist.eval.cases import EVAL_COMPANY, EvalCase, load_cases
 from reply_assist.eval.report import print_tables, summarise, write_reports
 from reply_assist.eval.runner import Arm, DiskCache, Judge, run_cases
 from reply_assist.logs import configure_logging
 
 __all__ = ["add_arguments", "main", "run"]
-
-
-def _default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "reply-assist" / "eval"
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``eval`` subcommand's options (``reply_assist.cli`` adds the subcommand)."""
-    data = parser.add_argument_group("cases")
-    data.add_argument(
-        "--cases",
-        type=Path,
-        default=DEFAULT_CASES,
-        help="JSONL file of labelled reviews (default: the 315 shipped cases, 9 languages)",
-    )
-    data.add_argument(
-        "--languages", help="only these languages, comma-separated (e.g. sv,en)", default=None
-    )
-    data.add_argument(
-        "--sample",
-        type=int,
-        default=None,
-        metavar="N",
-        help="about N cases spread evenly over the set (every k-th), for a quick run or CI",
-    )
-    model = parser.add_argument_group("drafter (default: the built-in templates)")
-    model.add_argument(
-        "--base-url", help="an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1"
-    )
-    model.add_argument("--model", help="the chat model's name (required with --base-url)")
-    model.add_argument(
-        "--api-key",
-        default=os.environ.get("OPENAI_API_KEY"),
-        help="the endpoint's key (default: $OPENAI_API_KEY; local servers need none)",
-    )
-    model.add_argument("--temperature", type=float, default=0.7, help="default: 0.7, as served")
-    model.add_argument("--timeout", type=float, default=120.0, help="seconds per model call")
-    model.add_argument("--max-tokens", type=int, default=400, help="max_tokens of a draft")
-    model.add_argument("--max-prompt-tokens", type=int, default=3000, help="the prompt budget")
-    prompts = parser.add_argument_group("prompts")
-    prompts.add_argument(
-        "--prompt-version",
-        action="append",
-        dest="prompt_versions",
-        metavar="VERSION",
-        help="a prompt version to run; give it twice to compare two side by side "
-        "(default: reply-v1)",
-    )
-    prompts.add_argument(
-        "--prompts-dir", type=Path, default=None, help="default: the packaged prompts/"
-    )
-    voice = parser.add_argument_group("the company's voice")
-    voice.add_argument(
-        "--history",
-        type=Path,
-        default=None,
-        help="JSONL of the company's published replies (language, stars, review, reply): "
-        "runs each prompt version without and with examples from it, and reports how close "
-        "the drafts come to its style",
-    )
-    run = parser.add_argument_group("running")
-    run.add_argument("--concurrency", type=int, default=4, help="model calls at once (default 4)")
-    run.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=_default_cache_dir(),
-        help="where model answers are kept, so a rerun does not pay twice "
-        "(default: $XDG_CACHE_HOME/reply-assist/eval)",
-    )
-    run.add_argument("--no-cache", action="store_true", help="ask the model again for every case")
-    run.add_argument("--judge-model", help="a model that also rates tone and fit (reported apart)")
-    run.add_argument("--judge-base-url", help="the judge's endpoint (default: --base-url)")
-    out = parser.add_argument_group("output")
-    out.add_argument("--out", type=Path, default=Path("eval-report"), help="report directory")
-    out.add_argument(
-        "--min-score",
-        type=float,
-        default=None,
-        help="exit 1 when any prompt version's mean score (0-1) is below this",
-    )
-    out.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _select(cases: list[EvalCase], args: argparse.Namespace) -> list[EvalCase]:
