@@ -77,6 +77,9 @@ class _Normalised:
         return self.origin[start], self.origin[end - 1] + 1 if end > start else self.origin[start]
 
 
+_NON_ASCII: Final = re.compile(r"[^\x00-\x7f]")
+
+
 def _fold(ch: str) -> str:
     if ch in _DOTS:
         return "."
@@ -102,10 +105,19 @@ def normalise(text: str) -> _Normalised:
         out.append(text)
         origin.extend(range(len(text)))
     else:
-        for i, ch in enumerate(text):
-            folded = _fold(ch)
+        # Only the non-ASCII characters can fold (``_fold`` keeps ASCII as it is); the runs of
+        # ASCII between them are copied whole, which is most of a Swedish or German text.
+        last = 0
+        for match in _NON_ASCII.finditer(text):
+            i = match.start()
+            out.append(text[last:i])
+            origin.extend(range(last, i))
+            folded = _fold(text[i])
             out.append(folded)
             origin.extend([i] * len(folded))
+            last = i + 1
+        out.append(text[last:])
+        origin.extend(range(last, len(text)))
     folded_text = "".join(out)
     if "[" in folded_text or "(" in folded_text or "{" in folded_text:
         parts: list[str] = []
@@ -318,15 +330,29 @@ def find_contacts(text: str, languages: Iterable[str | None] = ()) -> Contacts:
     """Every link, e-mail address and phone number in ``text``. ``languages`` choose the
     countries whose numbering plans read national phone numbers (``070…`` is Swedish);
     numbers written with a ``+`` are read in any case."""
-    norm = normalise(text)
-    emails = _emails(norm)
-    email_spans = [(m.start(), m.end()) for m in _EMAIL.finditer(norm.text)] if emails else []
     regions = tuple(dict.fromkeys(r for r in map(region_for, languages) if r)) or ("GB",)
-    links = tuple(_links(norm, email_spans))
+    return _find_contacts(text, regions)
+
+
+# One draft is asked about several times (its prose, its unconfigured contacts, the reviewer's
+# data), and a review's text is masked once per call: answer the repeats from memory.
+@functools.lru_cache(maxsize=256)
+def _find_contacts(text: str, regions: tuple[str, ...]) -> Contacts:
+    norm, links, emails = _links_and_emails(text)
     # A phone number inside a link or address is part of it, not a number to call.
     taken = [(c.start, c.end) for c in (*links, *emails)]
     phones = tuple(p for p in _phones(norm, regions) if not any(s <= p.start < e for s, e in taken))
-    return Contacts(urls=links, emails=tuple(emails), phones=phones)
+    return Contacts(urls=links, emails=emails, phones=phones)
+
+
+@functools.lru_cache(maxsize=256)
+def _links_and_emails(
+    text: str,
+) -> tuple[_Normalised, tuple[Contact, ...], tuple[Contact, ...]]:
+    norm = normalise(text)
+    emails = _emails(norm)
+    email_spans = [(m.start(), m.end()) for m in _EMAIL.finditer(norm.text)] if emails else []
+    return norm, tuple(_links(norm, email_spans)), tuple(emails)
 
 
 @functools.lru_cache(maxsize=512)
