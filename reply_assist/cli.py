@@ -14,8 +14,12 @@ import sys
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reply_assist import __version__
+
+if TYPE_CHECKING:
+    from reply_assist.settings import Settings
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
 
@@ -121,6 +125,17 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _settings() -> Settings | None:
+    """The settings from the environment, or None after saying in one line which is wrong."""
+    from reply_assist.settings import Settings, SettingsError
+
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        print(f"reply-assist: {exc}", file=sys.stderr)
+        return None
+
+
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host",
@@ -161,12 +176,10 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     from reply_assist.serving import BindError, ServeOptions, bind, preload, serve
-    from reply_assist.settings import Settings, SettingsError
+    from reply_assist.settings import Settings
 
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"reply-assist: {exc}", file=sys.stderr)
+    settings = _settings()
+    if settings is None:
         return 2
     if args.workers > 1 and settings.redis_url is None:
         print(
@@ -265,14 +278,11 @@ def _reindex_reviews(_: argparse.Namespace) -> int:
     """Put reviews stored before the reply desk's list existed into its indexes (idempotent)."""
     import asyncio
 
-    from reply_assist.settings import Settings, SettingsError
     from reply_assist.store.connection import connect
     from reply_assist.store.reviews import ReviewRepository
 
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"reply-assist: {exc}", file=sys.stderr)
+    settings = _settings()
+    if settings is None:
         return 2
     if settings.redis_url is None:
         print(
