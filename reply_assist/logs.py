@@ -8,9 +8,18 @@ from __future__ import annotations
 import logging
 import sys
 
+import msgspec
 import structlog
 
 __all__ = ["configure_logging"]
+
+# msgspec writes a line several times faster than json.dumps; what it cannot encode (an
+# exception object, a Path) is written as its repr, as structlog's own fallback does.
+_encoder = msgspec.json.Encoder(enc_hook=repr)
+
+
+def _json_line(event: object, **_: object) -> str:
+    return _encoder.encode(event).decode()
 
 
 def configure_logging(level: str, fmt: str) -> None:
@@ -20,7 +29,7 @@ def configure_logging(level: str, fmt: str) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer()
+        structlog.processors.JSONRenderer(serializer=_json_line)
         if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )

@@ -31,7 +31,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,7 +117,7 @@ def guarded_protocol(head_timeout_s: float, max_connections: int) -> type[HttpTo
                 transport.abort()
                 _note_refusal(max_connections)
                 return
-            super().connection_made(transport)
+            super().connection_made(_HeadJoiningTransport(transport, self.loop))  # type: ignore[arg-type]
             self._arm_head_timer()  # a connection that sends nothing at all is a slow head too
 
         def connection_lost(self, exc: Exception | None) -> None:
@@ -153,6 +153,58 @@ def guarded_protocol(head_timeout_s: float, max_connections: int) -> type[HttpTo
             self.transport.close()
 
     return GuardedHttpToolsProtocol
+
+
+class _HeadJoiningTransport:
+    """A transport that sends a response's head together with the body that follows it.
+
+    uvicorn writes the status line and headers as soon as the app starts its response, and the
+    body as a second write: two system calls and two TCP segments for every small JSON answer,
+    each waking the client. Here the head is held until the next write, which for an ordinary
+    response comes within the same turn of the event loop (Litestar sends both messages one
+    after the other), and is then sent with it in one piece. A head with nothing after it in
+    that turn (a stream whose first event is not ready yet) is sent at the end of the turn, so
+    nothing waits longer than that. Everything else is the real transport's.
+    """
+
+    __slots__ = ("_flush_scheduled", "_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held = b""
+        self._flush_scheduled = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._held:
+            data, self._held = self._held + data, b""
+        elif data[:5] == b"HTTP/" and data[-4:] == b"\r\n\r\n":
+            self._held = bytes(data)
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                self._loop.call_soon(self._flush)
+            return
+        self._transport.write(data)
+
+    def writelines(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
+        self.write(b"".join(chunks))
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._held and not self._transport.is_closing():
+            self._transport.write(self._held)
+        self._held = b""
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._held = b""
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 _last_refusal_log = 0.0
@@ -217,6 +269,10 @@ def serve(app: Any, sock: socket.socket, options: ServeOptions) -> int:
         head_timeout_s=options.head_timeout_s,
         max_connections=options.max_connections,
     )
+    # The logging configuration is final in a served process: let each logger build its chain
+    # of processors once, at its first line, instead of at every line (structlog's advice for
+    # production; tests reconfigure logging between apps, so create_app cannot do it).
+    structlog.configure(cache_logger_on_first_use=True)
     # Everything alive now lives as long as the process: never scan it again, and never touch
     # its pages (a collection writes to every object it visits, which would copy the page).
     gc.collect()

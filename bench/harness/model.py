@@ -110,5 +110,6 @@ class Results:
     seq: Run | None = None
     par: Run | None = None
     model_calls: float = float("nan")
+    cpu_ms_per_call: float = float("nan")  # the server's own CPU (all its processes), one at a time
     burst: Run | None = None
     streams: dict[int, StreamRun] = field(default_factory=dict)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -53,6 +53,8 @@ MAX_DRAFT_WORDS: Final = 220  # the prompt asks for at most 120; well past that 
 _LEAK_WORDS: Final = 8  # a run of this many system-prompt words in a draft is a leak, not chance
 _ECHO_WORDS: Final = 10  # a reply may quote a phrase of the review; ten words is copying it
 _WORD: Final = re.compile(r"\w+")
+_DIGIT: Final = re.compile(r"\d")
+_MIN_PHONE_DIGITS: Final = 7  # fewer digits in a whole review cannot make a phone number
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,19 +110,23 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+def _runs(words: list[str], size: int) -> Iterator[tuple[str, ...]]:
+    """Every run of ``size`` consecutive words, as tuples (built by ``zip`` in C: joining each run
+    into a string was most of the cost of the two checks that use them)."""
+    return zip(*(words[i:] for i in range(size)), strict=False)
+
+
 @functools.lru_cache(maxsize=512)
-def shingles(text: str, size: int, own: tuple[str, ...] = ()) -> frozenset[str]:
+def shingles(text: str, size: int, own: tuple[str, ...] = ()) -> frozenset[tuple[str, ...]]:
     """Every run of ``size`` words of ``text`` (``own`` passages removed first); cached, since a
     system prompt repeats for every draft of a company, star band and language."""
     for part in own:
         text = text.replace(part, " ")
-    words = _words(text)
-    return frozenset(" ".join(words[i : i + size]) for i in range(len(words) - size + 1))
+    return frozenset(_runs(_words(text), size))
 
 
-def _repeats(draft: str, source: frozenset[str], size: int) -> bool:
-    words = _words(draft)
-    return any(" ".join(words[i : i + size]) in source for i in range(len(words) - size + 1))
+def _repeats(draft: str, source: frozenset[tuple[str, ...]], size: int) -> bool:
+    return not source.isdisjoint(_runs(_words(draft), size))
 
 
 def _language(ctx: DraftContext) -> bool | None:
@@ -203,7 +209,7 @@ def _reviewer_data(ctx: DraftContext) -> list[str]:
         names = [w for w in _words(ctx.author_name) if not w.isdigit()]
         found.extend(w for w in names[1:] if len(w) > 1 and w not in _NOT_PERSONAL)
     review = " ".join(filter(None, [ctx.review_title, ctx.review_text]))
-    if review and ("@" in review or sum(ch.isdigit() for ch in review) >= 7):
+    if review and ("@" in review or len(_DIGIT.findall(review)) >= _MIN_PHONE_DIGITS):
         found.extend(c.value for c in contacts.find_contacts(review, [ctx.language]).all())
     return found
 

@@ -18,6 +18,7 @@ for a rambling review, and the ``truncated`` flag says the model did not see all
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,6 +51,7 @@ MIN_REVIEW_TOKENS: Final = 64
 # the review text's budget or smuggle a long payload past truncation.
 _MAX_TITLE_TOKENS: Final = 100
 _MAX_AUTHOR_TOKENS: Final = 20
+_SYSTEM_PROMPTS_CACHED: Final = 512
 # Re-tokenising the assembled message can differ from the parts' sum by a token or two.
 _MAX_FIT_ATTEMPTS: Final = 4
 
@@ -148,12 +150,18 @@ def default_prompts_dir() -> Path:
 class PromptLibrary:
     """One prompt version, compiled once; render it for each generation."""
 
-    __slots__ = ("_system", "_user", "_version")
+    __slots__ = ("_system", "_system_prompt", "_user", "_version")
 
     def __init__(self, version: str, system: jinja2.Template, user: jinja2.Template) -> None:
         self._version = version
         self._system = system
         self._user = user
+        # The system part depends only on the company, the star band, the language, guidance
+        # and examples: the same few hundred combinations over and over. Rendered once each
+        # (bounded: at most a few MB of text per process).
+        self._system_prompt = functools.lru_cache(maxsize=_SYSTEM_PROMPTS_CACHED)(
+            self._render_system
+        )
 
     @classmethod
     def load(cls, directory: Path, version: str) -> PromptLibrary:
@@ -211,15 +219,9 @@ class PromptLibrary:
         Raises ``jinja2.UndefinedError`` only if a template names a variable that does not
         exist (a broken prompt version, caught by the tests).
         """
-        language_code, language_name = language_label(review.language)
         guidance = guidance.strip() if guidance else None
-        system = self._system.render(
-            company=company,
-            stars=review.stars,
-            language_code=language_code,
-            language_name=language_name,
-            guidance=guidance or None,
-            examples=list(examples),
+        system = self._system_prompt(
+            company, review.stars, review.language, guidance or None, tuple(examples)
         )
 
         title, title_cut = _cap(counter, review.title, _MAX_TITLE_TOKENS)
@@ -246,6 +248,24 @@ class PromptLibrary:
             prompt_version=self._version,
             prompt_tokens=prompt_tokens,
             truncated=text_cut or title_cut or author_cut,
+        )
+
+    def _render_system(
+        self,
+        company: CompanyFacts,
+        stars: int,
+        language: str,
+        guidance: str | None,
+        examples: tuple[str, ...],
+    ) -> str:
+        language_code, language_name = language_label(language)
+        return self._system.render(
+            company=company,
+            stars=stars,
+            language_code=language_code,
+            language_name=language_name,
+            guidance=guidance,
+            examples=list(examples),
         )
 
 

@@ -176,7 +176,7 @@ def _encoding_name_for(model: str) -> str:
 class TokenCounter:
     """Counts and cuts text with one model's tokenizer. Thread-safe; share one per model."""
 
-    __slots__ = ("_count_system", "_encoding", "_model", "_suffix_tokens")
+    __slots__ = ("_count_system", "_encoding", "_model", "_role_tokens", "_suffix_tokens")
 
     def __init__(self, encoding: tiktoken.Encoding, model: str) -> None:
         self._encoding = encoding
@@ -185,6 +185,7 @@ class TokenCounter:
         # A system prompt repeats for every draft of a company, star band and language: count
         # each distinct one once (~0.15 ms saved a call; bounded, so memory stays small).
         self._count_system = functools.lru_cache(maxsize=512)(self.count)
+        self._role_tokens = self.count("system") + self.count("user")
 
     @classmethod
     def for_model(cls, model: str, cache_dir: Path) -> TokenCounter:
@@ -224,6 +225,11 @@ class TokenCounter:
         Cuts at a token boundary, backs off to the last whitespace when that keeps most of the
         text, and appends `` […]`` so the model (and a human reading the prompt) can tell.
         """
+        if len(text.encode("utf-8", "surrogatepass")) <= max_tokens:
+            # Every token covers at least one byte of UTF-8 (a lone surrogate, which tiktoken
+            # replaces by U+FFFD, is three either way): a text with no more bytes than
+            # ``max_tokens`` fits without being tokenised (most titles and names, short reviews).
+            return text, False
         tokens = self._encode(text)
         if len(tokens) <= max_tokens:
             return text, False
@@ -253,5 +259,5 @@ class TokenCounter:
         can count a large fixed part once and add the variable part.
         """
         total = _TOKENS_REPLY_PRIMING + 2 * _TOKENS_PER_MESSAGE
-        total += self.count("system") + self._count_system(system)
-        return total + self.count("user") + (self.count(user) if user else 0)
+        total += self._role_tokens + self._count_system(system)
+        return total + (self.count(user) if user else 0)
