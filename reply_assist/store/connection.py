@@ -40,7 +40,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from reply_assist.store.keys import Keys
 from reply_assist.store.sentinel import is_sentinel_url, parse_sentinel_url, sentinel_master
 
-__all__ = ["Client", "Scripts", "Store", "connect", "split_cluster_flag"]
+__all__ = ["Client", "Scripts", "Store", "connect", "script_sources", "split_cluster_flag"]
 
 Redis = aioredis.Redis
 if TYPE_CHECKING:
@@ -70,6 +70,28 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
+_INCLUDE = "-- #include "
+
+
+def script_sources() -> dict[str, str]:
+    """Each script's source as Redis runs it: a line ``-- #include <name>`` is replaced by
+    ``scripts/lib/<name>.lua`` (Lua in Redis cannot load a module, and two scripts share the
+    reservation rule, which must not exist twice)."""
+    folder = resources.files("reply_assist.store") / "scripts"
+
+    def expand(line: str) -> str:
+        if not line.startswith(_INCLUDE):
+            return line
+        return (folder / "lib" / f"{line.removeprefix(_INCLUDE).strip()}.lua").read_text("utf-8")
+
+    return {
+        name: "".join(
+            expand(line) for line in (folder / f"{name}.lua").read_text("utf-8").splitlines(True)
+        )
+        for name in _SCRIPT_NAMES
+    }
+
+
 class Scripts:
     """Every Lua script, registered once; EVALSHA with a fallback to EVAL after a flush/restart.
 
@@ -78,10 +100,8 @@ class Scripts:
     """
 
     def __init__(self, client: Client) -> None:
-        folder = resources.files("reply_assist.store") / "scripts"
         self._scripts: dict[str, AsyncScript] = {
-            name: client.register_script((folder / f"{name}.lua").read_text("utf-8"))
-            for name in _SCRIPT_NAMES
+            name: client.register_script(source) for name, source in script_sources().items()
         }
 
     async def run(self, name: str, keys: list[str], args: list[Any]) -> Any:

@@ -21,7 +21,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from importlib import resources
 from pathlib import Path
 
 import httpx
@@ -32,7 +31,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bench.redis_cluster import cluster_ports
 from reply_assist.settings import Settings
-from reply_assist.store.connection import connect
+from reply_assist.store.connection import connect, script_sources
 from tests.conftest import ADMIN, Api, serve
 from tests.integration.test_cluster import Processes
 
@@ -135,11 +134,9 @@ def settings(base_settings: Settings, group: SentinelGroup) -> Settings:
 
 def _script_shas() -> list[str]:
     """The SHA1 of every Lua script of the store, as EVALSHA names them."""
-    folder = resources.files("reply_assist.store") / "scripts"
     return sorted(
-        hashlib.sha1(path.read_text("utf-8").encode()).hexdigest()
-        for path in folder.iterdir()
-        if path.name.endswith(".lua")
+        hashlib.sha1(source.encode()).hexdigest()
+        for source in script_sources().values()
     )
 
 

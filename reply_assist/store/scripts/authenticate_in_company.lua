@@ -3,7 +3,7 @@
 -- round trip a generate call makes before the model. Every key is under the company's hash tag.
 -- KEYS[1] the company's key lookups (hash: token hash -> lookup JSON)
 -- KEYS[2] this minute's counter of the key, KEYS[3] the previous minute's
--- for a generate call also (as load_and_reserve.lua): KEYS[4] company, KEYS[5] review hash,
+-- for a generate call also (lib/reserve.lua, as load_and_reserve.lua): KEYS[4] company, KEYS[5] review hash,
 -- KEYS[6] in-flight reservations
 -- ARGV[1] token hash, ARGV[2] the rate limit a minute (0: off), ARGV[3] the weight of the
 -- previous minute's count (the sliding window, see ratelimit.py)
@@ -13,6 +13,7 @@
 -- {lookup, this minute, previous minute} and, for a generate call, then
 -- {company or false, review hash as a flat list, reserved 1/0, used}. Nothing is reserved for a
 -- key over its rate limit or whose role may not generate: their calls are refused anyway.
+-- #include reserve
 local lookup = redis.call('HGET', KEYS[1], ARGV[1])
 if not lookup then
   return false
@@ -34,22 +35,4 @@ local over = limit > 0 and previous * tonumber(ARGV[3]) + current > limit
 if over or not string.find(' ' .. ARGV[4] .. ' ', ' ' .. role .. ' ', 1, true) then
   return {lookup, current, previous, false, {}, 0, 0}
 end
-local company = redis.call('GET', KEYS[4])
-local review = redis.call('HGETALL', KEYS[5])
-if not company or redis.call('HEXISTS', KEYS[5], 'json') == 0 then
-  return {lookup, current, previous, company, review, 0, 0}
-end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
-local committed = tonumber(redis.call('HGET', KEYS[5], 'drafts') or '0')
-local used = committed + redis.call('ZCARD', KEYS[6])
-if redis.call('ZSCORE', KEYS[6], ARGV[5]) then
-  return {lookup, current, previous, company, review, 1, used}
-end
-if used >= tonumber(ARGV[7]) then
-  return {lookup, current, previous, company, review, 0, used}
-end
-redis.call('ZADD', KEYS[6], now + tonumber(ARGV[6]), ARGV[5])
-redis.call('PEXPIRE', KEYS[6], ARGV[6])
-return {lookup, current, previous, company, review, 1, used + 1}
+return {lookup, current, previous, reserve(KEYS[4], KEYS[5], KEYS[6], ARGV[5], ARGV[6], ARGV[7])}
