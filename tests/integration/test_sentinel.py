@@ -134,10 +134,7 @@ def settings(base_settings: Settings, group: SentinelGroup) -> Settings:
 
 def _script_shas() -> list[str]:
     """The SHA1 of every Lua script of the store, as EVALSHA names them."""
-    return sorted(
-        hashlib.sha1(source.encode()).hexdigest()
-        for source in script_sources().values()
-    )
+    return sorted(hashlib.sha1(source.encode()).hexdigest() for source in script_sources().values())
 
 
 async def _ready_store(http: httpx.AsyncClient) -> str:

@@ -202,3 +202,21 @@ def test_workers_are_forked_from_one_parent_that_restarts_them(launch) -> None: 
     assert httpx.get(f"{url}/healthz").status_code == 200
     served.proc.send_signal(signal.SIGTERM)
     assert served.proc.wait(30) == 0
+
+
+def test_a_small_answer_comes_in_one_piece(launch) -> None:  # type: ignore[no-untyped-def]
+    # The head and the body are written together: a client's first read holds the whole answer
+    # (uvicorn alone writes them apart, two segments and two wake-ups for every JSON answer).
+    url = _ready(launch("--port", "0"))
+    with _raw(url) as sock:
+        for _ in range(20):  # kept alive: every answer on the connection, not only the first
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            first = sock.recv(65536)
+            head, _, body = first.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200 ")
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            assert len(body) == length > 0

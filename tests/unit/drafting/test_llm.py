@@ -219,6 +219,15 @@ async def test_complete_sends_system_and_user_messages(
     )
     request = route.calls.last.request
     assert request.headers["authorization"] == f"Bearer {API_KEY}"
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["user-agent"].startswith("AsyncOpenAI/Python ")
+    # The SDK's machine description (OS, architecture, runtime) is not sent: no server uses it.
+    assert not [
+        name
+        for name in request.headers
+        if name.startswith("x-stainless-")
+        and (name not in ("x-stainless-retry-count", "x-stainless-read-timeout"))
+    ]
     body = sent_json(route)
     assert body["model"] == MODEL
     assert body["max_tokens"] == 300

@@ -144,6 +144,23 @@ def test_truncate_leaves_short_text_alone(counter: TokenCounter) -> None:
     assert counter.truncate("Fast delivery, thanks!", 50) == ("Fast delivery, thanks!", False)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["Snabb leverans, tack!", "配送が遅い", "emoji 😀😀😀 and a lone surrogate \ud800 too", "x" * 40],
+)
+def test_truncate_keeps_every_text_that_fits_and_cuts_every_one_that_does_not(
+    counter: TokenCounter, text: str
+) -> None:
+    # Texts with no more UTF-8 bytes than the budget are passed without being tokenised: the
+    # answer must be the one tokenising gives, at every budget around the text's own count.
+    tokens = counter.count(text)
+    for budget in range(max(0, tokens - 2), len(text.encode("utf-8", "surrogatepass")) + 2):
+        cut, truncated = counter.truncate(text, budget)
+        assert truncated == (tokens > budget)
+        assert (cut == text) == (not truncated)
+        assert counter.count(cut) <= budget or not cut
+
+
 def test_truncate_cuts_at_whitespace_within_budget(counter: TokenCounter) -> None:
     text = " ".join(f"word{i}" for i in range(2000))
 
