@@ -146,7 +146,12 @@ def test_truncate_leaves_short_text_alone(counter: TokenCounter) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Snabb leverans, tack!", "配送が遅い", "emoji 😀😀😀 and a lone surrogate \ud800 too", "x" * 40],
+    [
+        "Snabb leverans, tack!",
+        "配送が遅い",
+        "emoji 😀😀😀 and a lone surrogate \ud800 too",
+        "x" * 40,
+    ],
 )
 def test_truncate_keeps_every_text_that_fits_and_cuts_every_one_that_does_not(
     counter: TokenCounter, text: str
