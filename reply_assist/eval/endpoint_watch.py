@@ -80,10 +80,16 @@ class EndpointWatch:
         self._limit = limit
         self._secret = secret
         self._in_a_row = 0
+        self._failure: EndpointFailed | None = None
         self.successes = 0
 
     def describe(self, error: LLMUnavailable) -> str:
         return describe_failure(error, self._secret)
+
+    def check(self) -> None:
+        """Raise again once the endpoint failed: a call waiting for its turn is not made."""
+        if self._failure is not None:
+            raise self._failure
 
     def succeeded(self) -> None:
         self._in_a_row = 0
@@ -92,4 +98,5 @@ class EndpointWatch:
     def failed(self, error: LLMUnavailable) -> None:
         self._in_a_row += 1
         if self._in_a_row >= self._limit:
-            raise EndpointFailed(self.url, self._in_a_row, self.describe(error))
+            self._failure = EndpointFailed(self.url, self._in_a_row, self.describe(error))
+            raise self._failure

@@ -137,6 +137,8 @@ class Judge:
             messages=PromptMessages(_JUDGE_SYSTEM, user, "judge", 0, False),
             max_tokens=40,
         )
+        if self.watch:
+            self.watch.check()
         try:
             completion, _ = await _complete(self.drafter, request, cache, self.identity)
         except LLMUnavailable as exc:
@@ -245,6 +247,8 @@ async def run_cases(
     async def one(arm: Arm, case: EvalCase) -> CaseResult:
         request = _request(arm, case, company, counter, max_prompt_tokens, max_tokens)
         async with gate:
+            if watch:
+                watch.check()
             try:
                 completion, cached = await _complete(drafter, request, cache, identity)
             except LLMUnavailable as exc:
