@@ -56,7 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: none, so the templates draft; with only --model, OpenAI's)",
     )
     model.add_argument(
-        "--model", default=None, help="the chat model's name (required with --base-url)"
+        "--model",
+        default=None,
+        help="the chat model's name, required with --base-url (default: none, the templates)",
     )
     model.add_argument(
         "--api-key",
