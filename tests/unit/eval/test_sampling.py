@@ -4,10 +4,11 @@ the same cases every time."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from reply_assist.cli import main as cli_main
-from reply_assist.eval.cases import band_of, load_cases
+from reply_assist.eval.cases import EvalCase, band_of, load_cases
 from reply_assist.eval.sampling import stratified_sample
 from tests.unit.eval.eval_helpers import report
 
@@ -15,8 +16,8 @@ CASES = load_cases()
 LANGUAGES = {c.language for c in CASES}
 
 
-def _strata(cases: list[object]) -> Counter[tuple[str, str]]:
-    return Counter((c.language, band_of(c.stars)) for c in cases)  # type: ignore[attr-defined]
+def _strata(cases: Sequence[EvalCase]) -> Counter[tuple[str, str]]:
+    return Counter((c.language, band_of(c.stars)) for c in cases)
 
 
 def test_sample_9_from_the_command_covers_every_language_and_band(tmp_path: Path) -> None:
