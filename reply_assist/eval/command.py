@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from reply_assist.drafting.base import Drafter
+from reply_assist.drafting.failures import TIMEOUT
 from reply_assist.drafting.language import ensure_loaded
 from reply_assist.drafting.prompting import PromptLibrary, default_prompts_dir
 from reply_assist.drafting.template_texts import TemplateTexts, templates_dir
@@ -188,6 +189,12 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
     seconds = round(time.perf_counter() - started, 1)
     if failure is not None:
         _line(console, f"reply-assist eval: stopped: {failure}")
+        if failure.code == TIMEOUT:
+            _line(
+                console,
+                f"each call had --timeout {args.timeout:g} s (and 2 retries): a slow model needs "
+                "a larger --timeout, or a smaller --concurrency",
+            )
         answered = watch.successes if watch else 0
         kept = (
             f"; the {answered} answers it got are cached in {args.cache_dir}, a rerun starts "

@@ -63,11 +63,12 @@ def describe_failure(error: LLMUnavailable, secret: str | None = None) -> str:
 class EndpointFailed(Exception):
     """Raised out of a run when its endpoint failed ``failures`` calls in a row."""
 
-    def __init__(self, url: str, failures: int, cause: str) -> None:
+    def __init__(self, url: str, failures: int, cause: str, code: str | None = None) -> None:
         super().__init__(f"{failures} model calls in a row failed at {url}: {cause}")
         self.url = url
         self.failures = failures
         self.cause = cause
+        self.code = code  # the LLMUnavailable's cause, e.g. "timeout"
 
 
 class EndpointWatch:
@@ -98,5 +99,7 @@ class EndpointWatch:
     def failed(self, error: LLMUnavailable) -> None:
         self._in_a_row += 1
         if self._in_a_row >= self._limit:
-            self._failure = EndpointFailed(self.url, self._in_a_row, self.describe(error))
+            self._failure = EndpointFailed(
+                self.url, self._in_a_row, self.describe(error), error.cause
+            )
             raise self._failure

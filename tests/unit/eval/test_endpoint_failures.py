@@ -112,3 +112,21 @@ def test_a_judge_endpoint_that_is_down_stops_the_run_and_is_named(
         )
     assert code == EXIT_ENDPOINT_FAILED
     assert f"model calls in a row failed at {judge}: " in capsys.readouterr().out
+
+
+def test_a_model_too_slow_for_the_timeout_stops_the_run_and_says_what_to_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def hangs(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with respx.mock(base_url=LLM) as mock:
+        mock.post("/chat/completions").mock(side_effect=hangs)
+        code = cli_main(_args(tmp_path, "--timeout", "0.5", "--concurrency", "1"))
+    assert code == EXIT_ENDPOINT_FAILED
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-3].endswith("The language model did not answer in time [timeout]")
+    assert lines[-2] == (
+        "each call had --timeout 0.5 s (and 2 retries): a slow model needs a larger --timeout, "
+        "or a smaller --concurrency"
+    )
