@@ -36,7 +36,7 @@ from reply_assist.eval.endpoint_watch import (
     EndpointWatch,
 )
 from reply_assist.eval.report import header_line, summarise, write_reports
-from reply_assist.eval.runner import Arm, DiskCache, Judge, run_cases
+from reply_assist.eval.runner import Arm, CaseResult, DiskCache, Judge, run_cases
 from reply_assist.eval.sampling import stratified_sample
 from reply_assist.eval.terminal import print_outcome, print_tables
 from reply_assist.logs import configure_logging
@@ -163,7 +163,7 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
     ) as progress:
         task = progress.add_task("drafting", total=len(cases) * len(arms))
         failure: EndpointFailed | None = None
-        results = []
+        results: list[CaseResult] = []
         try:
             results = await run_cases(
                 cases,
@@ -188,28 +188,49 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
                 await judge.drafter.aclose()
     seconds = round(time.perf_counter() - started, 1)
     if failure is not None:
-        _line(console, f"reply-assist eval: stopped: {failure}")
-        if failure.code == TIMEOUT:
-            _line(
-                console,
-                f"each call had --timeout {args.timeout:g} s (and 2 retries): a slow model needs "
-                "a larger --timeout, or a smaller --concurrency",
-            )
-        answered = watch.successes if watch else 0
-        kept = (
-            f"; the {answered} answers it got are cached in {args.cache_dir}, a rerun starts "
-            "from them"
-            if cache and answered
-            else ""
-        )
-        _line(console, f"stopped after {seconds} s; no report written{kept}")
-        return EXIT_ENDPOINT_FAILED
+        answered = watch.successes if watch and cache else 0
+        return _stopped(failure, seconds, args, answered, console)
     meta["seconds"] = seconds
     if cache:
         meta["cache_hits"] = cache.hits
     summary = summarise(results, meta)
     if history:
         summary["voice"] = history.match(results)
+    return _report(summary, results, args, console)
+
+
+def _stopped(
+    failure: EndpointFailed,
+    seconds: float,
+    args: argparse.Namespace,
+    answers_cached: int,
+    console: Console,
+) -> int:
+    """The endpoint failed: say where and why, and what is kept; no report is written."""
+    _line(console, f"reply-assist eval: stopped: {failure}")
+    if failure.code == TIMEOUT:
+        _line(
+            console,
+            f"each call had --timeout {args.timeout:g} s (and 2 retries): a slow model needs "
+            "a larger --timeout, or a smaller --concurrency",
+        )
+    kept = (
+        f"; the {answers_cached} answers it got are cached in {args.cache_dir}, a rerun starts "
+        "from them"
+        if answers_cached
+        else ""
+    )
+    _line(console, f"stopped after {seconds} s; no report written{kept}")
+    return EXIT_ENDPOINT_FAILED
+
+
+def _report(
+    summary: dict[str, Any],
+    results: list[CaseResult],
+    args: argparse.Namespace,
+    console: Console,
+) -> int:
+    """The tables, the reports, one line per arm, and the closing line; the exit code."""
     print_tables(summary, console)
     json_path, md_path = write_reports(summary, results, args.out)
     print_outcome(results, list(summary["arms"]), console)
@@ -223,7 +244,7 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
         if low:
             _line(console, f"reply-assist eval: under --min-score {args.min_score}: {low}")
             code = 1
-    _line(console, f"done in {seconds} s; reports: {md_path} and {json_path}")
+    _line(console, f"done in {summary['meta']['seconds']} s; reports: {md_path} and {json_path}")
     return code
 
 
