@@ -357,6 +357,14 @@ EVAL = Command(
     "JSON and Markdown reports; exits non-zero under --min-score.",
     add_arguments=_eval_arguments,
     run=_eval,
+    # The numbers are eval.endpoint_watch's (not imported here: --help stays light); a test
+    # holds them equal.
+    epilog="exit status:\n"
+    "  0  done\n"
+    "  1  a prompt version scored under --min-score\n"
+    "  2  bad arguments\n"
+    "  3  the model endpoint failed: the run stops when 3 model calls in a row fail,\n"
+    "     naming the URL and the cause, and writes no report",
 )
 
 
