@@ -124,3 +124,20 @@ def test_what_the_red_team_got_past_the_checks_is_flagged(sentence: str, warning
 )
 def test_a_denial_or_a_turn_of_phrase_is_no_warning(language: str, sentence: str) -> None:
     assert warnings(sentence, language) == set()
+
+
+def test_the_cheap_test_before_each_phrase_never_skips_a_match() -> None:
+    """An entry's regex runs only when the text holds its anchor (phrases.py): on every
+    labelled draft, every entry that matches holds its anchor."""
+    from reply_assist.checks.phrases import PHRASES, _anchors, _pattern
+
+    checked = 0
+    for case in CASES:
+        language, text = case["language"], case["text"]
+        for phrase, entries in PHRASES[language].items():
+            anchors = _anchors(language, phrase)
+            for i in range(len(entries)):
+                if _pattern(language, phrase, (i,)).search(text):
+                    checked += 1
+                    assert anchors[i] is None or anchors[i] in text.lower(), entries[i]
+    assert checked >= 150
