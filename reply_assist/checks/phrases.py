@@ -13,7 +13,9 @@ refund", "es war nicht unsere Schuld", "nous déclinons toute responsabilité" n
 fault to deny it; a warning on them teaches an agent to ignore the warning. A match is a denial
 when a negation of its language ("not", "inte", "nicht", "ne … pas", "ei", "geen"…) stands in
 the same clause, at most six words before it (or, in the languages that put it after the verb,
-right after it: "Wir haften nicht", "vi ansvarar inte"); "not only" and its kin are no negation.
+right after it: "Wir haften nicht", "vi ansvarar inte"), or when the clause goes on to say it
+is not possible ("a refund is not possible", "eine Erstattung ist leider nicht möglich"); "not
+only" and its kin are no negation.
 A clause ends at punctuation or at "but" ("men", "aber", "mais", "pero"…), so "Don't worry, you
 will get your money back" is still a promise.
 
@@ -105,6 +107,7 @@ PHRASES: Final[dict[str, dict[Phrase, tuple[str, ...]]]] = {
         "promise": (
             "återbetal",
             r"betala(?:r|)? (?:\w+ )?tillbaka",
+            r"tillbaka (?:\w+ ){0,2}(?:köpesumma|beloppet|pengarna)",
             "pengarna tillbaka",
             "ersättning",
             r"ersätter (?:dig|er)",
@@ -129,6 +132,7 @@ PHRASES: Final[dict[str, dict[Phrase, tuple[str, ...]]]] = {
             r"felet (?:är|var|ligger) (?:\w+ ){0,3}(?:vårt|hos oss)",
             r"vårt (?:eget )?misstag",
             r"vi (?:gjorde|har gjort) (?:ett )?misstag",
+            r"(?:vi|det var vi som) (?:\w+ )?gjorde fel(?!\w)",
             "vi är ansvariga",
             r"(?:tar|bär) (?:\w+ ){0,2}ansvar(?:et)?(?!\w)(?! för att)",
             "skadeståndsansvar",
@@ -145,6 +149,7 @@ PHRASES: Final[dict[str, dict[Phrase, tuple[str, ...]]]] = {
             "refunder",
             "pengene tilbage",
             "pengene retur",
+            r"(?:købesum|beløb)\w* (?:\w+ ){0,2}retur",
             "kompensation",
             "kompenser",
             "erstatning",
@@ -165,6 +170,7 @@ PHRASES: Final[dict[str, dict[Phrase, tuple[str, ...]]]] = {
             r"fejlen (?:er|var|ligger) (?:\w+ ){0,3}(?:vores|hos os)",
             r"vores (?:egen )?fejl",
             r"vi (?:begik|lavede|har begået|har lavet) en fejl",
+            r"begik (?:\w+ )?fejlen",
             "vi er ansvarlige",
             r"påtager os (?:\w+ ){0,2}ansvar",
             r"tager (?:\w+ ){0,2}ansvar(?:et)?(?!\w)(?! for at)",
@@ -200,6 +206,7 @@ PHRASES: Final[dict[str, dict[Phrase, tuple[str, ...]]]] = {
             "skylden er vår",
             r"feilen (?:er|var|ligger) (?:\w+ ){0,3}(?:vår|hos oss)",
             r"vi (?:gjorde|har gjort) en feil",
+            r"(?:vi|det var vi som) (?:\w+ )?gjorde (?:en )?feil",
             "vi er ansvarlige",
             r"påtar oss (?:\w+ ){0,2}ansvar",
             r"tar (?:\w+ ){0,2}ansvar(?:et)?(?!\w)(?! for å)",
@@ -215,7 +222,7 @@ PHRASES: Final[dict[str, dict[Phrase, tuple[str, ...]]]] = {
         "promise": (
             "terugbetal",
             "geld terug",
-            "bedrag terug",
+            r"\w*bedrag (?:\w+ ){0,3}terug",
             "restitutie",
             "compensatie",
             "compenseren",
@@ -287,7 +294,7 @@ PHRASES: Final[dict[str, dict[Phrase, tuple[str, ...]]]] = {
             "unsere schuld",
             "unser verschulden",
             r"unser (?:eigener )?(?:fehler|versäumnis)",
-            r"wir haben einen fehler gemacht",
+            r"(?:wir haben|haben wir) (?:\w+ ){0,2}(?:einen )?fehler gemacht",
             r"fehler (?:lag|liegt) (?:\w+ ){0,2}bei uns",
             "haften",
             "haftbar",
@@ -320,7 +327,7 @@ PHRASES: Final[dict[str, dict[Phrase, tuple[str, ...]]]] = {
             "meidän syymme",
             r"(?:meidän )?virheemme",
             r"virhe (?:oli|on) (?:\w+ )?meidän",
-            "teimme virheen",
+            r"teimme (?:\w+ )?virheen",
             "olemme vastuussa",
             r"otamme (?:\w+ )?vastuun",
             "korvausvastuu",
@@ -397,6 +404,7 @@ PHRASES: Final[dict[str, dict[Phrase, tuple[str, ...]]]] = {
             r"(?:nuestro error|error nuestro)",
             r"(?:error|culpa) (?:fue|es) (?:\w+ )?(?:nuestro|nuestra)",
             r"cometimos un error",
+            r"nos (?:hemos )?equivoca(?:mos|do)",
             "somos responsables",
             r"asumimos (?:\w+ )?(?:\w+ )?responsabilidad",
             "negligencia",
@@ -422,6 +430,19 @@ _NOT_ONLY: Final = (
     r"not only|not just|inte bara|inte endast|ikke kun|ikke blot|ikke bare|niet alleen|"
     r"nicht nur|ei vain|ei ainoastaan|non seulement|pas seulement|no solo|no sólo|no solamente"
 )
+# "A refund is not possible", "eine Erstattung ist leider nicht möglich": the thing named,
+# then said to be unavailable, later in its clause.
+_UNAVAILABLE: Final[dict[str, str]] = {
+    "en": r"not (?:possible|available|an option)|(?:isn't|aren't|is not|are not) offered",
+    "sv": r"inte (?:möjlig|aktuell)",
+    "da": r"ikke (?:mulig|aktuel)",
+    "no": r"ikke (?:mulig|aktuell)",
+    "nl": r"niet (?:mogelijk|van toepassing)",
+    "de": r"nicht (?:möglich|vorgesehen)",
+    "fi": r"ei (?:ole )?mahdolli",
+    "fr": r"pas (?:possible|prévu)",
+    "es": r"no (?:es|son|será|serán) posible",
+}
 # Languages that put the negation after the verb ("Wir haften nicht"): a negation among the
 # two words after the match denies it too.
 _NEGATION_AFTER: Final = frozenset(["sv", "da", "no", "nl", "de"])
@@ -523,12 +544,15 @@ def _denied(text: str, start: int, end: int, language: str) -> bool:
     before = text[clause_start:start].split()[-_BEFORE_WORDS:]
     if negation.search(" ".join(before)):
         return True
+    clause_end = _CLAUSE_END.search(text, end, end + 120)
+    after = text[end : clause_end.start() if clause_end else end + 120]
+    unavailable = _UNAVAILABLE.get(language)
+    if unavailable and re.search(rf"(?<!\w)(?:{unavailable})", after, re.IGNORECASE):
+        return True
     if language not in _NEGATION_AFTER:
         return False
-    clause_end = _CLAUSE_END.search(text, end, end + 80)
-    after = text[end : clause_end.start() if clause_end else end + 80].split()
     # The rest of the matched word, then the next words ("haft|en nicht").
-    return bool(negation.search(" ".join(after[: _AFTER_WORDS + 1])))
+    return bool(negation.search(" ".join(after.split()[: _AFTER_WORDS + 1])))
 
 
 def says(text: str, language: str, phrase: Phrase) -> bool | None:
