@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
-from reply_assist.checks import contacts
+from reply_assist.checks import contacts, personal
 from reply_assist.checks.language import in_language
 from reply_assist.checks.phrases import says
 from reply_assist.checks.visible import shown_reversed, visible
@@ -261,17 +261,22 @@ def _surname(name: str, language: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{'|'.join(forms)})(?!\w)", re.IGNORECASE)
 
 
-def _reviewer_data(ctx: DraftContext) -> tuple[list[str], list[str]]:
+def _contacts_and_identifiers(text: str, language: str) -> set[str]:
+    found = {c.value for c in contacts.find_contacts(text, [language]).all()}
+    return found | {i.value for i in personal.find_identifiers(text)}
+
+
+def _reviewer_data(ctx: DraftContext) -> tuple[list[str], set[str]]:
     """What identifies the reviewer beyond the first name: the other words of their name, and
-    any e-mail address or phone number they wrote in the review."""
+    any link, e-mail address, phone number or identifier they wrote in the review."""
     surnames: list[str] = []
     if ctx.author_name:
         names = [w for w in _words(ctx.author_name) if not w.isdigit()]
         surnames.extend(w for w in names[1:] if len(w) > 1 and w not in _NOT_PERSONAL)
-    found: list[str] = []
+    found: set[str] = set()
     review = " ".join(filter(None, [ctx.review_title, ctx.review_text]))
     if review and ("@" in review or len(_DIGIT.findall(review)) >= _MIN_PHONE_DIGITS):
-        found.extend(c.value for c in contacts.find_contacts(review, [ctx.language]).all())
+        found = _contacts_and_identifiers(review, ctx.language)
     return surnames, found
 
 
@@ -282,9 +287,12 @@ def _no_reviewer_data(ctx: DraftContext) -> bool | None:
     text = ctx.seen_text
     if any(_surname(name, ctx.language).search(text) for name in surnames):
         return False
+    if not found:
+        return True
     words = set(_words(text))
-    draft_contacts = {c.value for c in contacts.find_contacts(text, [ctx.language]).all()}
-    return not any(value in words or value in draft_contacts for value in found)
+    return not any(v in words for v in found) and not found & _contacts_and_identifiers(
+        text, ctx.language
+    )
 
 
 def _no_review_echo(ctx: DraftContext) -> bool | None:

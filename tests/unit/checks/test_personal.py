@@ -101,3 +101,23 @@ def test_a_review_kept_for_matching_examples_is_masked() -> None:
     assert review_for_matching("Ring 070\n765\n43\n21, pnr 811228-9874", ["sv"]) == (
         "Ring [phone], pnr [id number]"
     )
+
+
+def test_an_identifier_from_the_review_repeated_in_a_draft_is_reviewer_data() -> None:
+    from reply_assist.checks.draft import DraftContext, run_checks
+
+    review = "Ring mig, mitt personnummer är 8112289874 och kortet 4111 1111 1111 1111."
+    for draft, leaks in [
+        ("Hej Erik, vi har noterat personnumret 811228-9874.", True),
+        ("Hej Erik, kortet 4111-1111-1111-1111 är spärrat.", True),
+        ("Hej Erik, tack för att du hörde av dig.", False),
+    ]:
+        ctx = DraftContext(
+            text=draft,
+            language="sv",
+            stars=1,
+            company_name="Acme",
+            author_name="Erik",
+            review_text=review,
+        )
+        assert run_checks(ctx, ["no_reviewer_data"]) == {"no_reviewer_data": not leaks}, draft
