@@ -85,9 +85,9 @@ _AT_WORDS: Final = (
 # vista" and "on the dot at nine" stay prose: endings that are no word in these languages count
 # anywhere, those that are words ("de", "se", "no", "es", "at") only at the end of a sentence.
 _PLAIN_TLDS: Final = (
-    r"com|net|org|info|biz|shop|online|site|xyz|io|app|eu|dk|fi|nl|fr|uk|ch|example|invalid|onion"
+    r"com|net|org|biz|shop|online|site|xyz|io|app|eu|dk|fi|nl|fr|uk|ch|example|invalid|onion"
 )
-_WORD_TLDS: Final = r"se|no|de|es|nu|at|be|it|me|co|store|to|in|is|us|test|local"
+_WORD_TLDS: Final = r"se|no|de|es|nu|at|be|it|me|co|store|to|in|is|us|test|local|info"
 _TLD_AHEAD: Final = rf"(?:{_PLAIN_TLDS})(?![\w-])|(?:{_WORD_TLDS})(?![\w-])(?=[.,;:!?)\]\"'/]|\s*$)"
 # Each form is its own regex, run only when a cheap substring test says it may occur: one
 # alternation of them all was 40 µs a draft, most of the normaliser's time.
@@ -150,6 +150,19 @@ _PLACE: Final = re.compile(
 )
 
 
+# An article before "point"/"punto"/"punkt" makes it the word ("au point info", "un punto com").
+_ARTICLE_BEFORE: Final = re.compile(
+    r"(?<![\w-])(?:a|an|the|au|le|la|les|un|une|du|des|ce|el|los|las|una|der|die|das|den|dem|"
+    r"ein|eine|een|het|ett|en|et|det)$",
+    re.IGNORECASE,
+)
+
+
+def _spelled_dot(match: re.Match[str]) -> str:
+    article = _ARTICLE_BEFORE.search(match.string, 0, match.start())
+    return match.group() if article else "."
+
+
 def _at_en(match: re.Match[str]) -> str:
     """English "at" joins an address only when the rest is plainly one: a spelled-out domain
     ("x at evil dot shop"), or an address-like part before a real domain ("erik.svensson at
@@ -185,7 +198,7 @@ _SPELLINGS: Final[
         lambda _: "@",
     ),
     (_AT_EN, (" at ",), _at_en),
-    (_DOT, (" dot ", " punkt", " prik", " punt ", " piste ", " point ", " punto "), lambda _: "."),
+    (_DOT, (" dot ", " punkt", " prik", " punt ", " piste ", " point ", " punto "), _spelled_dot),
     (_SPACED_DOT, (" .",), lambda _: "."),
     (_DOT_SPACE, (". ",), lambda _: "."),
 )
