@@ -169,7 +169,7 @@ class Generation:
         draft = StoredDraft(
             id=_new_draft_id(),
             review_id=call.review_id,
-            text=completion.text,
+            text=safety.visible(completion.text),  # as the checks read it: approved is checked
             language=self.request.review.language,
             model=completion.model,
             prompt_version=self.request.messages.prompt_version,

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 import msgspec
 from rapidfuzz import fuzz
 
-from reply_assist.checks import contacts
+from reply_assist.checks import contacts, personal
 from reply_assist.drafting.templates import band_for_stars
 from reply_assist.drafting.tokens import TokenCounter
 from reply_assist.models import Company
@@ -38,6 +38,14 @@ MAX_EXAMPLES = 3
 NAME_MARK = "‹name›"
 _MAX_REVIEW_CHARS = 1000  # enough to compare reviews; the review itself never reaches a prompt
 _SHORT_NAME = 2  # name parts this short ("Bo", initials) are masked only as whole words
+# Where an example's data stood, in the brackets of its ‹name› (the model input's are [e-mail]…).
+_MARKS: dict[str, str] = {
+    "email": "‹e-mail›",
+    "phone": "‹phone›",
+    "id_number": "‹id number›",
+    "card": "‹card number›",
+    "iban": "‹bank account›",
+}
 
 
 class VoiceExample(msgspec.Struct, frozen=True):
@@ -56,17 +64,15 @@ def is_example(*, edited: bool, from_draft: bool, voted_up: bool) -> bool:
 
 
 def clean_reply(text: str, author_name: str | None, company: Company) -> str:
-    """The reply without the reviewer's name parts and without contacts the company did not
-    configure: an example must not carry one customer's data into another's reply."""
+    """The reply without the reviewer's name parts, without contacts the company did not
+    configure and without identifiers (masked as before the model, ``checks/personal.py``):
+    an example must not carry one customer's data into another's reply."""
     # Contacts first: a name inside an address (erik@…) must not hide the address.
     settings = " ".join(filter(None, [company.name, company.signature, company.brand_voice]))
-    allowed = contacts.find_contacts(settings, company.languages)
-    allowed_values = {c.value for c in allowed.all()}
-    found = contacts.find_contacts(text, company.languages)
-    for contact in sorted(found.emails + found.phones, key=lambda c: -c.start):
-        if contact.value not in allowed_values:
-            mark = "‹e-mail›" if contact.kind == "email" else "‹phone›"
-            text = f"{text[: contact.start]}{mark}{text[contact.end :]}"
+    allowed = {c.value for c in contacts.find_contacts(settings, company.languages).all()}
+    text = personal.mask_personal(
+        text, company.languages, keep=lambda found: found.value in allowed, marks=_MARKS
+    )
     if author_name:
         parts = sorted(
             {p for p in re.findall(r"[^\W\d_][\w'’-]*", author_name)}, key=len, reverse=True
