@@ -102,6 +102,9 @@ ACCESS: dict[tuple[str, str], Access] = {
         ("admin", "analyst"), "company_not_found"
     ),
     ("get", "/v1/feedback/stats"): Access(("admin",)),
+    ("get", "/v1/companies/{company_id}/draft-rules"): Access(_ANY, "company_not_found"),
+    ("put", "/v1/companies/{company_id}/draft-rules"): Access(_AGENT, "company_not_found"),
+    ("post", "/v1/companies/{company_id}/draft-rules/run"): Access(_AGENT, "company_not_found"),
 }
 # What every /v1 call can answer, whoever calls it.
 _EVERY_V1_CODE = (
