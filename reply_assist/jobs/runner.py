@@ -73,7 +73,8 @@ class JobRunner:
         self._rt = rt
         self._options = options
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-        self._running: dict[str, _Running] = {}
+        # By (company, entry id): entry ids are times, so two companies' streams can share one.
+        self._running: dict[tuple[str, str], _Running] = {}
         self._by_company: Counter[str] = Counter()
         self._companies: list[str] = []
         self._companies_at = float("-inf")
@@ -188,10 +189,11 @@ class JobRunner:
         rules = await draft_jobs.rules_of(self._rt, sorted({j.company_id for j in jobs}))
         now = time.monotonic()
         for job in jobs:
-            if job.entry_id in self._running:  # our own job, claimed again: it still runs
+            key = (job.company_id, job.entry_id)
+            if key in self._running:  # our own job, claimed again: it still runs
                 continue
             task = asyncio.create_task(self._run_one(job, rules[job.company_id]))
-            self._running[job.entry_id] = _Running(job, task, now)
+            self._running[key] = _Running(job, task, now)
             self._by_company[job.company_id] += 1
             metrics.JOBS_RUNNING.inc()
 
@@ -213,7 +215,7 @@ class JobRunner:
                 error=type(exc).__name__,
             )
         finally:
-            del self._running[job.entry_id]
+            del self._running[(job.company_id, job.entry_id)]
             self._by_company[job.company_id] -= 1
             metrics.JOBS_RUNNING.dec()
             self._wake.set()

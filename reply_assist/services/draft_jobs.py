@@ -93,22 +93,23 @@ async def due_jobs(
     """Take over jobs idle past the lease: their worker died, or their backoff has passed."""
     found = await rt.jobs.due(company_ids, policy.lease_ms, limit)
     by_company: dict[str, list[tuple[str, int]]] = {}
-    owners: dict[str, str] = {}
+    owners: dict[tuple[str, str], str] = {}
     for company_id, entry_id, deliveries, owner in found:
         by_company.setdefault(company_id, []).append((entry_id, deliveries))
-        owners[entry_id] = owner
+        owners[(company_id, entry_id)] = owner
     jobs: list[QueuedJob] = []
     for company_id, due in by_company.items():
         jobs += await rt.jobs.claim(consumer, company_id, due, policy.lease_ms)
     for job in jobs:
-        if owners.get(job.entry_id) != consumer:  # not our own retry coming due
+        owner = owners.get((job.company_id, job.entry_id))
+        if owner != consumer:  # not our own retry coming due
             metrics.JOBS.labels("taken_over").inc()
             log.info(
                 "rule_draft_taken_over",
                 company_id=job.company_id,
                 review_id=job.review_id,
                 attempt=job.attempt,
-                from_worker=owners.get(job.entry_id),
+                from_worker=owner,
             )
     return jobs
 

@@ -178,7 +178,7 @@ async def test_jobs_run_on_a_redis_cluster_with_streams_on_several_shards(
     stub = await start_stub(procs)
     prefix = f"ra-worker-cluster-{os.getpid()}"
     env = worker_env(prefix, stub, redis_url) | {"REPLY_ASSIST_RATE_LIMIT_PER_MIN": "0"}
-    base, (_, worker) = await asyncio.gather(
+    base, _ = await asyncio.gather(
         start_service(procs, "service", env), start_worker(procs, "worker", env)
     )
     companies = [f"co{i}" for i in range(6)]
@@ -206,9 +206,7 @@ async def test_jobs_run_on_a_redis_cluster_with_streams_on_several_shards(
     cluster = aioredis.RedisCluster.from_url(redis_url.replace("?cluster=1", ""))
     try:
         await cluster.initialize()
-        nodes = {
-            cluster.get_node_from_key(f"{prefix}:{{c:{c}}}/jobs").port for c in companies
-        }
+        nodes = {cluster.get_node_from_key(f"{prefix}:{{c:{c}}}/jobs").port for c in companies}
     finally:
         await cluster.aclose()
     assert len(nodes) > 1
