@@ -219,6 +219,7 @@ class Generation:
             generation=result.generation,
             model=draft.model,
             warnings=warnings,
+            origin=call.origin,
         )
         return DraftRecord(
             data=draft,
