@@ -42,6 +42,7 @@ log = structlog.get_logger(__name__)
 _COMPANIES_REFRESH_S = 5.0
 _FIRST_IDLE_WAIT_S = 0.02
 _BATCH_WAIT_S = 0.01  # after a job finishes, gather other free places for one read
+_FORGET_EVERY_S = 3600.0  # how often stopped workers' names are dropped from the groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +224,7 @@ class JobRunner:
     # ---- upkeep -------------------------------------------------------------------------
 
     async def _maintain(self) -> None:
+        forgot_at = time.monotonic()
         while True:
             await asyncio.sleep(self._options.check_s)
             try:
@@ -230,6 +232,9 @@ class JobRunner:
                 if not self._stopping:
                     await self._take_over()
                 await self._measure()
+                if time.monotonic() - forgot_at >= _FORGET_EVERY_S:
+                    forgot_at = time.monotonic()
+                    await draft_jobs.forget_stopped_workers(self._rt, await self._companies_now())
             except Exception as exc:
                 log.warning("job_upkeep_failed", error=type(exc).__name__)
 

@@ -38,6 +38,7 @@ __all__ = [
     "JobPolicy",
     "due_jobs",
     "fetch_jobs",
+    "forget_stopped_workers",
     "hand_back",
     "job_companies",
     "queue_stats",
@@ -49,6 +50,7 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 Outcome = Literal["drafted", "skipped", "retried", "failed"]
+_STOPPED_WORKER_IDLE_MS = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,15 +103,15 @@ async def due_jobs(
     for company_id, due in by_company.items():
         jobs += await rt.jobs.claim(consumer, company_id, due, policy.lease_ms)
     for job in jobs:
-        owner = owners.get((job.company_id, job.entry_id))
-        if owner != consumer:  # not our own retry coming due
+        previous = owners.get((job.company_id, job.entry_id))
+        if previous != consumer:  # not our own retry coming due
             metrics.JOBS.labels("taken_over").inc()
             log.info(
                 "rule_draft_taken_over",
                 company_id=job.company_id,
                 review_id=job.review_id,
                 attempt=job.attempt,
-                from_worker=owner,
+                from_worker=previous,
             )
     return jobs
 
@@ -121,6 +123,11 @@ async def renew_jobs(rt: Runtime, consumer: str, jobs: list[QueuedJob]) -> None:
 async def hand_back(rt: Runtime, consumer: str, job: QueuedJob, policy: JobPolicy) -> None:
     """A stopping worker gives the job back: due at once for any other worker."""
     await rt.jobs.retry_after(consumer, job, policy.lease_ms, count_attempt=False)
+
+
+async def forget_stopped_workers(rt: Runtime, company_ids: list[str]) -> int:
+    """Drop consumer names of workers gone for a day that hold no job (a name per process)."""
+    return await rt.jobs.forget_idle_consumers(company_ids, _STOPPED_WORKER_IDLE_MS)
 
 
 async def queue_stats(rt: Runtime, company_ids: list[str]) -> QueueStats:

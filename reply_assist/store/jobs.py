@@ -181,6 +181,22 @@ class JobRepository:
             [JOB_GROUP, job.entry_id, state],
         )
 
+    async def forget_idle_consumers(self, company_ids: list[str], idle_ms: int) -> int:
+        """Remove the group's consumers that hold no job and were idle ``idle_ms`` (workers
+        that stopped: each process reads under a name of its own); how many were removed."""
+        removed = 0
+        for company_id in company_ids:
+            stream = self._keys.jobs(company_id)
+            try:
+                consumers = await self._redis.xinfo_consumers(stream, JOB_GROUP)
+            except ResponseError:
+                continue
+            for consumer in consumers:
+                if int(consumer["pending"]) == 0 and int(consumer["idle"]) >= idle_ms:
+                    await self._redis.xgroup_delconsumer(stream, JOB_GROUP, consumer["name"])
+                    removed += 1
+        return removed
+
     async def stats(self, company_ids: list[str]) -> QueueStats:
         """Queued and pending jobs of all ``company_ids``, and the oldest queued one's time."""
         stats = QueueStats()

@@ -344,3 +344,20 @@ async def test_jobs_of_two_companies_with_the_same_entry_id_both_run(
     async with serve(replace(settings, job_lease_s=30), run_jobs=True) as http:
         for company in ("a", "b"):
             await until(lambda c=company: drafts_of(http, "r1", c), limit_s=3)
+
+
+async def test_stopped_workers_names_are_dropped_only_without_jobs(
+    api: Api, client: httpx.AsyncClient, settings: Settings, redis_client: Any, prefix: str
+) -> None:
+    await api.company()
+    await rules_on(client)
+    await api.review("r1", created_at=recent())
+    stream = f"{prefix}:{{c:acme}}/jobs"
+    async with open_runtime(settings) as rt:
+        [job] = await draft_jobs.fetch_jobs(rt, "holds-a-job", {"acme": 5})
+        await redis_client.xgroup_createconsumer(stream, "drafters", "holds-nothing")
+        assert await rt.jobs.forget_idle_consumers(["acme"], idle_ms=0) == 1
+    names = [c["name"] for c in await redis_client.xinfo_consumers(stream, "drafters")]
+    assert names == ["holds-a-job"]  # its job stays pending, to be taken over
+    assert (await redis_client.xpending(stream, "drafters"))["pending"] == 1
+    assert job.review_id == "r1"
