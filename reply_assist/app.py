@@ -25,6 +25,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from reply_assist import __version__, metrics
 from reply_assist.api.common import dependencies
 from reply_assist.api.companies import CompanyController
+from reply_assist.api.draft_rules import DraftRulesController
 from reply_assist.api.drafts import DraftController
 from reply_assist.api.health import HealthController, ReadinessProbe
 from reply_assist.api.middleware import (
@@ -49,13 +50,15 @@ from reply_assist.drafting.prompting import PromptLibrary, default_prompts_dir
 from reply_assist.drafting.template_texts import TemplateTexts, templates_dir
 from reply_assist.drafting.templates import TemplateDrafter
 from reply_assist.drafting.tokens import TokenCounter
+from reply_assist.jobs.runner import JobRunner, RunnerOptions
 from reply_assist.logs import configure_logging
 from reply_assist.runtime import Runtime
+from reply_assist.services.draft_jobs import JobPolicy
 from reply_assist.settings import Settings
 from reply_assist.store.connection import connect
 from reply_assist.web import add_security_headers, template_config, web_routers
 
-__all__ = ["MAX_BODY_BYTES", "create_app", "load_templates"]
+__all__ = ["MAX_BODY_BYTES", "create_app", "job_runner", "load_templates", "open_runtime"]
 
 MAX_BODY_BYTES = 64 * 1024
 _RELAY_INTERVAL_S = 10.0
@@ -132,8 +135,9 @@ _heap_frozen_in = 0  # the process that froze its heap
 
 
 @contextlib.asynccontextmanager
-async def _lifespan(app: Litestar) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """Everything a request or a job needs, made once per process and closed on the way out
+    (the API's app and the worker's app both run in it)."""
     prompts = PromptLibrary.load(
         settings.prompts_dir or default_prompts_dir(), settings.prompt_version
     )
@@ -151,7 +155,6 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     )
     drafter = _drafter(settings, tokens)
     runtime = Runtime.build(settings, store, drafter, prompts, tokens)
-    app.state.runtime = runtime
     _freeze_startup_heap()
     log.info(
         "started",
@@ -163,17 +166,50 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         pid=os.getpid(),
     )
     try:
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(_relay_events, runtime)
-            yield
-            tasks.cancel_scope.cancel()
+        yield runtime
     finally:
         await drafter.aclose()
         await store.aclose()
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def job_runner(runtime: Runtime, concurrency: int | None = None) -> JobRunner:
+    """The draft-rules job loop of this process, with the settings' policy."""
+    settings = runtime.settings
+    policy = JobPolicy(
+        lease_s=settings.job_lease_s,
+        max_attempts=settings.job_max_attempts,
+        backoff_s=settings.job_backoff_s,
+    )
+    return JobRunner(
+        runtime,
+        RunnerOptions(concurrency=concurrency or settings.worker_concurrency, policy=policy),
+    )
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Litestar) -> AsyncIterator[None]:
+    async with open_runtime(app.state.settings) as runtime:
+        app.state.runtime = runtime
+        runner = job_runner(runtime) if app.state.run_jobs else None
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(_relay_events, runtime)
+            if runner is not None:
+                tasks.start_soon(runner.run)
+            try:
+                yield
+            finally:
+                if runner is not None:
+                    with anyio.CancelScope(shield=True):
+                        await runner.stop()
+                tasks.cancel_scope.cancel()
+
+
+def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None) -> Litestar:
+    """The service's app. ``run_jobs``: run the draft-rules jobs in this process too; by
+    default only with the embedded store (no other process can reach it to run them)."""
     settings = settings or Settings.from_env()
+    if run_jobs is None:
+        run_jobs = settings.redis_url is None
     configure_logging(settings.log_level, settings.log_format)
     admin_token = settings.admin_token
     if admin_token is None:
@@ -193,6 +229,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DraftController,
             ReplyController,
             StatsController,
+            DraftRulesController,
         ],
         middleware=[DefineMiddleware(AuthMiddleware)],
         before_request=refuse_coerced_body,
@@ -216,6 +253,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "settings": settings,
                 "admin_token": admin_token,
                 "readiness": ReadinessProbe(settings.readiness_probe_interval_s),
+                "run_jobs": run_jobs,
             }
         ),
         middleware=[RequestContextMiddleware(), prometheus.middleware],

@@ -80,6 +80,10 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("REPLY_ASSIST_READINESS_INTERVAL_S", "how often /readyz probes the model", "30"),
     ("REPLY_ASSIST_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO"),
     ("REPLY_ASSIST_LOG_FORMAT", "json or console", "json"),
+    ("REPLY_ASSIST_WORKER_CONCURRENCY", "draft-rules jobs a worker process runs at once", "100"),
+    ("REPLY_ASSIST_JOB_LEASE_S", "a job idle this long is taken over (at most 90)", "60"),
+    ("REPLY_ASSIST_JOB_MAX_ATTEMPTS", "attempts of a job before it is given up", "5"),
+    ("REPLY_ASSIST_JOB_BACKOFF_S", "wait before a failed job's 2nd attempt; doubling", "5"),
     ("REPLY_ASSIST_HEAD_TIMEOUT_S", "same as --head-timeout", "10"),
     ("REPLY_ASSIST_MAX_CLIENT_CONNECTIONS", "same as --max-connections", "4096"),
 )
@@ -172,6 +176,12 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="client connections one worker holds at most; beyond it new ones are closed at "
         "once (default: %(default)s, or REPLY_ASSIST_MAX_CLIENT_CONNECTIONS)",
     )
+    parser.add_argument(
+        "--with-worker",
+        action="store_true",
+        help="also run the draft-rules jobs in each worker process, as `reply-assist worker` "
+        "does (always so with the embedded store; with Redis, off unless given)",
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -226,7 +236,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
     from reply_assist.app import create_app
 
-    app = create_app(settings)
+    app = create_app(settings, run_jobs=True if args.with_worker else None)
     preload(settings)
     options = ServeOptions(
         host=args.host,
@@ -246,6 +256,86 @@ SERVE = Command(
     "drafts from built-in templates; it logs the address it listens on.",
     add_arguments=_serve_arguments,
     run=_serve,
+    epilog=_environment_epilog(),
+)
+
+
+# ---- worker --------------------------------------------------------------------------------
+
+_DEFAULT_WORKER_PORT = 8001
+
+
+def _worker_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        metavar="N",
+        default=None,
+        help="jobs each process runs at once (default: REPLY_ASSIST_WORKER_CONCURRENCY, 100)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="processes, forked from one parent that loads everything once, as for `serve` "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address of the probes (/healthz, /readyz) and /metrics (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=_DEFAULT_WORKER_PORT,
+        help="port of the probes and /metrics; 0 picks a free one (default: %(default)s)",
+    )
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from reply_assist.serving import BindError, ServeOptions, bind, preload, serve
+
+    settings = _settings()
+    if settings is None:
+        return 2
+    if settings.redis_url is None:
+        print(
+            "reply-assist: `worker` needs REPLY_ASSIST_REDIS_URL: with the embedded store, "
+            "`reply-assist serve` runs the draft-rules jobs itself",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        sock = bind(args.host, args.port)
+    except BindError as exc:
+        print(f"reply-assist: {exc}", file=sys.stderr)
+        return 1
+    from reply_assist.jobs.app import create_worker_app
+
+    app = create_worker_app(settings, args.concurrency or settings.worker_concurrency)
+    preload(settings)
+    options = ServeOptions(
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        head_timeout_s=_DEFAULT_HEAD_TIMEOUT_S,
+        max_connections=64,  # probes and scrapes only
+    )
+    return serve(app, sock, options)
+
+
+WORKER = Command(
+    name="worker",
+    help="run the draft-rules jobs (background drafts) on Redis",
+    description="Run the background jobs that draft stored reviews matching their company's "
+    "draft rules, from the Redis of REPLY_ASSIST_REDIS_URL (the same settings as `serve`). "
+    "It serves /healthz, /readyz (Redis and the model reachable) and /metrics (the jobs) on "
+    "--port. SIGTERM stops it gracefully: running jobs finish (20 s at most) or are handed back "
+    "to other workers at once; a worker that dies has its jobs taken over after "
+    "REPLY_ASSIST_JOB_LEASE_S (60 s) plus up to 5 s.",
+    add_arguments=_worker_arguments,
+    run=_worker,
     epilog=_environment_epilog(),
 )
 
@@ -370,7 +460,7 @@ EVAL = Command(
 
 # The subcommands, in the order `--help` lists them. A new one: its own module with a Command,
 # appended here.
-COMMANDS: list[Command] = [SERVE, DEMO, REINDEX_REVIEWS, EVAL]
+COMMANDS: list[Command] = [SERVE, WORKER, DEMO, REINDEX_REVIEWS, EVAL]
 
 
 def build_parser(commands: list[Command] | None = None) -> argparse.ArgumentParser:

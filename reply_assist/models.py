@@ -18,8 +18,11 @@ __all__ = [
     "GENERATION_LIMIT",
     "Company",
     "CompanyIn",
+    "DraftRules",
+    "DraftRulesIn",
     "DraftUsage",
     "LanguageSource",
+    "Origin",
     "Plan",
     "Review",
     "ReviewIn",
@@ -35,6 +38,10 @@ Plan = Literal["enterprise", "standard"]
 ReviewType = Literal["company", "product"]
 Role = Literal["dashboard", "agent", "analyst"]
 LanguageSource = Literal["platform", "detected"]
+# Who asked for a draft: a person or a dashboard (`request`), or the company's draft rules (`rule`).
+Origin = Literal["request", "rule"]
+Stars = Literal[1, 2, 3, 4, 5]
+DEFAULT_MAX_AGE_HOURS = 72
 
 VOICE_EXAMPLES_DESCRIPTION = (
     "Show the model a few replies this company published (unedited, or whose draft got a thumbs "
@@ -145,6 +152,7 @@ class StoredDraft(msgspec.Struct):
     created_at: datetime
     warnings: list[str] = msgspec.field(default_factory=list)
     prompt_truncated: bool = False
+    origin: Origin = "request"  # drafts stored before origins existed were all requested
 
 
 class Vote(msgspec.Struct):
@@ -153,3 +161,42 @@ class Vote(msgspec.Struct):
     created_at: datetime
     reason: str | None = None
     comment: str | None = None
+
+
+_RULE_LANGUAGES_DOC = (
+    "Review languages to draft (ISO 639-1), each one of the company's languages; "
+    "left out or null: all of the company's languages, as they are when a review is stored"
+)
+
+
+class DraftRulesIn(msgspec.Struct, forbid_unknown_fields=False):
+    """Which stored reviews get a draft in the background (``PUT …/draft-rules``)."""
+
+    enabled: bool
+    stars: Annotated[
+        list[Stars], Meta(min_length=1, max_length=5, description="Star ratings to draft")
+    ] = msgspec.field(default_factory=lambda: [1, 2, 3, 4, 5])
+    languages: Annotated[list[LanguageCode] | None, Meta(description=_RULE_LANGUAGES_DOC)] = None
+    max_age_hours: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=8760,
+            description="A review whose created_at is older than this when it is stored is not "
+            "drafted",
+        ),
+    ] = DEFAULT_MAX_AGE_HOURS
+
+    def __post_init__(self) -> None:
+        for n, code in enumerate(self.languages or ()):
+            _require_iso_639_1(f"languages[{n}]", code)
+
+
+class DraftRules(msgspec.Struct):
+    """The stored rules; ``languages`` None means all of the company's."""
+
+    enabled: bool = False
+    stars: list[int] = msgspec.field(default_factory=lambda: [1, 2, 3, 4, 5])
+    languages: list[str] | None = None
+    max_age_hours: int = DEFAULT_MAX_AGE_HOURS
+    updated_at: datetime | None = None

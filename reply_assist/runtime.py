@@ -10,7 +10,9 @@ from reply_assist.drafting.tokens import TokenCounter
 from reply_assist.settings import Settings
 from reply_assist.store.companies import CompanyRepository
 from reply_assist.store.connection import Store
+from reply_assist.store.draft_rules import DraftRuleRepository
 from reply_assist.store.drafts import DraftRepository
+from reply_assist.store.jobs import JobRepository
 from reply_assist.store.replies import ReplyRepository
 from reply_assist.store.reviews import ReviewRepository
 from reply_assist.store.stats import StatsRepository
@@ -32,6 +34,8 @@ class Runtime:
     replies: ReplyRepository
     stats: StatsRepository
     voice: VoiceRepository
+    draft_rules: DraftRuleRepository
+    jobs: JobRepository
 
     @classmethod
     def build(
@@ -54,4 +58,6 @@ class Runtime:
             replies=ReplyRepository(store, settings.events_stream, settings.events_max_length),
             stats=StatsRepository(store),
             voice=VoiceRepository(store),
+            draft_rules=DraftRuleRepository(store),
+            jobs=JobRepository(store),
         )

@@ -62,6 +62,11 @@ class Settings:
     readiness_probe_interval_s: float = 30.0
     log_level: str = "INFO"
     log_format: str = "json"
+    # Draft-rules jobs (services/draft_jobs.py, jobs/runner.py).
+    worker_concurrency: int = 100
+    job_lease_s: float = 60.0
+    job_max_attempts: int = 5
+    job_backoff_s: float = 5.0
 
     @property
     def uses_model(self) -> bool:
@@ -145,6 +150,11 @@ class Settings:
                 "REPLY_ASSIST_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")
             ),
             log_format=reader.choice("REPLY_ASSIST_LOG_FORMAT", "json", ("json", "console")),
+            worker_concurrency=reader.integer("REPLY_ASSIST_WORKER_CONCURRENCY", 100, 1, 10_000),
+            # At most 90 s, so that a dead worker's job is taken over within two minutes.
+            job_lease_s=reader.number("REPLY_ASSIST_JOB_LEASE_S", 60.0, 1.0, 90.0),
+            job_max_attempts=reader.integer("REPLY_ASSIST_JOB_MAX_ATTEMPTS", 5, 1, 50),
+            job_backoff_s=reader.number("REPLY_ASSIST_JOB_BACKOFF_S", 5.0, 0.1, 90.0),
         )
 
 

@@ -93,14 +93,21 @@ def settings(base_settings: Settings) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app on a real socket (uvicorn, this event loop) and an HTTP client for it.
+async def serve(
+    settings: Settings, *, run_jobs: bool | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on a real socket (uvicorn, this event loop) and an HTTP client for it
+    (``run_jobs``: as ``create_app``'s, the draft-rules jobs in the same process).
 
     A real server, not an in-process transport: concurrent requests really run concurrently
     (Litestar's test client feeds the app one request at a time), and streaming is real.
     """
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+        create_app(settings, run_jobs=run_jobs),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -33,7 +33,7 @@ from reply_assist.errors import (
     ReplyAssistError,
     StoreUnavailable,
 )
-from reply_assist.models import DraftUsage, Vote
+from reply_assist.models import DraftUsage, Origin, Vote
 from reply_assist.runtime import Runtime
 from reply_assist.services.generation import GenerateCall, begin_generation
 from reply_assist.services.lookups import require_review
@@ -93,6 +93,13 @@ class DraftOut(msgspec.Struct):
     edited_by: str | None = None
     edited_at: str | None = None
     published_version: int | None = None
+    origin: Annotated[
+        Origin,
+        Meta(
+            description="`request`: asked for by a person or a dashboard (`POST …/drafts`); "
+            "`rule`: made in the background by the company's draft rules."
+        ),
+    ] = "request"
 
 
 class DraftList(msgspec.Struct):
@@ -141,6 +148,7 @@ def draft_out(record: DraftRecord) -> DraftOut:
         edited_by=record.edited_by,
         edited_at=rfc3339(record.edited_at) if record.edited_at else None,
         published_version=record.published_version,
+        origin=data.origin,
     )
 
 

@@ -102,6 +102,9 @@ ACCESS: dict[tuple[str, str], Access] = {
         ("admin", "analyst"), "company_not_found"
     ),
     ("get", "/v1/feedback/stats"): Access(("admin",)),
+    ("get", "/v1/companies/{company_id}/draft-rules"): Access(_ANY, "company_not_found"),
+    ("put", "/v1/companies/{company_id}/draft-rules"): Access(_AGENT, "company_not_found"),
+    ("post", "/v1/companies/{company_id}/draft-rules/run"): Access(_AGENT, "company_not_found"),
 }
 # What every /v1 call can answer, whoever calls it.
 _EVERY_V1_CODE = (
@@ -234,7 +237,8 @@ def _document(operation: Operation, path: str, method: str) -> None:
     if path.startswith("/v1/"):
         operation.security = [{"bearer": []}]
     ok = responses.get("200")
-    if method == "put" and isinstance(ok, OpenAPIResponse) and "201" not in responses:
+    creates = not path.endswith("/draft-rules")  # a company's rules always exist (off)
+    if method == "put" and creates and isinstance(ok, OpenAPIResponse) and "201" not in responses:
         created = copy.copy(ok)
         created.description = "Created."
         responses["201"] = created
@@ -254,6 +258,15 @@ def _document_languages(schemas: dict[str, Schema]) -> None:
             languages.items.enum = list(codes)
             languages.items.pattern = None
             languages.items.description = "ISO 639-1 code"
+    rules_in = schemas.get("DraftRulesIn")
+    if isinstance(rules_in, Schema) and rules_in.properties:
+        languages = rules_in.properties.get("languages")
+        arrays = [languages, *(languages.one_of or [])] if isinstance(languages, Schema) else []
+        for option in arrays:
+            if isinstance(option, Schema) and isinstance(option.items, Schema):
+                option.items.enum = list(codes)
+                option.items.pattern = None
+                option.items.description = "ISO 639-1 code"
     review_in = schemas.get("ReviewIn")
     if isinstance(review_in, Schema) and review_in.properties:
         hint = review_in.properties.get("language")

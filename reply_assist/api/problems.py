@@ -105,6 +105,8 @@ def _allowed_values(body_type: Any, field: str) -> tuple[Any, ...] | None:
 
 
 def _without_none(node: Any) -> Any:
+    if isinstance(node, msgspec.inspect.Metadata):  # a field with a description or limits
+        node = node.type
     if isinstance(node, msgspec.inspect.UnionType):
         rest = [t for t in node.types if not isinstance(t, msgspec.inspect.NoneType)]
         return rest[0] if len(rest) == 1 else node

@@ -27,6 +27,22 @@ from reply_assist.services.review_list import (
 __all__ = ["ReviewListController", "ReviewListItem", "ReviewListPage"]
 
 
+class RuleDraftOut(msgspec.Struct, omit_defaults=True):
+    state: Annotated[
+        Literal["queued", "drafted", "skipped", "failed"],
+        Meta(
+            description="`queued` (waiting, running or waiting to be retried), `drafted`, "
+            "`skipped` (it no longer applied when it ran), `failed` (given up after the last "
+            "attempt)"
+        ),
+    ]
+    reason: Annotated[
+        str | None,
+        Meta(description="Why it was skipped (a code) or failed (the last failure's cause)."),
+    ] = None
+    draft_id: str | None = None
+
+
 class ReviewListItem(Review, kw_only=True):
     """A review as ``GET …/reviews/{review_id}`` returns it, with what the inbox shows."""
 
@@ -40,6 +56,14 @@ class ReviewListItem(Review, kw_only=True):
         int, Meta(description="Drafts generated for this review, those in progress included.")
     ]
     generations_left: Annotated[int, Meta(description="Drafts that can still be generated.")]
+    draft_ready: Annotated[
+        bool,
+        Meta(description="A draft waits for an agent: the review has one and no reply yet."),
+    ] = False
+    rule_draft: Annotated[
+        RuleDraftOut | None,
+        Meta(description="The draft rules' background job for this review; null: none queued."),
+    ] = None
 
 
 class ReviewListPage(msgspec.Struct):
@@ -123,6 +147,14 @@ class ReviewListController(Controller):
                 reasons=item.eligibility.reasons,
                 generations_used=item.eligibility.generations_used,
                 generations_left=item.eligibility.generations_left,
+                draft_ready=item.draft_ready,
+                rule_draft=None
+                if item.rule_draft is None
+                else RuleDraftOut(
+                    state=item.rule_draft.state,
+                    reason=item.rule_draft.reason,
+                    draft_id=item.rule_draft.draft_id,
+                ),
             )
             for item in page.items
         ]

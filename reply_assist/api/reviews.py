@@ -16,6 +16,7 @@ from reply_assist.auth import ANY_ROLE, WRITERS, authorize
 from reply_assist.drafting.language import detect_language, normalize_language
 from reply_assist.models import LanguageSource, Review, ReviewIn
 from reply_assist.runtime import Runtime
+from reply_assist.services import draft_rules
 from reply_assist.services.eligibility import evaluate
 from reply_assist.services.lookups import (
     require_company,
@@ -92,7 +93,8 @@ class ReviewController(Controller):
                 detect_language, data.text, tuple(company.languages)
             )
             language, reason = detection.language, detection.reason
-        created = await runtime.reviews.put(review, language, reason)
+        # Stored, and queued for a background draft if the company's draft rules match it.
+        created = await draft_rules.store_review(runtime, company, review, language, reason)
         return Response(shown_review(review, language), status_code=201 if created else 200)
 
     @get(summary="Read a review")

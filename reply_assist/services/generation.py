@@ -39,7 +39,7 @@ from reply_assist.errors import (
     ReplyAssistError,
     StoreUnavailable,
 )
-from reply_assist.models import GENERATION_LIMIT, Company, DraftUsage, StoredDraft
+from reply_assist.models import GENERATION_LIMIT, Company, DraftUsage, Origin, StoredDraft
 from reply_assist.runtime import Runtime
 from reply_assist.services import idempotency, safety, voice
 from reply_assist.services.eligibility import LIMIT_DETAIL, evaluate, refusal
@@ -47,9 +47,11 @@ from reply_assist.services.lookups import require_found
 from reply_assist.store.drafts import DraftRecord
 from reply_assist.store.reviews import Loaded, Reservation, ReviewRecord
 
-__all__ = ["GenerateCall", "Generation", "begin_generation"]
+__all__ = ["RULE_DRAFT_DETAIL", "GenerateCall", "Generation", "begin_generation"]
 
 log = structlog.get_logger(__name__)
+
+RULE_DRAFT_DETAIL = "The review already has the draft its company's rules made."
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,9 @@ class GenerateCall:
     review_id: str
     guidance: str | None
     idempotency_key: str | None
+    origin: Origin = "request"
+    # The draft-rules job (its stream entry id) that this call runs: the commit finishes it.
+    job: str | None = None
 
 
 def _new_draft_id() -> str:
@@ -180,6 +185,7 @@ class Generation:
             created_at=now,
             warnings=warnings,
             prompt_truncated=self.request.messages.truncated,
+            origin=call.origin,
         )
         idempotency = None
         if self._claim is not None:
@@ -193,7 +199,11 @@ class Generation:
             created_epoch_s=now.timestamp(),
             limit=GENERATION_LIMIT,
             idempotency=idempotency,
+            origin=call.origin,
+            job=call.job,
         )
+        if result == "duplicate":  # a rule's job run twice: the first one's draft stands
+            raise refusal("rule_draft_exists", RULE_DRAFT_DETAIL)
         if result is None:
             # Only when the model outlived the reservation and others took the slots meanwhile.
             raise refusal("generation_limit_reached", LIMIT_DETAIL)
@@ -209,6 +219,7 @@ class Generation:
             generation=result.generation,
             model=draft.model,
             warnings=warnings,
+            origin=call.origin,
         )
         return DraftRecord(
             data=draft,

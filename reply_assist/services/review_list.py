@@ -22,6 +22,7 @@ from typing import Literal
 from reply_assist.drafting.language import normalize_language
 from reply_assist.errors import InvalidRequest, NotFound
 from reply_assist.runtime import Runtime
+from reply_assist.services.draft_rules import RuleDraft, rule_draft
 from reply_assist.services.eligibility import Eligibility, evaluate
 from reply_assist.store.review_index import ALL_STARS, Status, query_sets
 from reply_assist.store.reviews import ReviewRecord
@@ -65,6 +66,9 @@ class ListedItem:
     record: ReviewRecord
     replied: bool
     eligibility: Eligibility
+    # A draft waits for the agent: the review has one (by rules or by request) and no reply.
+    draft_ready: bool = False
+    rule_draft: RuleDraft | None = None  # where the draft rules' job is, if they queued one
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,13 +148,17 @@ async def list_reviews(
     if page.company is None:
         raise NotFound("No such company.", code="company_not_found")
     company = page.company
-    items = [
-        ListedItem(
-            record=listed.record,
-            replied=listed.record.index is not None and listed.record.index.status == "r",
-            eligibility=evaluate(company, listed.record, listed.in_flight),
+    items = []
+    for listed in page.items:
+        replied = listed.record.index is not None and listed.record.index.status == "r"
+        items.append(
+            ListedItem(
+                record=listed.record,
+                replied=replied,
+                eligibility=evaluate(company, listed.record, listed.in_flight),
+                draft_ready=not replied and listed.record.drafts > 0,
+                rule_draft=rule_draft(listed.record),
+            )
         )
-        for listed in page.items
-    ]
     next_cursor = encode_cursor(filters, company_id, page.last_member) if page.last_member else None
     return ListPage(items=items, next_cursor=next_cursor)

@@ -95,6 +95,14 @@ class FeedbackStats(msgspec.Struct, omit_defaults=True):
     published: Published
     by_language: dict[str, Breakdown]
     by_prompt_version: dict[str, Breakdown]
+    by_origin: Annotated[
+        dict[str, Breakdown],
+        Meta(
+            description="Drafts and votes by the draft's origin: `request` (a person or a "
+            "dashboard asked) or `rule` (the draft rules, in the background). Counted from this "
+            "version on; both are always present."
+        ),
+    ]
     down_reasons: Annotated[
         dict[str, int], Meta(description="Reasons given with thumbs down only.")
     ]
@@ -126,6 +134,11 @@ def _breakdown(fields: Mapping[str, int], prefix: str) -> dict[str, Breakdown]:
             if kind in ("drafts", "up", "down"):
                 out.setdefault(name, {"drafts": 0, "up": 0, "down": 0})[kind] = value
     return {name: Breakdown(**counts) for name, counts in sorted(out.items())}
+
+
+def _by_origin(fields: Mapping[str, int]) -> dict[str, Breakdown]:
+    found = _breakdown(fields, "o:")
+    return {origin: found.get(origin, Breakdown(0, 0, 0)) for origin in ("request", "rule")}
 
 
 def _view(fields: Counter[str], language: str | None) -> Counter[str]:
@@ -198,6 +211,7 @@ def _shape(
         ),
         by_language=_breakdown(f, "lang:"),
         by_prompt_version=_breakdown(f, "pv:"),
+        by_origin=_by_origin(f),
         down_reasons={reason: f[f"dreason:{reason}"] for reason in REASONS},
         edit_ratio_histogram={
             label: f[f"pub:er:{i}"] for i, label in enumerate(EDIT_RATIO_BUCKETS)

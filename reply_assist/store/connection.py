@@ -64,6 +64,8 @@ _SCRIPT_NAMES = (
     "idempotency_begin",
     "idempotency_abandon",
     "idempotency_finish",
+    "queue_rule_job",
+    "job_finish",
 )
 
 _TRUE = frozenset({"1", "true", "yes", "on"})

@@ -26,6 +26,10 @@ class Keys:
         """Companies that have ever published: the event relay looks at their outboxes."""
         return f"{self._prefix}outbox-index"
 
+    def job_companies(self) -> str:
+        """Set of the companies whose job stream workers read (added when rules are set)."""
+        return f"{self._prefix}job-companies"
+
     def rate_limit(self, token_hash: str, window: int) -> str:
         """One API key's calls in one minute. The key's lookup name is the hash tag, so the
         script that reads the lookup and counts the call touches a single cluster slot."""
@@ -119,3 +123,13 @@ class Keys:
     def outbox(self, company_id: str) -> str:
         """Hash of publish events not yet appended to the events stream."""
         return f"{self._tag(company_id)}/outbox"
+
+    def draft_rules(self, company_id: str) -> str:
+        """The company's draft rules (JSON): which stored reviews get a draft in the background."""
+        return f"{self._tag(company_id)}/draft-rules"
+
+    def jobs(self, company_id: str) -> str:
+        """The company's stream of background draft jobs (consumer group ``drafters``): in the
+        company's slot, so a review's store queues its job and a draft's commit finishes it in
+        the same script, and a Redis Cluster spreads companies' jobs over its shards."""
+        return f"{self._tag(company_id)}/jobs"

@@ -89,3 +89,18 @@ def test_bad_option_values_are_refused_with_the_reason(
         cli.main(["serve", "--workers", "0"])
     assert exited.value.code == 2
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_worker_needs_redis_and_serve_runs_jobs_only_when_asked(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = _help(["worker", "--help"], capsys)
+    for option in ("--concurrency", "--workers", "--port"):
+        assert option in text
+    assert "REPLY_ASSIST_JOB_LEASE_S" in text
+    monkeypatch.delenv("REPLY_ASSIST_REDIS_URL", raising=False)
+    assert cli.main(["worker"]) == 2
+    assert "`reply-assist serve` runs the draft-rules jobs itself" in capsys.readouterr().err
+    args = cli.build_parser().parse_args(["serve", "--with-worker"])
+    assert args.with_worker is True
+    assert cli.build_parser().parse_args(["serve"]).with_worker is False

@@ -5,7 +5,7 @@
 -- ARGV[1] agent id, ARGV[2] the vote record the caller read ("" if none): compare-and-set,
 -- ARGV[3] new record (JSON), ARGV[4] vote, ARGV[5] reason ("" if none), ARGV[6] language,
 -- ARGV[7] prompt version, ARGV[8] old vote, ARGV[9] old reason, ARGV[10] minute ttl s,
--- ARGV[11] hour ttl s, ARGV[12] day number
+-- ARGV[11] hour ttl s, ARGV[12] day number, ARGV[13] the draft's origin (request or rule)
 -- Returns 1, or 0 when the stored vote changed since the caller read it (read again, retry).
 local current = redis.call('HGET', KEYS[1], ARGV[1]) or ''
 if current ~= ARGV[2] then
@@ -21,6 +21,8 @@ local function count(keys_from, vote, reason, by)
     redis.call('HINCRBY', KEYS[i], 'pv:' .. ARGV[7] .. ':' .. vote, by)
     redis.call('HINCRBY', KEYS[i], by_lang .. vote, by)
     redis.call('HINCRBY', KEYS[i], by_lang .. 'pv:' .. ARGV[7] .. ':' .. vote, by)
+    redis.call('HINCRBY', KEYS[i], 'o:' .. ARGV[13] .. ':' .. vote, by)
+    redis.call('HINCRBY', KEYS[i], by_lang .. 'o:' .. ARGV[13] .. ':' .. vote, by)
     if reason ~= '' then
       redis.call('HINCRBY', KEYS[i], 'reason:' .. reason, by)
       redis.call('HINCRBY', KEYS[i], by_lang .. 'reason:' .. reason, by)
