@@ -81,10 +81,14 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("REPLY_ASSIST_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO"),
     ("REPLY_ASSIST_LOG_FORMAT", "json or console", "json"),
     ("REPLY_ASSIST_HEAD_TIMEOUT_S", "same as --head-timeout", "10"),
+    ("REPLY_ASSIST_BODY_TIMEOUT_S", "same as --body-timeout", "30"),
     ("REPLY_ASSIST_MAX_CLIENT_CONNECTIONS", "same as --max-connections", "4096"),
+    ("FORWARDED_ALLOW_IPS", "same as --forwarded-allow-ips", "127.0.0.1"),
 )
 
 _DEFAULT_HEAD_TIMEOUT_S = 10.0
+_DEFAULT_BODY_TIMEOUT_S = 30.0
+_DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1"
 _DEFAULT_MAX_CONNECTIONS = 4096
 
 
@@ -165,12 +169,29 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: %(default)s, or REPLY_ASSIST_HEAD_TIMEOUT_S)",
     )
     parser.add_argument(
+        "--body-timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        default=_env_number("REPLY_ASSIST_BODY_TIMEOUT_S", _DEFAULT_BODY_TIMEOUT_S),
+        help="close a connection whose request body is not complete within this time of the end "
+        "of its head, with 408 (default: %(default)s, or REPLY_ASSIST_BODY_TIMEOUT_S)",
+    )
+    parser.add_argument(
         "--max-connections",
         type=_positive_int,
         metavar="N",
         default=int(_env_number("REPLY_ASSIST_MAX_CLIENT_CONNECTIONS", _DEFAULT_MAX_CONNECTIONS)),
-        help="client connections one worker holds at most; beyond it new ones are closed at "
-        "once (default: %(default)s, or REPLY_ASSIST_MAX_CLIENT_CONNECTIONS)",
+        help="client connections one worker holds at most; at the cap, the one that has waited "
+        "longest on its client is closed to take a new one, and a few more are kept for "
+        "/healthz and /readyz (default: %(default)s, or REPLY_ASSIST_MAX_CLIENT_CONNECTIONS)",
+    )
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        metavar="ADDRESSES",
+        default=os.environ.get("FORWARDED_ALLOW_IPS", "").strip() or _DEFAULT_FORWARDED_ALLOW_IPS,
+        help="comma-separated addresses or networks of the proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed, or * for any (default: %(default)s, or "
+        "FORWARDED_ALLOW_IPS)",
     )
 
 
@@ -233,7 +254,9 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         head_timeout_s=args.head_timeout,
+        body_timeout_s=args.body_timeout,
         max_connections=args.max_connections,
+        forwarded_allow_ips=args.forwarded_allow_ips,
     )
     return serve(app, sock, options)
 

@@ -44,7 +44,9 @@ def test_serve_help_gives_every_option_a_description_and_a_default(
         ("--port", "8000"),
         ("--workers", "1"),
         ("--head-timeout", "10.0"),
+        ("--body-timeout", "30.0"),
         ("--max-connections", "4096"),
+        ("--forwarded-allow-ips", "127.0.0.1"),
     ]:
         entry = options.split(flag, 1)[1].split("\n  -", 1)[0]
         assert len(entry.split()) > 6, f"{flag} has no description"
@@ -89,3 +91,18 @@ def test_bad_option_values_are_refused_with_the_reason(
         cli.main(["serve", "--workers", "0"])
     assert exited.value.code == 2
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_serve_options_default_to_their_environment_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REPLY_ASSIST_BODY_TIMEOUT_S", "12.5")
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.0/8,192.0.2.7")
+    args = cli.build_parser().parse_args(["serve"])
+    assert args.body_timeout == 12.5
+    assert args.forwarded_allow_ips == "10.0.0.0/8,192.0.2.7"
+    # The flag wins over the variable.
+    args = cli.build_parser().parse_args(
+        ["serve", "--body-timeout", "3", "--forwarded-allow-ips", "*"]
+    )
+    assert (args.body_timeout, args.forwarded_allow_ips) == (3, "*")
