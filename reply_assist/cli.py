@@ -44,7 +44,7 @@ class Command:
 # Every variable the service reads, for `serve --help`: (name, meaning, default). The README's
 # Configuration table says the same at more length.
 ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
-    ("REPLY_ASSIST_ADMIN_TOKEN", "the platform admin token (16+ characters)", "random, printed"),
+    ("REPLY_ASSIST_ADMIN_TOKEN", "the platform admin token (32+ characters)", "random, printed"),
     (
         "REPLY_ASSIST_REDIS_URL",
         "redis://, rediss://, unix://, ?cluster=1, redis+sentinel://",
@@ -71,6 +71,12 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("REPLY_ASSIST_MAX_PROMPT_TOKENS", "prompt budget; the review is cut to fit", "3000"),
     ("REPLY_ASSIST_MAX_COMPLETION_TOKENS", "max_tokens of a draft", "400"),
     ("REPLY_ASSIST_RATE_LIMIT_PER_MIN", "requests a minute per API key (0: off)", "600"),
+    (
+        "REPLY_ASSIST_AUTH_FAILURE_LIMIT",
+        "failed authentications per client address before 429 (0: off)",
+        "10",
+    ),
+    ("REPLY_ASSIST_AUTH_FAILURE_WINDOW_S", "the window they are counted in", "300"),
     ("REPLY_ASSIST_EVENTS_STREAM", "Redis stream of publish events", "reply_assist:events"),
     ("REPLY_ASSIST_EVENTS_MAX_LENGTH", "about how many events the stream keeps", "1000000"),
     ("REPLY_ASSIST_IDEMPOTENCY_TTL_S", "how long Idempotency-Keys are kept", "86400"),

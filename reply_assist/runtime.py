@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from reply_assist.drafting.base import Drafter
 from reply_assist.drafting.prompting import PromptLibrary
 from reply_assist.drafting.tokens import TokenCounter
+from reply_assist.services.auth_throttle import AuthThrottle
 from reply_assist.settings import Settings
+from reply_assist.store.auth_failures import AuthFailureRepository
 from reply_assist.store.companies import CompanyRepository
 from reply_assist.store.connection import Store
 from reply_assist.store.drafts import DraftRepository
@@ -32,6 +34,7 @@ class Runtime:
     replies: ReplyRepository
     stats: StatsRepository
     voice: VoiceRepository
+    auth_throttle: AuthThrottle
 
     @classmethod
     def build(
@@ -54,4 +57,9 @@ class Runtime:
             replies=ReplyRepository(store, settings.events_stream, settings.events_max_length),
             stats=StatsRepository(store),
             voice=VoiceRepository(store),
+            auth_throttle=AuthThrottle(
+                AuthFailureRepository(store),
+                limit=settings.auth_failure_limit,
+                window_s=settings.auth_failure_window_s,
+            ),
         )

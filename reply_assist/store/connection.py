@@ -64,6 +64,7 @@ _SCRIPT_NAMES = (
     "idempotency_begin",
     "idempotency_abandon",
     "idempotency_finish",
+    "auth_failure",
 )
 
 _TRUE = frozenset({"1", "true", "yes", "on"})

@@ -106,3 +106,15 @@ def test_serve_options_default_to_their_environment_variables(
         ["serve", "--body-timeout", "3", "--forwarded-allow-ips", "*"]
     )
     assert (args.body_timeout, args.forwarded_allow_ips) == (3, "*")
+
+
+def test_a_short_admin_token_stops_the_start_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REPLY_ASSIST_ADMIN_TOKEN", "s3cret-but-only-27-characters")
+    assert cli.main(["serve", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "reply-assist: REPLY_ASSIST_ADMIN_TOKEN is too short: use at least 32 characters\n"
+    )
+    assert "s3cret" not in err
