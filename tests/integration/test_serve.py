@@ -407,6 +407,33 @@ def test_behind_a_trusted_https_proxy_the_desk_signs_in_with_a_secure_cookie(lau
         assert "secure" in cookie.lower().split("; ")
 
 
+def test_failed_sign_ins_are_counted_per_client_the_trusted_proxy_names(launch) -> None:  # type: ignore[no-untyped-def]
+    url = _ready(
+        launch(
+            "--port",
+            "0",
+            "--forwarded-allow-ips",
+            "127.0.0.2",
+            env={"REPLY_ASSIST_AUTH_FAILURE_LIMIT": "2"},
+        )
+    )
+    wrong = {"Authorization": "Bearer rak_acme_" + "x" * 43}
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    def call(source: str, forwarded_for: str, headers: dict[str, str]) -> int:
+        transport = httpx.HTTPTransport(local_address=source)
+        with httpx.Client(base_url=url, transport=transport, timeout=10) as http:
+            sent = {**headers, "X-Forwarded-For": forwarded_for}
+            return http.get("/v1/feedback/stats", headers=sent).status_code
+
+    assert [call("127.0.0.2", "203.0.113.1", wrong) for _ in range(3)] == [401, 401, 429]
+    assert call("127.0.0.2", "203.0.113.1", admin) == 429  # that client is blocked
+    assert call("127.0.0.2", "203.0.113.2", admin) == 200  # another one behind the proxy is not
+    # A client that is not the trusted proxy cannot choose whom it is counted as.
+    assert [call("127.0.0.3", "203.0.113.2", wrong) for _ in range(3)] == [401, 401, 429]
+    assert call("127.0.0.2", "203.0.113.2", admin) == 200
+
+
 def test_a_small_answer_comes_in_one_piece(launch) -> None:  # type: ignore[no-untyped-def]
     # The head and the body are written together: a client's first read holds the whole answer
     # (uvicorn alone writes them apart, two segments and two wake-ups for every JSON answer).
