@@ -98,6 +98,7 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
         _refused = False
         _in_request = False  # a request's first byte is in and its last one is not
         _in_head = False  # ... and its head is not complete yet
+        _head_done_at = 0.0  # when the current request's head was complete (loop time)
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             if len(self.connections) >= limits.max_connections and not self._make_room():
@@ -124,10 +125,20 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
             self._in_request = self._in_head = True
             self._arm_head_timer()  # the next request on a kept-alive connection
 
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            # A body still to come gets its deadline, counted from the end of its head. Armed
+            # here rather than when the head completes: most requests arrive whole in one
+            # read, and then no timer is made (and cancelled) for them at all.
+            if self._in_request and not self._in_head and self._body_timer is None:
+                self._body_timer = self.loop.call_at(
+                    self._head_done_at + limits.body_timeout_s, self._body_timed_out
+                )
+
         def on_headers_complete(self) -> None:
             self._in_head = False
+            self._head_done_at = self.loop.time()
             self._disarm_head_timer()
-            self._body_timer = self.loop.call_later(limits.body_timeout_s, self._body_timed_out)
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:

@@ -24,6 +24,7 @@ name; otherwise every client would share the proxy's.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import time
@@ -57,6 +58,10 @@ class AuthThrottle:
         self.window_s = window_s
         self._blocked: dict[str, float] = {}
 
+    @property
+    def any_blocked(self) -> bool:
+        return bool(self._blocked)
+
     def seconds_blocked(self, address: str) -> float:
         """How long ``address`` stays blocked, as far as this process knows; 0 when it is not."""
         until = self._blocked.get(address)
@@ -78,6 +83,7 @@ class AuthThrottle:
         self._blocked[address] = now + seconds
 
 
+@functools.lru_cache(maxsize=4096)
 def client_address(host: str | None) -> str:
     """The name an address is counted under: an IPv4 address, or an IPv6 /64 network."""
     if not host:
@@ -106,7 +112,7 @@ def refuse_if_blocked(rt: Runtime, host: str | None) -> None:
     """Before a credential is checked: 429 ``too_many_auth_failures`` when the client's address
     is blocked, as far as this process knows (no round trip)."""
     throttle = rt.auth_throttle
-    if throttle.limit <= 0:
+    if throttle.limit <= 0 or not throttle.any_blocked:  # the usual case: nothing to look up
         return
     seconds = throttle.seconds_blocked(client_address(host))
     if seconds > 0:
