@@ -33,10 +33,17 @@ class Served:
         return self.log.read_text(errors="replace").splitlines()
 
     def events(self) -> list[dict[str, object]]:
+        """Every JSON log line; two workers' lines written at once can share a line."""
+        decoder = json.JSONDecoder()
         out = []
         for line in self.lines():
-            if line.startswith("{"):
-                out.append(json.loads(line))
+            at = 0
+            while line.startswith("{", at):
+                try:
+                    event, at = decoder.raw_decode(line, at)
+                except json.JSONDecodeError:
+                    break  # a line still being written
+                out.append(event)
         return out
 
     def wait_for(self, event: str, count: int = 1, timeout: float = 60) -> list[dict[str, object]]:
