@@ -112,13 +112,17 @@ def _environment_epilog() -> str:
 
 
 def _env_number(name: str, default: float) -> float:
+    """The variable's value as a number above 0 (the options it stands for are all such)."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise SystemExit(f"reply-assist: {name}={raw!r} is not valid: expected a number") from None
+    if not value > 0:
+        raise SystemExit(f"reply-assist: {name}={raw!r} is not valid: expected a number above 0")
+    return value
 
 
 def _positive_int(text: str) -> int:

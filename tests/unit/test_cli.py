@@ -118,3 +118,13 @@ def test_a_short_admin_token_stops_the_start_with_one_line(
         "reply-assist: REPLY_ASSIST_ADMIN_TOKEN is too short: use at least 32 characters\n"
     )
     assert "s3cret" not in err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_a_wrong_body_timeout_variable_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("REPLY_ASSIST_BODY_TIMEOUT_S", value)
+    with pytest.raises(SystemExit) as exited:
+        cli.build_parser()
+    assert str(exited.value).startswith(f"reply-assist: REPLY_ASSIST_BODY_TIMEOUT_S={value!r}")
