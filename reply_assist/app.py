@@ -7,6 +7,7 @@ way out; handlers reach them only through the ``runtime`` dependency.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import os
 import secrets
@@ -38,7 +39,11 @@ from reply_assist.api.problems import exception_handlers
 from reply_assist.api.replies import ReplyController
 from reply_assist.api.review_list import ReviewListController
 from reply_assist.api.reviews import ReviewController
-from reply_assist.api.schema_ui import schema_assets_router, schema_render_plugins
+from reply_assist.api.schema_ui import (
+    add_schema_security_headers,
+    schema_assets_router,
+    schema_render_plugins,
+)
 from reply_assist.api.stats import StatsController
 from reply_assist.api.strict_body import refuse_coerced_body
 from reply_assist.auth import AuthMiddleware
@@ -220,6 +225,9 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
             file=sys.stderr,
             flush=True,
         )
+        # Kept in the settings too: what is derived from the admin token (the review list's
+        # cursor key) must be the token this app accepts.
+        settings = dataclasses.replace(settings, admin_token=admin_token)
     v1 = Router(
         path="/v1",
         route_handlers=[
@@ -257,7 +265,12 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
             }
         ),
         middleware=[RequestContextMiddleware(), prometheus.middleware],
-        before_send=[add_request_id_header, complete_allow_header, add_security_headers],
+        before_send=[
+            add_request_id_header,
+            complete_allow_header,
+            add_security_headers,
+            add_schema_security_headers,
+        ],
         exception_handlers=exception_handlers,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(

@@ -30,6 +30,7 @@ from reply_assist.api.problems import response_for
 from reply_assist.errors import Forbidden, Unauthorized
 from reply_assist.models import GENERATION_LIMIT, Role
 from reply_assist.ratelimit import enforce, minute_of
+from reply_assist.services.auth_throttle import note_failed_attempt, refuse_if_blocked
 from reply_assist.store.companies import KeyLookup, KeyUse, RateWindow
 from reply_assist.store.reviews import Loaded
 
@@ -181,13 +182,27 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized()
+        runtime: Runtime = connection.app.state.runtime
+        host = connection.client.host if connection.client else None
+        refuse_if_blocked(runtime, host)  # 429 for a throttled address, before any check
+        try:
+            return await self._authenticate(connection, runtime, token)
+        except Unauthorized:
+            await note_failed_attempt(runtime, host, connection.url.path)  # 429 past the limit
+            raise
+
+    async def _authenticate(
+        self,
+        connection: ASGIConnection,  # type: ignore[type-arg]
+        runtime: Runtime,
+        token: str,
+    ) -> AuthenticationResult:
         admin_token: str = connection.app.state.admin_token
         if hmac.compare_digest(token.encode(), admin_token.encode()):
             return AuthenticationResult(user=ADMIN, auth=None)
         if not token.startswith(_KEY_PREFIX) or len(token) > 200:
             raise Unauthorized("The token is not valid.")
         company_id = company_of_key(token)
-        runtime: Runtime = connection.app.state.runtime
         token_hash = hash_token(token)
         principal: Principal | None
         if company_id is not None and (

@@ -44,7 +44,7 @@ class Command:
 # Every variable the service reads, for `serve --help`: (name, meaning, default). The README's
 # Configuration table says the same at more length.
 ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
-    ("REPLY_ASSIST_ADMIN_TOKEN", "the platform admin token (16+ characters)", "random, printed"),
+    ("REPLY_ASSIST_ADMIN_TOKEN", "the platform admin token (32+ characters)", "random, printed"),
     (
         "REPLY_ASSIST_REDIS_URL",
         "redis://, rediss://, unix://, ?cluster=1, redis+sentinel://",
@@ -71,6 +71,12 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("REPLY_ASSIST_MAX_PROMPT_TOKENS", "prompt budget; the review is cut to fit", "3000"),
     ("REPLY_ASSIST_MAX_COMPLETION_TOKENS", "max_tokens of a draft", "400"),
     ("REPLY_ASSIST_RATE_LIMIT_PER_MIN", "requests a minute per API key (0: off)", "600"),
+    (
+        "REPLY_ASSIST_AUTH_FAILURE_LIMIT",
+        "failed authentications per client address before 429 (0: off)",
+        "10",
+    ),
+    ("REPLY_ASSIST_AUTH_FAILURE_WINDOW_S", "the window they are counted in", "300"),
     ("REPLY_ASSIST_EVENTS_STREAM", "Redis stream of publish events", "reply_assist:events"),
     ("REPLY_ASSIST_EVENTS_MAX_LENGTH", "about how many events the stream keeps", "1000000"),
     ("REPLY_ASSIST_IDEMPOTENCY_TTL_S", "how long Idempotency-Keys are kept", "86400"),
@@ -85,10 +91,14 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("REPLY_ASSIST_JOB_MAX_ATTEMPTS", "attempts of a job before it is given up", "5"),
     ("REPLY_ASSIST_JOB_BACKOFF_S", "wait before a failed job's 2nd attempt; doubling", "5"),
     ("REPLY_ASSIST_HEAD_TIMEOUT_S", "same as --head-timeout", "10"),
+    ("REPLY_ASSIST_BODY_TIMEOUT_S", "same as --body-timeout", "30"),
     ("REPLY_ASSIST_MAX_CLIENT_CONNECTIONS", "same as --max-connections", "4096"),
+    ("FORWARDED_ALLOW_IPS", "same as --forwarded-allow-ips", "127.0.0.1"),
 )
 
 _DEFAULT_HEAD_TIMEOUT_S = 10.0
+_DEFAULT_BODY_TIMEOUT_S = 30.0
+_DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1"
 _DEFAULT_MAX_CONNECTIONS = 4096
 
 
@@ -106,13 +116,17 @@ def _environment_epilog() -> str:
 
 
 def _env_number(name: str, default: float) -> float:
+    """The variable's value as a number above 0 (the options it stands for are all such)."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise SystemExit(f"reply-assist: {name}={raw!r} is not valid: expected a number") from None
+    if not value > 0:
+        raise SystemExit(f"reply-assist: {name}={raw!r} is not valid: expected a number above 0")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -169,12 +183,29 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: %(default)s, or REPLY_ASSIST_HEAD_TIMEOUT_S)",
     )
     parser.add_argument(
+        "--body-timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        default=_env_number("REPLY_ASSIST_BODY_TIMEOUT_S", _DEFAULT_BODY_TIMEOUT_S),
+        help="close a connection whose request body is not complete within this time of the end "
+        "of its head, with 408 (default: %(default)s, or REPLY_ASSIST_BODY_TIMEOUT_S)",
+    )
+    parser.add_argument(
         "--max-connections",
         type=_positive_int,
         metavar="N",
         default=int(_env_number("REPLY_ASSIST_MAX_CLIENT_CONNECTIONS", _DEFAULT_MAX_CONNECTIONS)),
-        help="client connections one worker holds at most; beyond it new ones are closed at "
-        "once (default: %(default)s, or REPLY_ASSIST_MAX_CLIENT_CONNECTIONS)",
+        help="client connections one worker holds at most; at the cap, the one that has waited "
+        "longest on its client is closed to take a new one, and a few more are kept for "
+        "/healthz and /readyz (default: %(default)s, or REPLY_ASSIST_MAX_CLIENT_CONNECTIONS)",
+    )
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        metavar="ADDRESSES",
+        default=os.environ.get("FORWARDED_ALLOW_IPS", "").strip() or _DEFAULT_FORWARDED_ALLOW_IPS,
+        help="comma-separated addresses or networks of the proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed, or * for any (default: %(default)s, or "
+        "FORWARDED_ALLOW_IPS)",
     )
     parser.add_argument(
         "--with-worker",
@@ -243,7 +274,9 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         head_timeout_s=args.head_timeout,
+        body_timeout_s=args.body_timeout,
         max_connections=args.max_connections,
+        forwarded_allow_ips=args.forwarded_allow_ips,
     )
     return serve(app, sock, options)
 

@@ -6,7 +6,7 @@ a 400 that names the field before any handler code runs.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -30,6 +30,8 @@ __all__ = [
     "Role",
     "StoredDraft",
     "Vote",
+    "in_utc_range",
+    "out_of_utc_range",
 ]
 
 GENERATION_LIMIT = 10  # drafts per review, a product rule (not a setting)
@@ -77,6 +79,7 @@ class CompanyIn(msgspec.Struct, forbid_unknown_fields=False):
     voice_examples: Annotated[bool, Meta(description=VOICE_EXAMPLES_DESCRIPTION)] = True
 
     def __post_init__(self) -> None:
+        _require_utc_range("contract_start", self.contract_start)
         for n, code in enumerate(self.languages):
             _require_iso_639_1(f"languages[{n}]", code)
 
@@ -105,8 +108,37 @@ class ReviewIn(msgspec.Struct, forbid_unknown_fields=False):
     language: LanguageHint | None = None
 
     def __post_init__(self) -> None:
+        _require_utc_range("created_at", self.created_at)
         if self.language is not None:
             _require_iso_639_1("language", self.language)
+
+
+def in_utc_range(value: datetime) -> bool:
+    """Whether UTC can write the instant: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z.
+
+    An offset can put an instant that Python holds outside that range
+    (``0001-01-01T00:00:00+14:00`` is 10:00 on the last day of year 0), and everything the
+    service computes in UTC then breaks: the review list's index entry became negative, and
+    the service refused its own ``next_cursor``.
+    """
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
+def out_of_utc_range(field: str, value: datetime) -> str:
+    """The 400's message for an instant outside ``in_utc_range`` (it names the field)."""
+    return (
+        f"Invalid '{field}': {value.isoformat()} is outside 0001-01-01T00:00:00Z to "
+        "9999-12-31T23:59:59Z in UTC"
+    )
+
+
+def _require_utc_range(field: str, value: datetime) -> None:
+    if not in_utc_range(value):
+        raise ValueError(out_of_utc_range(field, value))
 
 
 def _require_iso_639_1(field: str, code: str) -> None:

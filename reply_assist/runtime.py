@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from reply_assist.drafting.base import Drafter
 from reply_assist.drafting.prompting import PromptLibrary
 from reply_assist.drafting.tokens import TokenCounter
+from reply_assist.services.auth_throttle import AuthThrottle
 from reply_assist.settings import Settings
+from reply_assist.store.auth_failures import AuthFailureRepository
 from reply_assist.store.companies import CompanyRepository
 from reply_assist.store.connection import Store
 from reply_assist.store.draft_rules import DraftRuleRepository
@@ -36,6 +38,7 @@ class Runtime:
     voice: VoiceRepository
     draft_rules: DraftRuleRepository
     jobs: JobRepository
+    auth_throttle: AuthThrottle
 
     @classmethod
     def build(
@@ -60,4 +63,9 @@ class Runtime:
             voice=VoiceRepository(store),
             draft_rules=DraftRuleRepository(store),
             jobs=JobRepository(store),
+            auth_throttle=AuthThrottle(
+                AuthFailureRepository(store),
+                limit=settings.auth_failure_limit,
+                window_s=settings.auth_failure_window_s,
+            ),
         )

@@ -20,6 +20,9 @@ DEFAULT_MODEL = "gpt-4.1-mini"  # OpenAI's own API only; any other endpoint must
 OPENAI_API_HOST = "api.openai.com"
 DEFAULT_EVENTS_STREAM = "reply_assist:events"
 MIN_IDEMPOTENCY_TTL_S = 24 * 3600
+# The admin token may do everything: at least as long as 192 random bits in base64url (the one
+# made when none is set is 256 bits, 43 characters).
+MIN_ADMIN_TOKEN = 32
 
 
 class SettingsError(ValueError):
@@ -53,6 +56,10 @@ class Settings:
     max_prompt_tokens: int = 3000
     max_completion_tokens: int = 400
     rate_limit_per_min: int = 600
+    # Failed authentications from one client address before 429 (0: no throttle), and the
+    # window they are counted in (see services.auth_throttle).
+    auth_failure_limit: int = 10
+    auth_failure_window_s: int = 300
     events_stream: str = DEFAULT_EVENTS_STREAM
     events_max_length: int = 1_000_000
     idempotency_ttl_s: int = MIN_IDEMPOTENCY_TTL_S
@@ -91,6 +98,10 @@ class Settings:
         return max(1, self.llm_max_connections * 3 // 4)  # a quarter left to the others
 
     def __post_init__(self) -> None:
+        if self.admin_token is not None and len(self.admin_token) < MIN_ADMIN_TOKEN:
+            raise SettingsError(
+                f"REPLY_ASSIST_ADMIN_TOKEN is too short: use at least {MIN_ADMIN_TOKEN} characters"
+            )
         if self.llm_max_connections_per_company > self.llm_max_connections:
             raise SettingsError(
                 "REPLY_ASSIST_LLM_MAX_CONNECTIONS_PER_COMPANY="
@@ -103,7 +114,7 @@ class Settings:
         env = os.environ if env is None else env
         reader = _Reader(env)
         return cls(
-            admin_token=reader.text("REPLY_ASSIST_ADMIN_TOKEN", None, min_length=16),
+            admin_token=reader.text("REPLY_ASSIST_ADMIN_TOKEN", None, min_length=MIN_ADMIN_TOKEN),
             redis_url=reader.redis_url("REPLY_ASSIST_REDIS_URL"),
             redis_key_prefix=reader.text("REPLY_ASSIST_REDIS_PREFIX", "reply_assist") or "",
             redis_max_connections=reader.integer(
@@ -128,6 +139,10 @@ class Settings:
                 "REPLY_ASSIST_MAX_COMPLETION_TOKENS", 400, 50, 8_000
             ),
             rate_limit_per_min=reader.integer("REPLY_ASSIST_RATE_LIMIT_PER_MIN", 600, 0, 1_000_000),
+            auth_failure_limit=reader.integer("REPLY_ASSIST_AUTH_FAILURE_LIMIT", 10, 0, 1_000_000),
+            auth_failure_window_s=reader.integer(
+                "REPLY_ASSIST_AUTH_FAILURE_WINDOW_S", 300, 1, 86_400
+            ),
             events_stream=reader.text("REPLY_ASSIST_EVENTS_STREAM", DEFAULT_EVENTS_STREAM)
             or DEFAULT_EVENTS_STREAM,
             events_max_length=reader.integer(

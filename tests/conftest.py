@@ -29,7 +29,7 @@ from reply_assist.settings import Settings
 REDIS_URL = os.environ.get("REPLY_ASSIST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per mocked call is noise
 
-ADMIN_TOKEN = "test-admin-token-0123456789"
+ADMIN_TOKEN = "test-admin-token-0123456789-abcdefgh"
 LLM_BASE = "http://llm.test/v1"
 REPLY = (
     "Hi Erik, thank you for taking the time to tell us. We are truly sorry that your parcel "

@@ -20,9 +20,11 @@ from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Sen
 
 __all__ = [
     "CLIENT_CLOSED_REQUEST",
+    "SERVER_CLOSED_STATUS",
     "RequestContextMiddleware",
     "add_request_id_header",
     "client_went_away",
+    "closed_status",
     "complete_allow_header",
     "request_id_of",
 ]
@@ -34,6 +36,10 @@ _SANE_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
 # The status logged and counted for a client that closed its connection before the answer was
 # sent (nginx's convention): nobody received a status, and it is not the service's failure.
 CLIENT_CLOSED_REQUEST = 499
+# Where the server (connection_guard) notes the status it answered itself when it closed a
+# connection in the middle of a request, e.g. 408 for a body past its deadline: the access log
+# and the metrics then show that, not 499.
+SERVER_CLOSED_STATUS = "server_closed_status"
 
 
 def request_id_of(scope: Scope) -> str:
@@ -74,6 +80,13 @@ async def complete_allow_header(message: Message, scope: Scope) -> None:
 def client_went_away(scope: Scope) -> bool:
     """Whether the client disconnected before the response started (e.g. mid-body)."""
     return bool(scope.get("state", {}).get("client_went_away"))
+
+
+def closed_status(scope: Scope) -> int:
+    """The status to log for a request whose connection closed before its answer: what the
+    server answered itself (408 for a body past its deadline), else 499 (the client left)."""
+    status: int = scope.get("state", {}).get(SERVER_CLOSED_STATUS, CLIENT_CLOSED_REQUEST)
+    return status
 
 
 class RequestContextMiddleware(ASGIMiddleware):

@@ -12,7 +12,7 @@ import msgspec
 from msgspec import Meta
 
 from reply_assist.errors import InvalidRequest
-from reply_assist.models import GENERATION_LIMIT
+from reply_assist.models import GENERATION_LIMIT, in_utc_range, out_of_utc_range
 from reply_assist.runtime import Runtime
 from reply_assist.store.buckets import widen
 from reply_assist.store.stats import EDIT_RATIO_BUCKETS, StatsTotals
@@ -248,6 +248,8 @@ async def feedback_stats(
                 f"Invalid '{name}': a timestamp needs an offset (RFC 3339), "
                 "e.g. 2026-11-20T00:00:00Z."
             )
+        if value is not None and not in_utc_range(value):
+            raise InvalidRequest(out_of_utc_range(name, value))
     if since is not None and until is not None and until <= since:
         raise InvalidRequest("'until' must be later than 'since'.")
     now = int(time.time())

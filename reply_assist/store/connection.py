@@ -66,6 +66,7 @@ _SCRIPT_NAMES = (
     "idempotency_finish",
     "queue_rule_job",
     "job_finish",
+    "auth_failure",
 )
 
 _TRUE = frozenset({"1", "true", "yes", "on"})

@@ -35,6 +35,11 @@ class Keys:
         script that reads the lookup and counts the call touches a single cluster slot."""
         return f"{{{self.api_key(token_hash)}}}/rate/{window}"
 
+    def auth_failures(self, address: str) -> str:
+        """Failed authentications from one client address in the current window
+        (``services.auth_throttle``); the address is an IP, or an IPv6 /64 network."""
+        return f"{self._prefix}auth-failures/{address}"
+
     def desk_session(self, session_hash: str) -> str:
         """A browser session of the reply desk (web/sessions.py), named by its id's hash."""
         return f"{self._prefix}desk-session/{session_hash}"

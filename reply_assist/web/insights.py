@@ -54,6 +54,8 @@ class Filters(msgspec.Struct):
 
     @property
     def end(self) -> datetime:
+        if self.until == date.max:  # the day after it is not a date: the range ends with it
+            return datetime.max.replace(tzinfo=UTC)
         return datetime.combine(self.until + timedelta(days=1), time(), tzinfo=UTC)
 
     def query(self) -> str:
@@ -71,7 +73,9 @@ def _filters(
 ) -> Filters:
     today = datetime.now(UTC).date()
     last = _day(until, "until") or today
-    first = _day(since, "since") or last - timedelta(days=_DEFAULT_DAYS - 1)
+    span = timedelta(days=_DEFAULT_DAYS - 1)
+    # The default range starts at 0001-01-01 (date.min) if it would start before it.
+    first = _day(since, "since") or (last - span if last - date.min > span else date.min)
     if last < first:
         raise InvalidRequest("'To' must not be before 'From'.")
     return Filters(

@@ -81,13 +81,16 @@ def _on_error(request: Request[Any, Any, Any], exc: ReplyAssistError) -> Respons
     if _wants_data(request):
         return problem_response(exc)
     t = page_translator(request)
-    return render(
+    page = render(
         request,
         None,
         "error.html",
         status=exc.status,
         message=error_message(t, exc),
     )
+    if "Retry-After" in exc.headers:  # 429 and 503 say when to try again, as the API does
+        page.headers["Retry-After"] = exc.headers["Retry-After"]
+    return page
 
 
 def _on_store_error(request: Request[Any, Any, Any], _: RedisError) -> Response[Any]:

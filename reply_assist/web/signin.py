@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 
 from reply_assist.auth import company_of_key, hash_token, key_principal
 from reply_assist.errors import InvalidRequest, Unauthorized
+from reply_assist.services.auth_throttle import note_failed_attempt, refuse_if_blocked
 from reply_assist.web.i18n import LANGUAGES
 from reply_assist.web.pages import render, safe_next
 from reply_assist.web.security import (
@@ -66,8 +67,12 @@ class SignInController(Controller):
         name = str(form.get("name", "")).strip()
         if len(name) > _MAX_NAME:
             raise InvalidRequest(f"The name may have at most {_MAX_NAME} characters.")
+        host = request.client.host if request.client else None
+        refuse_if_blocked(runtime_of(request), host)  # 429 for a throttled address
         found = await self._session_for(request, token, name)
         if found is None:
+            if token:  # a key was tried: counted, and 429 past the limit
+                await note_failed_attempt(runtime_of(request), host, request.url.path)
             return render(request, None, "sign_in.html", status=401, signed_out=False, failed=True)
         session, role = found
         session_id = await sessions_of(request).create(session)
