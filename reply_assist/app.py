@@ -27,13 +27,7 @@ from reply_assist.api.common import dependencies
 from reply_assist.api.companies import CompanyController
 from reply_assist.api.drafts import DraftController
 from reply_assist.api.health import HealthController, ReadinessProbe
-from reply_assist.api.middleware import (
-    RequestContextMiddleware,
-    add_request_id_header,
-    complete_allow_header,
-)
 from reply_assist.api.openapi import complete_schema
-from reply_assist.api.problems import exception_handlers
 from reply_assist.api.replies import ReplyController
 from reply_assist.api.review_list import ReviewListController
 from reply_assist.api.reviews import ReviewController
@@ -49,6 +43,12 @@ from reply_assist.drafting.prompting import PromptLibrary, default_prompts_dir
 from reply_assist.drafting.template_texts import TemplateTexts, templates_dir
 from reply_assist.drafting.templates import TemplateDrafter
 from reply_assist.drafting.tokens import TokenCounter
+from reply_assist.http.middleware import (
+    RequestContextMiddleware,
+    add_request_id_header,
+    complete_allow_header,
+)
+from reply_assist.http.problems import exception_handlers
 from reply_assist.logs import configure_logging
 from reply_assist.runtime import Runtime
 from reply_assist.settings import Settings

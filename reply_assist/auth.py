@@ -26,8 +26,8 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.middleware._utils import should_bypass_middleware
 from litestar.types import Receive, Scope, Send
 
-from reply_assist.api.problems import response_for
 from reply_assist.errors import Forbidden, Unauthorized
+from reply_assist.http.problems import response_for
 from reply_assist.models import GENERATION_LIMIT, Role
 from reply_assist.ratelimit import enforce, minute_of
 from reply_assist.store.companies import KeyLookup, KeyUse, RateWindow

@@ -11,10 +11,11 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from msgspec import Meta
 
-from reply_assist.api.common import CompanyId, principal_of
+from reply_assist.api.common import principal_of
 from reply_assist.auth import ANY_ROLE, authorize, new_api_key, require_admin
 from reply_assist.drafting.language import normalize_language
 from reply_assist.errors import NotFound
+from reply_assist.http.ids import CompanyId
 from reply_assist.models import Company, CompanyIn, Role
 from reply_assist.runtime import Runtime
 from reply_assist.services.lookups import require_company

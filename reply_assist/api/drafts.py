@@ -16,15 +16,7 @@ from litestar.response import ServerSentEventMessage, Stream
 from msgspec import Meta
 from redis.exceptions import RedisError
 
-from reply_assist.api.common import (
-    AgentIdField,
-    CompanyId,
-    DraftId,
-    ReviewId,
-    principal_of,
-    rfc3339,
-)
-from reply_assist.api.negotiation import wants_event_stream
+from reply_assist.api.common import principal_of
 from reply_assist.auth import AGENT, ANY_ROLE, WRITERS, authorize, take_prefetched
 from reply_assist.drafting.base import Answering
 from reply_assist.errors import (
@@ -33,6 +25,8 @@ from reply_assist.errors import (
     ReplyAssistError,
     StoreUnavailable,
 )
+from reply_assist.http.ids import AgentIdField, CompanyId, DraftId, ReviewId, rfc3339
+from reply_assist.http.negotiation import wants_event_stream
 from reply_assist.models import DraftUsage, Vote
 from reply_assist.runtime import Runtime
 from reply_assist.services.generation import GenerateCall, begin_generation

@@ -11,16 +11,10 @@ from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody
 from msgspec import Meta
 
-from reply_assist.api.common import (
-    AgentIdField,
-    CompanyId,
-    IdField,
-    ReviewId,
-    principal_of,
-    rfc3339,
-)
+from reply_assist.api.common import principal_of
 from reply_assist.auth import AGENT, ANY_ROLE, authorize
 from reply_assist.errors import InvalidRequest, NotFound
+from reply_assist.http.ids import AgentIdField, CompanyId, IdField, ReviewId, rfc3339
 from reply_assist.runtime import Runtime
 from reply_assist.services.publishing import is_blank, publish_reply
 from reply_assist.store.replies import ReplyVersion

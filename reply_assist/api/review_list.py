@@ -10,9 +10,10 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from msgspec import Meta
 
-from reply_assist.api.common import CompanyId, principal_of
+from reply_assist.api.common import principal_of
 from reply_assist.api.reviews import review_body
 from reply_assist.auth import ANY_ROLE, authorize
+from reply_assist.http.ids import CompanyId
 from reply_assist.models import Review
 from reply_assist.runtime import Runtime
 from reply_assist.services.review_list import (

@@ -11,9 +11,10 @@ from litestar import Controller, Request, Response, get, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from reply_assist.api.common import CompanyId, ReviewId, principal_of
+from reply_assist.api.common import principal_of
 from reply_assist.auth import ANY_ROLE, WRITERS, authorize
 from reply_assist.drafting.language import detect_language, normalize_language
+from reply_assist.http.ids import CompanyId, ReviewId
 from reply_assist.models import LanguageSource, Review, ReviewIn
 from reply_assist.runtime import Runtime
 from reply_assist.services.eligibility import evaluate

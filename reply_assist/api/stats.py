@@ -9,8 +9,9 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from reply_assist.api.common import CompanyId, principal_of
+from reply_assist.api.common import principal_of
 from reply_assist.auth import ANALYST, authorize, require_admin
+from reply_assist.http.ids import CompanyId
 from reply_assist.runtime import Runtime
 from reply_assist.services.lookups import require_company
 from reply_assist.services.review_list import parse_language

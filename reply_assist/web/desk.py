@@ -15,10 +15,10 @@ from litestar.datastructures import FormMultiDict
 from litestar.params import QueryParameter
 from litestar.response import Redirect, ServerSentEvent, Template
 
-from reply_assist.api.common import DraftId, ReviewId
 from reply_assist.api.drafts import draft_events
 from reply_assist.auth import AGENT, ANY_ROLE, WRITERS, authorize
 from reply_assist.errors import InvalidRequest, NotFound
+from reply_assist.http.ids import DraftId, ReviewId
 from reply_assist.models import GENERATION_LIMIT, Vote
 from reply_assist.services.eligibility import evaluate
 from reply_assist.services.generation import GenerateCall, begin_generation
