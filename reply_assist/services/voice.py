@@ -15,13 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-import msgspec
 from rapidfuzz import fuzz
 
 from reply_assist.checks import contacts
 from reply_assist.drafting.templates import band_for_stars
 from reply_assist.drafting.tokens import TokenCounter
 from reply_assist.models import Company
+from reply_assist.store.voice import VoiceExample
 
 __all__ = [
     "EXAMPLE_TOKENS",
@@ -38,15 +38,6 @@ MAX_EXAMPLES = 3
 NAME_MARK = "‹name›"
 _MAX_REVIEW_CHARS = 1000  # enough to compare reviews; the review itself never reaches a prompt
 _SHORT_NAME = 2  # name parts this short ("Bo", initials) are masked only as whole words
-
-
-class VoiceExample(msgspec.Struct, frozen=True):
-    review_id: str
-    language: str
-    stars: int
-    review_text: str  # masked, cut: only for choosing, never sent to the model
-    reply_text: str  # cleaned: what the model sees
-    published_at: float
 
 
 def is_example(*, edited: bool, from_draft: bool, voted_up: bool) -> bool:
