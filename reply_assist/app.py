@@ -26,7 +26,7 @@ from reply_assist import __version__, metrics
 from reply_assist.api.common import dependencies
 from reply_assist.api.companies import CompanyController
 from reply_assist.api.drafts import DraftController
-from reply_assist.api.health import HealthController, ReadinessProbe
+from reply_assist.api.health import HealthController
 from reply_assist.api.openapi import complete_schema
 from reply_assist.api.replies import ReplyController
 from reply_assist.api.review_list import ReviewListController
@@ -51,6 +51,8 @@ from reply_assist.http.middleware import (
 from reply_assist.http.problems import exception_handlers
 from reply_assist.logs import configure_logging
 from reply_assist.runtime import Runtime
+from reply_assist.services.publishing import deliver_pending_events
+from reply_assist.services.readiness import ReadinessProbe
 from reply_assist.settings import Settings
 from reply_assist.store.connection import connect
 from reply_assist.web import add_security_headers, template_config, web_routers
@@ -104,7 +106,7 @@ async def _relay_events(runtime: Runtime) -> None:
     while True:
         await anyio.sleep(_RELAY_INTERVAL_S)
         try:
-            delivered = await runtime.replies.deliver_pending()
+            delivered = await deliver_pending_events(runtime)
             if delivered:
                 log.info("events_relayed", count=delivered)
         except Exception as exc:  # Redis down: try again next round

@@ -78,6 +78,7 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("REPLY_ASSIST_PROMPTS_DIR", "where prompts are", "the packaged prompts/"),
     ("REPLY_ASSIST_TIKTOKEN_CACHE_DIR", "where tokenizer files are written", "~/.cache/…"),
     ("REPLY_ASSIST_READINESS_INTERVAL_S", "how often /readyz probes the model", "30"),
+    ("REPLY_ASSIST_DESK_IDLE_TIMEOUT_S", "a desk session ends after this long idle", "1800"),
     ("REPLY_ASSIST_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO"),
     ("REPLY_ASSIST_LOG_FORMAT", "json or console", "json"),
     ("REPLY_ASSIST_HEAD_TIMEOUT_S", "same as --head-timeout", "10"),
