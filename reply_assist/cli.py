@@ -279,8 +279,7 @@ def _reindex_reviews(_: argparse.Namespace) -> int:
     """Put reviews stored before the reply desk's list existed into its indexes (idempotent)."""
     import asyncio
 
-    from reply_assist.store.connection import connect
-    from reply_assist.store.reviews import ReviewRepository
+    from reply_assist.services.reviews import reindex_stored_reviews
 
     settings = _settings()
     if settings is None:
@@ -291,19 +290,7 @@ def _reindex_reviews(_: argparse.Namespace) -> int:
         )
         return 2
 
-    async def run() -> tuple[int, int]:
-        store = connect(
-            settings.redis_url,
-            prefix=settings.redis_key_prefix,
-            max_connections=4,
-            timeout_s=settings.redis_timeout_s,
-        )
-        try:
-            return await ReviewRepository(store).reindex_all()
-        finally:
-            await store.aclose()
-
-    seen, indexed = asyncio.run(run())
+    seen, indexed = asyncio.run(reindex_stored_reviews(settings, settings.redis_url))
     print(f"reply-assist: {seen} reviews found, {indexed} added to the list indexes")
     return 0
 

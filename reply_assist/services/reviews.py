@@ -18,13 +18,16 @@ from reply_assist.services.lookups import (
     require_review_and_company,
 )
 from reply_assist.services.review_list import ListFilters, ListPage, list_reviews
-from reply_assist.store.reviews import ReviewRecord
+from reply_assist.settings import Settings
+from reply_assist.store.connection import connect
+from reply_assist.store.reviews import ReviewRecord, ReviewRepository
 
 __all__ = [
     "ReviewRecord",
     "get_review",
     "list_company_reviews",
     "put_review",
+    "reindex_stored_reviews",
     "review_eligibility",
     "shown_review",
 ]
@@ -107,3 +110,18 @@ async def list_company_reviews(
     """The reply desk's inbox and ``GET …/reviews``: newest first, a page at a time."""
     authorize(principal, company_id, ANY_ROLE)
     return await list_reviews(rt, company_id, filters, limit=limit, cursor=cursor)
+
+
+async def reindex_stored_reviews(settings: Settings, redis_url: str) -> tuple[int, int]:
+    """Put reviews stored before the reply desk's list existed into its indexes (idempotent,
+    safe while serving): how many reviews were found, and how many were added."""
+    store = connect(
+        redis_url,
+        prefix=settings.redis_key_prefix,
+        max_connections=4,
+        timeout_s=settings.redis_timeout_s,
+    )
+    try:
+        return await ReviewRepository(store).reindex_all()
+    finally:
+        await store.aclose()
