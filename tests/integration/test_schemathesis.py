@@ -167,9 +167,7 @@ def test_operation_conforms_to_the_schema(
 # is right): the statistics ("until later than since") and feedback (a reason of the vote's
 # direction: helpful with up, the others with down).
 ACCEPTANCE = [
-    label
-    for label in OPERATIONS
-    if not label.endswith(("/feedback/stats", "/{draft_id}/feedback"))
+    label for label in OPERATIONS if not label.endswith(("/feedback/stats", "/{draft_id}/feedback"))
 ]
 
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 import respx
 
 from reply_assist.store.buckets import cover, widen
