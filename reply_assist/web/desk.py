@@ -316,6 +316,7 @@ async def _review_page(
             reply_error or feedback_error or note in _DRAFT_NOTES or (draft_id and not note)
         ),
         reply_text=typed_text,
+        draft_text=current_text(selected) if selected is not None else "",
         reply_error=error_message(t, reply_error) if reply_error else None,
         feedback_error=error_message(t, feedback_error) if feedback_error else None,
         comment_text=typed_comment
