@@ -44,7 +44,7 @@ from reply_assist.drafting.template_texts import TemplateTexts, templates_dir
 from reply_assist.drafting.templates import TemplateDrafter
 from reply_assist.drafting.tokens import TokenCounter
 from reply_assist.http.middleware import (
-    RequestContextMiddleware,
+    RequestContext,
     add_request_id_header,
     complete_allow_header,
 )
@@ -220,7 +220,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "readiness": ReadinessProbe(settings.readiness_probe_interval_s),
             }
         ),
-        middleware=[RequestContextMiddleware(), prometheus.middleware],
+        middleware=[prometheus.middleware],
         before_send=[add_request_id_header, complete_allow_header, add_security_headers],
         exception_handlers=exception_handlers,
         request_max_body_size=MAX_BODY_BYTES,
@@ -237,4 +237,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     complete_schema(app.openapi_schema)
+    # Around everything, the router included: a 404 for an unknown path gets its access line.
+    app.asgi_handler = RequestContext(app.asgi_handler)
     return app
