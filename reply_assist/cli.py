@@ -251,25 +251,37 @@ SERVE = Command(
 )
 
 
+_DEFAULT_DEMO_URL = "http://127.0.0.1:8000"
+
+
 def _demo(args: argparse.Namespace) -> int:
     import httpx
 
     from reply_assist.web.demo import create_demo
 
     token = args.admin_token or os.environ.get("REPLY_ASSIST_ADMIN_TOKEN")
+    url = (args.url or os.environ.get("REPLY_ASSIST_URL") or _DEFAULT_DEMO_URL).rstrip("/")
     if not token:
         print("reply-assist: give --admin-token (the token `serve` printed)", file=sys.stderr)
         return 2
     try:
-        keys = create_demo(args.url, token, args.company)
+        keys = create_demo(url, token, args.company)
+    except httpx.HTTPStatusError as exc:
+        status = exc.response.status_code
+        if status == 401:
+            why = "the admin token was refused (401); give the one the service runs with"
+        else:
+            why = f"the service answered {status} to {exc.request.method} {exc.request.url.path}"
+        print(f"reply-assist: could not create the demo company at {url}: {why}", file=sys.stderr)
+        return 1
     except httpx.HTTPError as exc:
         print(
-            f"reply-assist: could not create the demo company at {args.url}: {exc}", file=sys.stderr
+            f"reply-assist: could not create the demo company: no service answered at {url} "
+            f"({type(exc).__name__}); start it with `reply-assist serve`, or give --url",
+            file=sys.stderr,
         )
         return 1
-    print(
-        f"Created company '{args.company}' with 4 reviews. Open {args.url}/desk and sign in with:"
-    )
+    print(f"Created company '{args.company}' with 4 reviews. Open {url}/desk and sign in with:")
     for role, key in keys.items():
         print(f"  {role:<9} {key}")
     return 0
@@ -297,7 +309,8 @@ def _reindex_reviews(_: argparse.Namespace) -> int:
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--url", default="http://127.0.0.1:8000", help="the running service (default: %(default)s)"
+        "--url",
+        help=f"the running service (default: $REPLY_ASSIST_URL, else {_DEFAULT_DEMO_URL})",
     )
     parser.add_argument("--admin-token", help="default: $REPLY_ASSIST_ADMIN_TOKEN")
     parser.add_argument(
