@@ -20,6 +20,7 @@ from litestar.response import Template
 
 from reply_assist.errors import InvalidRequest
 from reply_assist.services.companies import get_company
+from reply_assist.services.drafts import DOWN_REASONS
 from reply_assist.services.review_list import parse_language
 from reply_assist.services.stats import FeedbackStats, Interval, company_stats
 from reply_assist.web.i18n import Translator
@@ -229,6 +230,7 @@ class InsightsController(Controller):
         filters = _filters(since, until, interval, language)
         viewer, stats = await self._stats(request, filters)
         company = await get_company(runtime_of(request), viewer.principal, viewer.company_id)
+        t = page_translator(request)
         return render(
             request,
             viewer,
@@ -243,7 +245,11 @@ class InsightsController(Controller):
                 else None
             ),
             chart_data=msgspec.to_builtins(stats),
-            labelled_rows=labelled_rows(page_translator(request), insight_rows(stats)),
+            labelled_rows=labelled_rows(t, insight_rows(stats)),
+            chart_labels={
+                "languages": {code: t.language_name(code) for code in stats.by_language},
+                "down_reasons": list(DOWN_REASONS),
+            },
         )
 
     @get("/export.csv")

@@ -84,6 +84,7 @@ def test_the_review_page_follows_the_state_and_the_role(page: Any, world: World,
             tools = page.locator("details#draft-tools")
             expect(tools).not_to_have_attribute("open", "")
             expect(page.get_by_role("button", name="Generate again")).to_be_hidden()
+            shoot(page, f"review-{role}-{state}.png", readme=(role, state) == ("agent", "replied"))
             page.get_by_text("Draft a new reply").click()
             expect(page.get_by_role("button", name="Generate again")).to_have_count(
                 1 if generates else 0
@@ -94,7 +95,7 @@ def test_the_review_page_follows_the_state_and_the_role(page: Any, world: World,
         expect(page.get_by_role("button", name="Thumbs up")).to_have_count(1 if generates else 0)
         if role == "analyst":
             expect(page.locator("main form")).to_have_count(0)  # read-only
-        shoot(page, f"review-{role}-{state}.png", readme=(role, state) == ("agent", "replied"))
+        shoot(page, f"review-{role}-{state}-open.png")
 
 
 def test_a_blank_reply_is_refused_next_to_the_box(page: Any, world: World) -> None:

@@ -66,6 +66,20 @@ def test_insights_show_the_apis_numbers(page: Any, world: World) -> None:
     reason = page.locator("tr[data-row='down_reasons/too_long/votes'] td")
     expect(reason.nth(1)).to_have_text("Too long")
     expect(page.locator("tr[data-row='language/sv/down'] td").nth(1)).to_have_text("Swedish")
+    # The thumbs-down chart has the thumbs-down reasons only; the languages are named.
+    reasons = page.evaluate("() => Chart.getChart('chart-reasons').data.labels")
+    assert reasons == [
+        "Wrong tone",
+        "Inaccurate",
+        "Too long",
+        "Too generic",
+        "Wrong language",
+        "Other",
+    ]
+    languages = page.evaluate(
+        "() => Chart.getChart('chart-language').data.datasets.map((d) => d.label)"
+    )
+    assert sorted(languages) == ["English", "Swedish"]
 
     table = table_of(page)
     assert table["down_reasons/too_long/votes"] == str(api["down_reasons"]["too_long"]) == "1"
