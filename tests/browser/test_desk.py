@@ -307,7 +307,12 @@ def test_keyboard_only_publishing(page: Any, world: World) -> None:
     page.keyboard.press("Enter")
     expect(page.get_by_role("button", name="Confirm publish")).to_be_focused()
     page.keyboard.press("Enter")
-    expect(page.get_by_role("region", name="Published reply")).to_contain_text("approved by Kim")
+    published = page.get_by_role("region", name="Published reply")
+    expect(published).to_contain_text("approved by Kim")
+    # The keyboard lands on the published reply, ringed in the focus blue, not a warning orange.
+    expect(published).to_be_focused()
+    ring = page.evaluate("() => getComputedStyle(document.activeElement).outlineColor")
+    assert ring == "rgb(31, 111, 235)", ring
     assert world.get("/reviews/kb/reply")["approved_by"] == "Kim"
 
 

@@ -115,6 +115,13 @@ def test_a_blank_reply_is_refused_next_to_the_box(page: Any, world: World) -> No
     shoot(page, "review-refused-blank.png")
     r = world.http.get(f"/v1/companies/{world.company_id}/reviews/r1/reply", headers=ADMIN)
     assert r.status_code == 404
+    # A reply written by hand, without generating anything, is published as typed.
+    box.fill("Thank you, Erik.\nWe are on it.\nAnna")
+    page.get_by_role("button", name="Publish reply").click()
+    page.get_by_role("button", name="Confirm publish").click()
+    expect(page.get_by_role("status")).to_have_text("The reply was published.")
+    reply = world.get("/reviews/r1/reply")
+    assert reply["text"] == "Thank you, Erik.\nWe are on it.\nAnna" and reply["draft_id"] is None
 
 
 def test_save_edit_on_a_draft_published_meanwhile_says_so(page: Any, world: World) -> None:
