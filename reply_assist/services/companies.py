@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from reply_assist.drafting.language import normalize_language
@@ -25,14 +26,12 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True, slots=True)
 class NewApiKey:
     """A key just made: its record, and the secret shown this once (only its hash is kept)."""
 
-    __slots__ = ("record", "secret")
-
-    def __init__(self, record: ApiKeyRecord, secret: str) -> None:
-        self.record = record
-        self.secret = secret
+    record: ApiKeyRecord
+    secret: str
 
 
 async def put_company(
