@@ -32,7 +32,7 @@ class Keys:
         return f"{{{self.api_key(token_hash)}}}/rate/{window}"
 
     def desk_session(self, session_hash: str) -> str:
-        """A browser session of the reply desk (web/sessions.py), named by its id's hash."""
+        """A browser session of the reply desk (store/sessions.py), named by its id's hash."""
         return f"{self._prefix}desk-session/{session_hash}"
 
     # One company's keys.
