@@ -274,6 +274,12 @@ async def test_after_an_update_the_old_draft_offers_no_publish(
     assert "Edit reply" in page.links
     assert "published as version 1" in page.source
     assert page.source.index("Published reply") < page.source.index("Draft a new reply")
+    # The draft's line in words an agent reads: no model id or prompt version in code form.
+    meta = " ".join(page.source.split('id="draft-meta"')[1].split("</p>")[0].split())
+    assert "Draft 1 of 10 · written from the built-in templates (no language model is set up)" in (
+        meta
+    )
+    assert "prompt" not in meta and "reply-v1" not in meta
     assert [v["draft_id"] is not None for v in await versions(api)] == [True, False]
 
 
