@@ -28,14 +28,8 @@ from reply_assist.api.common import dependencies
 from reply_assist.api.companies import CompanyController
 from reply_assist.api.draft_rules import DraftRulesController
 from reply_assist.api.drafts import DraftController
-from reply_assist.api.health import HealthController, ReadinessProbe
-from reply_assist.api.middleware import (
-    RequestContextMiddleware,
-    add_request_id_header,
-    complete_allow_header,
-)
+from reply_assist.api.health import HealthController
 from reply_assist.api.openapi import complete_schema
-from reply_assist.api.problems import exception_handlers
 from reply_assist.api.replies import ReplyController
 from reply_assist.api.review_list import ReviewListController
 from reply_assist.api.reviews import ReviewController
@@ -55,10 +49,18 @@ from reply_assist.drafting.prompting import PromptLibrary, default_prompts_dir
 from reply_assist.drafting.template_texts import TemplateTexts, templates_dir
 from reply_assist.drafting.templates import TemplateDrafter
 from reply_assist.drafting.tokens import TokenCounter
+from reply_assist.http.middleware import (
+    RequestContext,
+    add_request_id_header,
+    complete_allow_header,
+)
+from reply_assist.http.problems import exception_handlers
 from reply_assist.jobs.runner import JobRunner, RunnerOptions
 from reply_assist.logs import configure_logging
 from reply_assist.runtime import Runtime
 from reply_assist.services.draft_jobs import JobPolicy
+from reply_assist.services.publishing import deliver_pending_events
+from reply_assist.services.readiness import ReadinessProbe
 from reply_assist.settings import Settings
 from reply_assist.store.connection import connect
 from reply_assist.web import add_security_headers, template_config, web_routers
@@ -112,7 +114,7 @@ async def _relay_events(runtime: Runtime) -> None:
     while True:
         await anyio.sleep(_RELAY_INTERVAL_S)
         try:
-            delivered = await runtime.replies.deliver_pending()
+            delivered = await deliver_pending_events(runtime)
             if delivered:
                 log.info("events_relayed", count=delivered)
         except Exception as exc:  # Redis down: try again next round
@@ -264,7 +266,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
                 "run_jobs": run_jobs,
             }
         ),
-        middleware=[RequestContextMiddleware(), prometheus.middleware],
+        middleware=[prometheus.middleware],
         before_send=[
             add_request_id_header,
             complete_allow_header,
@@ -286,4 +288,6 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
         debug=False,
     )
     complete_schema(app.openapi_schema)
+    # Around everything, the router included: a 404 for an unknown path gets its access line.
+    app.asgi_handler = RequestContext(app.asgi_handler)
     return app

@@ -84,6 +84,7 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("REPLY_ASSIST_PROMPTS_DIR", "where prompts are", "the packaged prompts/"),
     ("REPLY_ASSIST_TIKTOKEN_CACHE_DIR", "where tokenizer files are written", "~/.cache/…"),
     ("REPLY_ASSIST_READINESS_INTERVAL_S", "how often /readyz probes the model", "30"),
+    ("REPLY_ASSIST_DESK_IDLE_TIMEOUT_S", "a desk session ends after this long idle", "1800"),
     ("REPLY_ASSIST_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO"),
     ("REPLY_ASSIST_LOG_FORMAT", "json or console", "json"),
     ("REPLY_ASSIST_WORKER_CONCURRENCY", "draft-rules jobs a worker process runs at once", "100"),
@@ -373,25 +374,37 @@ WORKER = Command(
 )
 
 
+_DEFAULT_DEMO_URL = "http://127.0.0.1:8000"
+
+
 def _demo(args: argparse.Namespace) -> int:
     import httpx
 
     from reply_assist.web.demo import create_demo
 
     token = args.admin_token or os.environ.get("REPLY_ASSIST_ADMIN_TOKEN")
+    url = (args.url or os.environ.get("REPLY_ASSIST_URL") or _DEFAULT_DEMO_URL).rstrip("/")
     if not token:
         print("reply-assist: give --admin-token (the token `serve` printed)", file=sys.stderr)
         return 2
     try:
-        keys = create_demo(args.url, token, args.company)
+        keys = create_demo(url, token, args.company)
+    except httpx.HTTPStatusError as exc:
+        status = exc.response.status_code
+        if status == 401:
+            why = "the admin token was refused (401); give the one the service runs with"
+        else:
+            why = f"the service answered {status} to {exc.request.method} {exc.request.url.path}"
+        print(f"reply-assist: could not create the demo company at {url}: {why}", file=sys.stderr)
+        return 1
     except httpx.HTTPError as exc:
         print(
-            f"reply-assist: could not create the demo company at {args.url}: {exc}", file=sys.stderr
+            f"reply-assist: could not create the demo company: no service answered at {url} "
+            f"({type(exc).__name__}); start it with `reply-assist serve`, or give --url",
+            file=sys.stderr,
         )
         return 1
-    print(
-        f"Created company '{args.company}' with 4 reviews. Open {args.url}/desk and sign in with:"
-    )
+    print(f"Created company '{args.company}' with 4 reviews. Open {url}/desk and sign in with:")
     for role, key in keys.items():
         print(f"  {role:<9} {key}")
     return 0
@@ -401,8 +414,7 @@ def _reindex_reviews(_: argparse.Namespace) -> int:
     """Put reviews stored before the reply desk's list existed into its indexes (idempotent)."""
     import asyncio
 
-    from reply_assist.store.connection import connect
-    from reply_assist.store.reviews import ReviewRepository
+    from reply_assist.services.reviews import reindex_stored_reviews
 
     settings = _settings()
     if settings is None:
@@ -413,26 +425,15 @@ def _reindex_reviews(_: argparse.Namespace) -> int:
         )
         return 2
 
-    async def run() -> tuple[int, int]:
-        store = connect(
-            settings.redis_url,
-            prefix=settings.redis_key_prefix,
-            max_connections=4,
-            timeout_s=settings.redis_timeout_s,
-        )
-        try:
-            return await ReviewRepository(store).reindex_all()
-        finally:
-            await store.aclose()
-
-    seen, indexed = asyncio.run(run())
+    seen, indexed = asyncio.run(reindex_stored_reviews(settings, settings.redis_url))
     print(f"reply-assist: {seen} reviews found, {indexed} added to the list indexes")
     return 0
 
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--url", default="http://127.0.0.1:8000", help="the running service (default: %(default)s)"
+        "--url",
+        help=f"the running service (default: $REPLY_ASSIST_URL, else {_DEFAULT_DEMO_URL})",
     )
     parser.add_argument("--admin-token", help="default: $REPLY_ASSIST_ADMIN_TOKEN")
     parser.add_argument(

@@ -39,7 +39,7 @@ import structlog
 from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from reply_assist.api.middleware import SERVER_CLOSED_STATUS
+from reply_assist.http.middleware import SERVER_CLOSED_STATUS
 
 __all__ = ["HEALTH_PATHS", "HEALTH_RESERVE", "ConnectionLimits", "guarded_protocol"]
 

@@ -219,7 +219,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
         "The review list's `cursor` is not a `next_cursor` of this list with these filters; "
         "start again without one.",
     ),
-    "reply_blank": (400, "The reply text has nothing but white space or invisible characters."),
+    "reply_blank": (
+        400,
+        "A reply or an edit has no visible character (only white space, zero-width or other "
+        "invisible characters).",
+    ),
     "vote_missing": (400, "The reply desk's feedback form was sent without thumbs up or down."),
     "unauthorized": (401, "No bearer token, or a token that is unknown or revoked."),
     "forbidden": (

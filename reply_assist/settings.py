@@ -67,6 +67,8 @@ class Settings:
     prompts_dir: Path | None = None
     tiktoken_cache_dir: Path = field(default_factory=_default_cache_dir)
     readiness_probe_interval_s: float = 30.0
+    # A reply desk session ends after this long without a request (and after 8 hours in all).
+    desk_idle_timeout_s: int = 1800
     log_level: str = "INFO"
     log_format: str = "json"
     # Draft-rules jobs (services/draft_jobs.py, jobs/runner.py).
@@ -160,6 +162,9 @@ class Settings:
             or _default_cache_dir(),
             readiness_probe_interval_s=reader.number(
                 "REPLY_ASSIST_READINESS_INTERVAL_S", 30, 1, 3600
+            ),
+            desk_idle_timeout_s=reader.integer(
+                "REPLY_ASSIST_DESK_IDLE_TIMEOUT_S", 1800, 60, 8 * 3600
             ),
             log_level=reader.choice(
                 "REPLY_ASSIST_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")

@@ -39,6 +39,14 @@ REPLY = (
 )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--readme-screenshots",
+        action="store_true",
+        help="the browser tests also rewrite the README's pictures in docs/screenshots/",
+    )
+
+
 @pytest.fixture(autouse=True)
 def _restore_logging() -> Iterator[None]:
     """create_app configures structlog globally: leave it as each test found it."""

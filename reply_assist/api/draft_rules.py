@@ -11,8 +11,8 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from msgspec import Meta
 
-from reply_assist.api.common import CompanyId, principal_of, rfc3339
-from reply_assist.auth import AGENT, ANY_ROLE, authorize
+from reply_assist.api.common import principal_of
+from reply_assist.http.ids import CompanyId, rfc3339
 from reply_assist.models import Company, DraftRules, DraftRulesIn
 from reply_assist.runtime import Runtime
 from reply_assist.services import draft_rules
@@ -86,8 +86,7 @@ class DraftRulesController(Controller):
         runtime: NamedDependency[Runtime],
         company_id: CompanyId,
     ) -> DraftRulesOut:
-        authorize(principal_of(request), company_id, ANY_ROLE)
-        return _out(*await draft_rules.read_rules(runtime, company_id))
+        return _out(*await draft_rules.read_rules(runtime, principal_of(request), company_id))
 
     @put(
         summary="Set the company's draft rules",
@@ -106,8 +105,8 @@ class DraftRulesController(Controller):
         company_id: CompanyId,
         data: JSONBody[DraftRulesIn],
     ) -> DraftRulesOut:
-        authorize(principal_of(request), company_id, AGENT)
-        return _out(*await draft_rules.set_rules(runtime, company_id, data))
+        rules = await draft_rules.set_rules(runtime, principal_of(request), company_id, data)
+        return _out(*rules)
 
     @post(
         "/run",
@@ -127,8 +126,9 @@ class DraftRulesController(Controller):
         company_id: CompanyId,
         data: JSONBody[RunIn],
     ) -> RunOut:
-        authorize(principal_of(request), company_id, AGENT)
-        result = await draft_rules.run_rules(runtime, company_id, data.since, data.until)
+        result = await draft_rules.run_rules(
+            runtime, principal_of(request), company_id, data.since, data.until
+        )
         return RunOut(
             queued=result.queued,
             examined=result.examined,

@@ -86,7 +86,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("get", f"{_REVIEW}/drafts"): Access(_ANY, "review_not_found"),
     ("get", f"{_REVIEW}/drafts/{{draft_id}}"): Access(_ANY, "draft_not_found"),
     ("patch", f"{_REVIEW}/drafts/{{draft_id}}"): Access(
-        _AGENT, "draft_not_found", "draft_already_published"
+        _AGENT, "reply_blank", "draft_not_found", "draft_already_published"
     ),
     ("post", f"{_REVIEW}/drafts/{{draft_id}}/feedback"): Access(_WRITERS, "draft_not_found"),
     ("put", f"{_REVIEW}/reply"): Access(
@@ -125,7 +125,7 @@ _WHO = {
 _ERRORS = {
     400: "Malformed ids, body or query (`invalid_request`, naming the field in `detail` and "
     "`errors[].field`; a value outside a fixed set lists the allowed ones), a list cursor "
-    "that is not this list's (`invalid_cursor`), or a reply text with nothing but white space "
+    "that is not this list's (`invalid_cursor`), or a reply or edit with no visible character "
     "(`reply_blank`).",
     401: "Missing or unknown token (`unauthorized`).",
     403: "The key's role or company does not allow this (`forbidden`: the detail names the "

@@ -10,19 +10,18 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from msgspec import Meta
 
-from reply_assist.api.common import CompanyId, principal_of
-from reply_assist.api.reviews import review_body
-from reply_assist.auth import ANY_ROLE, authorize
+from reply_assist.api.common import principal_of
+from reply_assist.http.ids import CompanyId
 from reply_assist.models import Review
 from reply_assist.runtime import Runtime
 from reply_assist.services.review_list import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     ListFilters,
-    list_reviews,
     parse_language,
     parse_stars,
 )
+from reply_assist.services.reviews import list_company_reviews, shown_review
 
 __all__ = ["ReviewListController", "ReviewListItem", "ReviewListPage"]
 
@@ -134,14 +133,15 @@ class ReviewListController(Controller):
         limit: LimitQuery = DEFAULT_LIMIT,
         cursor: CursorQuery = None,
     ) -> ReviewListPage:
-        authorize(principal_of(request), company_id, ANY_ROLE)
         filters = ListFilters(
             status=status, language=parse_language(language), stars=parse_stars(stars)
         )
-        page = await list_reviews(runtime, company_id, filters, limit=limit, cursor=cursor)
+        page = await list_company_reviews(
+            runtime, principal_of(request), company_id, filters, limit=limit, cursor=cursor
+        )
         items = [
             ReviewListItem(
-                **msgspec.structs.asdict(review_body(item.record)),
+                **msgspec.structs.asdict(shown_review(item.record)),
                 replied=item.replied,
                 eligible=item.eligibility.eligible,
                 reasons=item.eligibility.reasons,

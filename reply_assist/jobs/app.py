@@ -12,9 +12,10 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
-from reply_assist.api.health import HealthController, ReadinessProbe
+from reply_assist.api.health import HealthController
 from reply_assist.app import job_runner, open_runtime
 from reply_assist.logs import configure_logging
+from reply_assist.services.readiness import ReadinessProbe
 from reply_assist.settings import Settings
 
 __all__ = ["create_worker_app"]

@@ -32,8 +32,7 @@ from reply_assist import metrics
 from reply_assist.models import DraftRules
 from reply_assist.runtime import Runtime
 from reply_assist.services import draft_jobs
-from reply_assist.services.draft_jobs import JobPolicy
-from reply_assist.store.jobs import QueuedJob
+from reply_assist.services.draft_jobs import JobPolicy, QueuedJob
 
 __all__ = ["JobRunner", "RunnerOptions"]
 

@@ -36,6 +36,7 @@ from reply_assist.store.reviews import Loaded
 __all__ = [
     "JobOutcome",
     "JobPolicy",
+    "QueuedJob",
     "due_jobs",
     "fetch_jobs",
     "forget_stopped_workers",

@@ -18,6 +18,7 @@ from reply_assist.drafting.language import normalize_language
 from reply_assist.errors import InvalidRequest
 from reply_assist.models import Company, DraftRules, DraftRulesIn, Review
 from reply_assist.runtime import Runtime
+from reply_assist.services.access import AGENT, ANY_ROLE, Principal, authorize
 from reply_assist.services.eligibility import evaluate
 from reply_assist.services.lookups import require_company
 from reply_assist.store.reviews import ReviewRecord
@@ -89,7 +90,15 @@ def effective_languages(company: Company, rules: DraftRules) -> list[str]:
     return [code for code in rules.languages if code in company.languages]
 
 
-async def read_rules(rt: Runtime, company_id: str) -> tuple[Company, DraftRules]:
+async def read_rules(
+    rt: Runtime, principal: Principal, company_id: str
+) -> tuple[Company, DraftRules]:
+    """The company's rules (off until set); every key of the company may read them."""
+    authorize(principal, company_id, ANY_ROLE)
+    return await _company_and_rules(rt, company_id)
+
+
+async def _company_and_rules(rt: Runtime, company_id: str) -> tuple[Company, DraftRules]:
     company, rules = await rt.draft_rules.company_and_rules(company_id)
     if company is None:
         await require_company(rt, company_id)  # the contract's 404
@@ -97,9 +106,12 @@ async def read_rules(rt: Runtime, company_id: str) -> tuple[Company, DraftRules]
     return company, rules
 
 
-async def set_rules(rt: Runtime, company_id: str, data: DraftRulesIn) -> tuple[Company, DraftRules]:
-    """Replace the company's rules. Languages must be the company's own (400 naming the ones
-    allowed); stars and languages are kept once each, in order."""
+async def set_rules(
+    rt: Runtime, principal: Principal, company_id: str, data: DraftRulesIn
+) -> tuple[Company, DraftRules]:
+    """Replace the company's rules (the admin, agent keys). Languages must be the company's
+    own (400 naming the ones allowed); stars and languages are kept once each, in order."""
+    authorize(principal, company_id, AGENT)
     company = await require_company(rt, company_id)
     languages = None
     if data.languages is not None:
@@ -153,7 +165,7 @@ async def store_review(
 
 
 async def run_rules(
-    rt: Runtime, company_id: str, since: datetime, until: datetime | None
+    rt: Runtime, principal: Principal, company_id: str, since: datetime, until: datetime | None
 ) -> RunResult:
     """Queue the jobs of stored reviews needing a reply, created in [since, until), that match
     the rules now (``max_age_hours`` aside: the caller chose ``since``). Newest first, at most
@@ -166,7 +178,8 @@ async def run_rules(
             )
     if until is not None and until <= since:
         raise InvalidRequest("Invalid 'until': it must be later than 'since'.")
-    company, rules = await read_rules(rt, company_id)
+    authorize(principal, company_id, AGENT)
+    company, rules = await _company_and_rules(rt, company_id)
     if not rules.enabled:
         return RunResult(queued=0, examined=0, next_until=None)
     queued = examined = 0

@@ -14,6 +14,8 @@ from msgspec import Meta
 from reply_assist.errors import InvalidRequest
 from reply_assist.models import GENERATION_LIMIT, in_utc_range, out_of_utc_range
 from reply_assist.runtime import Runtime
+from reply_assist.services.access import ANALYST, Principal, authorize, require_admin
+from reply_assist.services.lookups import require_company
 from reply_assist.store.buckets import widen
 from reply_assist.store.stats import EDIT_RATIO_BUCKETS, StatsTotals
 
@@ -23,6 +25,8 @@ __all__ = [
     "FeedbackStats",
     "Interval",
     "SeriesBucket",
+    "all_companies_stats",
+    "company_stats",
     "feedback_stats",
 ]
 
@@ -274,3 +278,36 @@ async def feedback_stats(
         company_ids, start, end, splits=starts[1:] if starts else None, language=language
     )
     return _shape(totals, start, now if up_to_now else end, language=language, starts=starts)
+
+
+async def company_stats(
+    rt: Runtime,
+    principal: Principal,
+    company_id: str,
+    since: datetime | None,
+    until: datetime | None,
+    *,
+    interval: Interval | None = None,
+    language: str | None = None,
+) -> FeedbackStats:
+    """One company's statistics (role analyst, the admin): the API's and the insights page's."""
+    authorize(principal, company_id, ANALYST)
+    await require_company(rt, company_id)
+    return await feedback_stats(
+        rt, [company_id], since, until, interval=interval, language=language
+    )
+
+
+async def all_companies_stats(
+    rt: Runtime,
+    principal: Principal,
+    since: datetime | None,
+    until: datetime | None,
+    *,
+    interval: Interval | None = None,
+    language: str | None = None,
+) -> FeedbackStats:
+    """Every company's statistics together (platform admin)."""
+    require_admin(principal)
+    ids = await rt.companies.all_ids()
+    return await feedback_stats(rt, ids, since, until, interval=interval, language=language)

@@ -15,13 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-import msgspec
 from rapidfuzz import fuzz
 
 from reply_assist.checks import contacts, personal
 from reply_assist.drafting.templates import band_for_stars
 from reply_assist.drafting.tokens import TokenCounter
 from reply_assist.models import Company
+from reply_assist.store.voice import VoiceExample
 
 __all__ = [
     "EXAMPLE_TOKENS",
@@ -46,15 +46,6 @@ _MARKS: dict[str, str] = {
     "card": "‹card number›",
     "iban": "‹bank account›",
 }
-
-
-class VoiceExample(msgspec.Struct, frozen=True):
-    review_id: str
-    language: str
-    stars: int
-    review_text: str  # masked, cut: only for choosing, never sent to the model
-    reply_text: str  # cleaned: what the model sees
-    published_at: float
 
 
 def is_example(*, edited: bool, from_draft: bool, voted_up: bool) -> bool:

@@ -41,7 +41,7 @@ class Keys:
         return f"{self._prefix}auth-failures/{address}"
 
     def desk_session(self, session_hash: str) -> str:
-        """A browser session of the reply desk (web/sessions.py), named by its id's hash."""
+        """A browser session of the reply desk (store/sessions.py), named by its id's hash."""
         return f"{self._prefix}desk-session/{session_hash}"
 
     # One company's keys.

@@ -26,6 +26,7 @@ from reply_assist.web.insights import InsightsController
 from reply_assist.web.pages import page_exception_handlers
 from reply_assist.web.security import add_security_headers
 from reply_assist.web.signin import SignInController
+from reply_assist.web.site import SiteController
 
 __all__ = ["add_security_headers", "template_config", "web_routers"]
 
@@ -80,7 +81,13 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 def web_routers() -> list[Router]:
     pages = Router(
         path="/",
-        route_handlers=[SignInController, InboxController, DeskController, InsightsController],
+        route_handlers=[
+            SiteController,
+            SignInController,
+            InboxController,
+            DeskController,
+            InsightsController,
+        ],
         exception_handlers=page_exception_handlers,
         include_in_schema=False,
     )

@@ -10,8 +10,8 @@ from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 from redis.exceptions import RedisError
 
-from reply_assist.api.problems import problem_response
 from reply_assist.errors import ReplyAssistError, StoreUnavailable, Unauthorized
+from reply_assist.http.problems import problem_response
 from reply_assist.web.i18n import LANGUAGES, Translator
 from reply_assist.web.security import CSRF_HEADER
 from reply_assist.web.viewer import (

@@ -3,6 +3,9 @@
 The id is the client's ``X-Request-ID`` when it sent a sane one, else a new one; it is bound to
 every log line of the request and returned on every response (errors included: the header is
 added in the app's ``before_send`` hook, which sees every response).
+
+The access log wraps the whole application (``RequestContext``), outside Litestar's router: a
+request that matches no route (404, 405) never reaches route middleware, yet gets its line too.
 """
 
 from __future__ import annotations
@@ -15,13 +18,12 @@ from typing import Any
 import structlog
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 __all__ = [
     "CLIENT_CLOSED_REQUEST",
     "SERVER_CLOSED_STATUS",
-    "RequestContextMiddleware",
+    "RequestContext",
     "add_request_id_header",
     "client_went_away",
     "closed_status",
@@ -89,8 +91,18 @@ def closed_status(scope: Scope) -> int:
     return status
 
 
-class RequestContextMiddleware(ASGIMiddleware):
-    scopes = (ScopeType.HTTP,)
+class RequestContext:
+    """Binds the request id to every log line of an HTTP request and writes its access line;
+    wraps the app's whole ASGI handler (``create_app``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        await self.handle(scope, receive, send, self.app)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         rid = request_id_of(scope)

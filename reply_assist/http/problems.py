@@ -19,7 +19,6 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from reply_assist import metrics
-from reply_assist.api.middleware import client_went_away, closed_status
 from reply_assist.errors import (
     PROBLEM_MEDIA_TYPE,
     ClientError,
@@ -27,6 +26,7 @@ from reply_assist.errors import (
     ReplyAssistError,
     StoreUnavailable,
 )
+from reply_assist.http.middleware import client_went_away, closed_status
 
 __all__ = ["exception_handlers", "problem_response", "response_for"]
 
