@@ -40,6 +40,7 @@ from reply_assist.api.reviews import ReviewController
 from reply_assist.api.schema_ui import schema_assets_router, schema_render_plugins
 from reply_assist.api.stats import StatsController
 from reply_assist.api.strict_body import refuse_coerced_body
+from reply_assist.api.style import StyleController
 from reply_assist.auth import AuthMiddleware
 from reply_assist.drafting import language
 from reply_assist.drafting.base import Drafter
@@ -193,6 +194,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DraftController,
             ReplyController,
             StatsController,
+            StyleController,
         ],
         middleware=[DefineMiddleware(AuthMiddleware)],
         before_request=refuse_coerced_body,

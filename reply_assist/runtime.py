@@ -14,6 +14,7 @@ from reply_assist.store.drafts import DraftRepository
 from reply_assist.store.replies import ReplyRepository
 from reply_assist.store.reviews import ReviewRepository
 from reply_assist.store.stats import StatsRepository
+from reply_assist.store.style import StyleRepository
 from reply_assist.store.voice import VoiceRepository
 
 __all__ = ["Runtime"]
@@ -32,6 +33,7 @@ class Runtime:
     replies: ReplyRepository
     stats: StatsRepository
     voice: VoiceRepository
+    style: StyleRepository
 
     @classmethod
     def build(
@@ -54,4 +56,5 @@ class Runtime:
             replies=ReplyRepository(store, settings.events_stream, settings.events_max_length),
             stats=StatsRepository(store),
             voice=VoiceRepository(store),
+            style=StyleRepository(store),
         )

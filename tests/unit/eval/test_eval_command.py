@@ -153,9 +153,12 @@ def test_history_reports_closeness_with_and_without_examples(tmp_path: Path) -> 
     prompts: list[str] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
-        system = json.loads(request.content)["messages"][0]["content"]
-        prompts.append(system)
-        styled = "--- example 1 ---" in system
+        # The examples travel in the user message, fenced as data, never in the system one.
+        messages = json.loads(request.content)["messages"]
+        assert "--- example" not in messages[0]["content"]
+        prompt = "\n".join(message["content"] for message in messages)
+        prompts.append(prompt)
+        styled = "--- example 1 ---" in prompt
         greeting, closing = (
             ("Dear", "Warm wishes from the fjords,") if styled else ("Hi", "Regards,")
         )
@@ -190,7 +193,8 @@ def test_history_reports_closeness_with_and_without_examples(tmp_path: Path) -> 
     assert voice["reply-v1+examples"]["sign_off"] == 1.0
     shown = [p for p in prompts if "--- example 1 ---" in p]
     assert len(shown) == 8 and "Dear ‹name›," in shown[0]
-    assert not any(name in p for p in shown for name in ("Sarah", "Thompson", "Kate Moss"))
+    examples = [p.split("<<<EXAMPLES", 1)[1].split("EXAMPLES>>>", 1)[0] for p in shown]
+    assert not any(name in e for e in examples for name in ("Sarah", "Thompson", "Kate Moss"))
 
 
 def test_concurrency_is_what_was_asked(tmp_path: Path) -> None:
