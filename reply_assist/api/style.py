@@ -20,7 +20,7 @@ from reply_assist.services.style_learning import MAX_LINE_CHARS
 
 __all__ = ["StyleController", "StyleIn", "StyleOut"]
 
-Line = Annotated[str, Meta(min_length=1, max_length=MAX_LINE_CHARS)]
+Line = Annotated[str, Meta(min_length=1, max_length=MAX_LINE_CHARS, pattern=r"^[^\r\n]*$")]
 Words = Annotated[int, Meta(ge=10, le=200, description="Words, 10 to 200")]
 LanguageKey = Annotated[str, Meta(pattern=r"^[A-Za-z]{2}$", description="ISO 639-1 code")]
 Formality = Literal["formal", "informal"]
@@ -39,13 +39,13 @@ _FORMALITY_DOC = "`formal` or `informal` address: ni/du, u/je, Sie/du, vous/tu, 
 _LENGTH_DOC = "Typical length in words by star band (negative 1–2, mixed 3, positive 4–5)."
 
 
-class LengthIn(msgspec.Struct, forbid_unknown_fields=True):
+class LengthIn(msgspec.Struct):
     negative: Words | None = None
     mixed: Words | None = None
     positive: Words | None = None
 
 
-class StyleFieldsIn(msgspec.Struct, forbid_unknown_fields=True):
+class StyleFieldsIn(msgspec.Struct):
     greeting: Annotated[Line, Meta(description=_GREETING_DOC)] | None = None
     greeting_without_name: Annotated[Line, Meta(description=_WITHOUT_NAME_DOC)] | None = None
     closing: Annotated[Line, Meta(description=_CLOSING_DOC)] | None = None
@@ -54,7 +54,7 @@ class StyleFieldsIn(msgspec.Struct, forbid_unknown_fields=True):
     length: Annotated[LengthIn, Meta(description=_LENGTH_DOC)] | None = None
 
 
-class StyleIn(msgspec.Struct, forbid_unknown_fields=True):
+class StyleIn(msgspec.Struct):
     """The pinned fields, per language; this replaces every pin the company had."""
 
     languages: Annotated[dict[LanguageKey, StyleFieldsIn], Meta(max_length=20)]

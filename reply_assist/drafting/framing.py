@@ -74,6 +74,11 @@ _CLOSING_WORDS: Final = _word_set(
     "saludos saludo atentamente abrazo cordiales "
     "terveisin terkuin ystävällisin parhain kunnioittavasti",
 )
+# Words of a signature line that names a team rather than a person ("Customer service").
+_SIGNATURE_WORDS: Final = _word_set(
+    "team teamet teamen tiimi équipe equipo service support customer kundtjänst kundservice "
+    "kundeservice kundenservice klantenservice asiakaspalvelu servicio atención",
+)
 # Closings that are phrases rather than a closing word ("Ha det fint!", "Have a nice day").
 _CLOSING_PHRASES: Final = (
     "ha det",
@@ -302,9 +307,10 @@ class FrameWriter:
             return True
         if len(line.split()) > _MAX_SIGNATURE_WORDS or any(ch in line for ch in ".?!:;"):
             return False
-        # A signature: the company's or the signer's name ("The Acme team", "Anna"), or a
-        # placeholder a model left ("[Your Name]").
-        if any(word in self._frame.own_words for word in words) or line.startswith("["):
+        # A signature: the company's or the signer's name ("The Acme team", "Anna"), a team
+        # ("Customer service"), or a placeholder a model left ("[Your Name]").
+        signs = self._frame.own_words | _SIGNATURE_WORDS
+        if any(word in signs for word in words) or line.startswith("["):
             return True
         return len(words) <= 2 and all(w[:1].isupper() for w in _FIRST_WORD.findall(line))
 

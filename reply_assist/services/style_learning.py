@@ -79,8 +79,9 @@ _FORMAL_CAPITALISED: Final[dict[str, frozenset[str]]] = {
 _FORMAL: Final[dict[str, frozenset[str]]] = {
     "sv": frozenset({"ni", "er", "ert", "era", "eder"}),
     "nl": frozenset({"u", "uw", "uwe"}),
-    "fr": frozenset({"vous", "votre", "vos"}),
-    "es": frozenset({"usted", "ustedes"}),
+    "fr": frozenset({"vous", "votre", "vos", "vôtre", "vôtres"}),
+    # "su" and "le" are also "his"/"her", but in a reply they are the reader's, as in "su pedido".
+    "es": frozenset({"usted", "ustedes", "su", "sus", "le", "suyo", "suya"}),
     "fi": frozenset({"te", "teille", "teidän", "teitä", "teillä", "teiltä"}),
 }
 _INFORMAL: Final[dict[str, frozenset[str]]] = {
@@ -89,8 +90,8 @@ _INFORMAL: Final[dict[str, frozenset[str]]] = {
     "no": frozenset({"du", "deg", "din", "ditt", "dine"}),
     "nl": frozenset({"je", "jij", "jou", "jouw"}),
     "de": frozenset({"du", "dich", "dir", "dein", "deine", "deinen", "deinem", "deiner"}),
-    "fr": frozenset({"tu", "te", "toi", "ton", "ta", "tes"}),
-    "es": frozenset({"tú", "te", "ti", "contigo", "tu", "tus"}),
+    "fr": frozenset({"tu", "te", "toi", "ton", "ta", "tes", "tien", "tienne", "tiens"}),
+    "es": frozenset({"tú", "te", "ti", "contigo", "tu", "tus", "tuyo", "tuya"}),
     "fi": frozenset({"sinä", "sinulle", "sinun", "sinua", "sinulla", "sinulta", "sinut"}),
 }
 _ES_FORMAL_ENCLITIC: Final = re.compile(r"\w+(?:ar|er|ir)les?\b")

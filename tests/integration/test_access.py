@@ -23,6 +23,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "text": "Hi Erik, thank you. Anna",
         "agent_id": "a-1",
     },
+    ("put", "/v1/companies/{company_id}/style"): {"languages": {"en": {"closing": "Cheers,"}}},
 }
 
 
