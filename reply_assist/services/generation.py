@@ -100,7 +100,8 @@ class Generation:
         self.request = request
         # The frame's lines are the company's own words, which the system prompt quotes: a
         # draft that carries them repeats nothing it should not (no prompt_leak for them).
-        frame = frame_for(request)
+        self._frame = frame_for(request)
+        frame = self._frame
         lines = (frame.greeting, frame.closing, frame.sign_off) if frame else ()
         self._own_passages = (*request.examples, *filter(None, lines))
 
@@ -134,10 +135,12 @@ class Generation:
         try:
             completion: Completion | None = None
             with _model_timer(self._rt.drafter.kind) as timer:
-                # Framed as the company frames its replies (drafting/framing.py): the greeting
-                # streams first, the closing and sign-off last; the draft stored is the text
-                # streamed.
-                items = framing.framed_stream(self._rt.drafter.stream(self.request), self.request)
+                items = self._rt.drafter.stream(self.request)
+                if self._frame is not None:
+                    # Framed as the company frames its replies (drafting/framing.py): the
+                    # greeting streams first, the closing and sign-off last; the draft stored is
+                    # the text streamed.
+                    items = framing.framed_stream(items, self.request)
                 async for item in items:
                     if isinstance(item, Completion):
                         completion = item
@@ -160,6 +163,8 @@ class Generation:
             completion = await call
             timer.ok = True
         _count_tokens(completion.usage)
+        if self._frame is None:
+            return completion
         return framing.frame_completion(completion, self.request)
 
     def _inspect(self, completion: Completion) -> list[str]:
