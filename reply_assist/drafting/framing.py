@@ -190,7 +190,8 @@ class FrameWriter:
         self._frame = frame
         ending = [line for line in (frame.closing, frame.sign_off) if line]
         self._ending = "\n".join(ending)
-        self._exact_endings = {_norm(line) for line in (*ending, " ".join(ending)) if line}
+        lines = [line for part in ending for line in part.splitlines()]
+        self._exact_endings = {_norm(line) for line in (*ending, *lines, " ".join(ending)) if line}
         self._tail_words = max(TAIL_WORDS, len(" ".join(ending).split()) + 4) if ending else 0
         self._head = ""  # the model's text while its greeting is undecided
         self._decided = frame.greeting is None

@@ -131,9 +131,10 @@ def effective_style(
         greeting = name == "greeting"
         return None if line_problem(value, language, company, greeting=greeting) else value
 
-    sign_off = pins.sign_off or company.signature or learned.sign_off
-    if sign_off and line_problem(sign_off, language, company):
-        sign_off = None
+    # The company's own signature setting is its own words (its contacts are allowed by
+    # definition, and it may be longer than a learned line): taken as it is.
+    sign_off = line("sign_off") if pins.sign_off else None
+    sign_off = sign_off or (company.signature or "").strip() or line("sign_off")
     return Style(
         greeting=line("greeting"),
         greeting_without_name=line("greeting_without_name"),
