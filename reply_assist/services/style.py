@@ -20,7 +20,7 @@ new replies to take effect.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -35,7 +35,8 @@ from reply_assist.errors import InvalidRequest
 from reply_assist.models import Company
 from reply_assist.runtime import Runtime
 from reply_assist.services.lookups import require_company
-from reply_assist.services.style_learning import learn_language, line_problem
+from reply_assist.services.style_learning import learn_language, learn_styles, line_problem
+from reply_assist.services.voice import VoiceExample
 from reply_assist.store.style import PINS_FIELD, StyleEntry, learned_field
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "company_style",
     "effective_style",
     "pin_style",
+    "profile_from_examples",
     "relearn",
     "style_for_draft",
 ]
@@ -180,6 +182,18 @@ def _view(company: Company, entry: StyleEntry) -> CompanyStyle:
         company_id=company.id,
         languages=tuple(_language_style(entry, company, language) for language in languages),
     )
+
+
+def profile_from_examples(examples: Iterable[VoiceExample], company: Company) -> dict[str, Style]:
+    """What drafts would follow, per language, for a company whose voice examples these are and
+    that pinned nothing: ``learn_styles`` merged as ``style_for_draft`` merges it. Pure (no
+    storage), for ``reply-assist eval --history``: give a ``DraftRequest`` the language's style,
+    render its prompt with ``style=``, and frame the completion with ``frame_completion``."""
+    return {
+        language: effective_style(learned, None, company, language)
+        for language, (learned, _) in learn_styles(examples, company).items()
+        if not learned.is_empty
+    }
 
 
 async def company_style(rt: Runtime, company_id: str) -> CompanyStyle:

@@ -50,3 +50,17 @@ def test_lines_the_current_settings_no_longer_allow_are_left_out() -> None:
     assert effective_style(learned, None, COMPANY, "en").closing == learned.closing
     moved = msgspec.structs.replace(COMPANY, brand_voice="friendly", signature="Anna")
     assert effective_style(learned, None, moved, "en").closing is None
+
+
+def test_a_profile_from_examples_is_what_drafts_would_follow() -> None:
+    from reply_assist.services.style import profile_from_examples
+    from reply_assist.services.voice import VoiceExample
+
+    reply = "Hi ‹name›,\n\nThanks a lot.\n\nCheers,\nAnna, Acme"
+    examples = [VoiceExample(f"r{i}", "en", 5, "great", reply, float(i)) for i in range(3)]
+    profile = profile_from_examples(
+        [*examples, VoiceExample("x", "sv", 5, "bra", "Tack!", 9)], COMPANY
+    )
+    assert set(profile) == {"en"}  # one Swedish reply teaches nothing
+    assert profile["en"].greeting == "Hi {name}," and profile["en"].closing == "Cheers,"
+    assert profile["en"].sign_off == COMPANY.signature  # the setting, as drafts have it
