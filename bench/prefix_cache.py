@@ -40,7 +40,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # The drafts a company gets, in order: (label, stars, author, text).
 REVIEWS = [
     ("1st, negative", 2, "Hanna Berg", "The boots leaked after one walk in the rain, very poor."),
-    ("2nd, negative", 1, "Oskar Lind", "My order arrived three weeks late and support never replied."),
+    (
+        "2nd, negative",
+        1,
+        "Oskar Lind",
+        "My order arrived three weeks late and support never replied.",
+    ),
     ("3rd, positive", 5, "Ella Nord", "Lovely jacket, warm and light, and it came in two days."),
     ("4th, positive", 4, "Liam Holm", "Good backpack, the straps could be softer but I like it."),
 ]
