@@ -80,7 +80,7 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("REPLY_ASSIST_EVENTS_STREAM", "Redis stream of publish events", "reply_assist:events"),
     ("REPLY_ASSIST_EVENTS_MAX_LENGTH", "about how many events the stream keeps", "1000000"),
     ("REPLY_ASSIST_IDEMPOTENCY_TTL_S", "how long Idempotency-Keys are kept", "86400"),
-    ("REPLY_ASSIST_PROMPT_VERSION", "which prompt to use", "reply-v1"),
+    ("REPLY_ASSIST_PROMPT_VERSION", "which prompt to use", "reply-v2"),
     ("REPLY_ASSIST_PROMPTS_DIR", "where prompts are", "the packaged prompts/"),
     ("REPLY_ASSIST_TIKTOKEN_CACHE_DIR", "where tokenizer files are written", "~/.cache/…"),
     ("REPLY_ASSIST_READINESS_INTERVAL_S", "how often /readyz probes the model", "30"),

@@ -18,6 +18,7 @@ from reply_assist.store.jobs import JobRepository
 from reply_assist.store.replies import ReplyRepository
 from reply_assist.store.reviews import ReviewRepository
 from reply_assist.store.stats import StatsRepository
+from reply_assist.store.style import StyleRepository
 from reply_assist.store.voice import VoiceRepository
 
 __all__ = ["Runtime"]
@@ -39,6 +40,7 @@ class Runtime:
     draft_rules: DraftRuleRepository
     jobs: JobRepository
     auth_throttle: AuthThrottle
+    style: StyleRepository
 
     @classmethod
     def build(
@@ -68,4 +70,5 @@ class Runtime:
                 limit=settings.auth_failure_limit,
                 window_s=settings.auth_failure_window_s,
             ),
+            style=StyleRepository(store),
         )

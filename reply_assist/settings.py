@@ -63,7 +63,7 @@ class Settings:
     events_stream: str = DEFAULT_EVENTS_STREAM
     events_max_length: int = 1_000_000
     idempotency_ttl_s: int = MIN_IDEMPOTENCY_TTL_S
-    prompt_version: str = "reply-v1"
+    prompt_version: str = "reply-v2"
     prompts_dir: Path | None = None
     tiktoken_cache_dir: Path = field(default_factory=_default_cache_dir)
     readiness_probe_interval_s: float = 30.0
@@ -156,7 +156,7 @@ class Settings:
                 MIN_IDEMPOTENCY_TTL_S,
                 30 * 24 * 3600,
             ),
-            prompt_version=reader.text("REPLY_ASSIST_PROMPT_VERSION", "reply-v1") or "reply-v1",
+            prompt_version=reader.text("REPLY_ASSIST_PROMPT_VERSION", "reply-v2") or "reply-v2",
             prompts_dir=reader.path("REPLY_ASSIST_PROMPTS_DIR"),
             tiktoken_cache_dir=reader.path("REPLY_ASSIST_TIKTOKEN_CACHE_DIR")
             or _default_cache_dir(),

@@ -105,6 +105,8 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("get", "/v1/companies/{company_id}/draft-rules"): Access(_ANY, "company_not_found"),
     ("put", "/v1/companies/{company_id}/draft-rules"): Access(_AGENT, "company_not_found"),
     ("post", "/v1/companies/{company_id}/draft-rules/run"): Access(_AGENT, "company_not_found"),
+    ("get", "/v1/companies/{company_id}/style"): Access(_ANY, "company_not_found"),
+    ("put", "/v1/companies/{company_id}/style"): Access(_AGENT, "company_not_found"),
 }
 # What every /v1 call can answer, whoever calls it.
 _EVERY_V1_CODE = (
@@ -272,6 +274,13 @@ def _document_languages(schemas: dict[str, Schema]) -> None:
         hint = review_in.properties.get("language")
         if isinstance(hint, Schema):
             hint.pattern = f"^({'|'.join(codes)})([-_][A-Za-z0-9]{{2,8}})?$"
+    style_in = schemas.get("StyleIn")
+    if isinstance(style_in, Schema) and style_in.properties:
+        by_language = style_in.properties.get("languages")
+        if isinstance(by_language, Schema):  # the keys: Litestar drops their constraint
+            by_language.property_names = Schema(
+                type=OpenAPIType.STRING, enum=list(codes), description="ISO 639-1 code"
+            )
 
 
 def complete_schema(schema: OpenAPI) -> None:

@@ -26,6 +26,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from reply_assist import metrics
+from reply_assist.drafting import framing
 from reply_assist.drafting.base import (
     Answering,
     CompanyFacts,
@@ -34,6 +35,7 @@ from reply_assist.drafting.base import (
     ReviewFacts,
     Usage,
 )
+from reply_assist.drafting.style import Style, frame_for
 from reply_assist.errors import (
     LLMUnavailable,
     ReplyAssistError,
@@ -44,6 +46,7 @@ from reply_assist.runtime import Runtime
 from reply_assist.services import idempotency, safety, voice
 from reply_assist.services.eligibility import LIMIT_DETAIL, evaluate, refusal
 from reply_assist.services.lookups import require_found
+from reply_assist.services.style import style_for_draft
 from reply_assist.store.drafts import DraftRecord
 from reply_assist.store.reviews import Loaded, Reservation, ReviewRecord
 
@@ -100,6 +103,12 @@ class Generation:
         self._reservation = reservation
         self._claim = claim
         self.request = request
+        # The frame's lines are the company's own words, which the system prompt quotes: a
+        # draft that carries them repeats nothing it should not (no prompt_leak for them).
+        self._frame = frame_for(request)
+        frame = self._frame
+        lines = (frame.greeting, frame.closing, frame.sign_off) if frame else ()
+        self._own_passages = (*request.examples, *filter(None, lines))
 
     async def complete(self) -> DraftRecord:
         """Generate without streaming; one retry when the output checks find something."""
@@ -131,7 +140,13 @@ class Generation:
         try:
             completion: Completion | None = None
             with _model_timer(self._rt.drafter.kind) as timer:
-                async for item in self._rt.drafter.stream(self.request):
+                items = self._rt.drafter.stream(self.request)
+                if self._frame is not None:
+                    # Framed as the company frames its replies (drafting/framing.py): the
+                    # greeting streams first, the closing and sign-off last; the draft stored is
+                    # the text streamed.
+                    items = framing.framed_stream(items, self.request)
+                async for item in items:
                     if isinstance(item, Completion):
                         completion = item
                     else:
@@ -153,7 +168,9 @@ class Generation:
             completion = await call
             timer.ok = True
         _count_tokens(completion.usage)
-        return completion
+        if self._frame is None:
+            return completion
+        return framing.frame_completion(completion, self.request)
 
     def _inspect(self, completion: Completion) -> list[str]:
         return safety.inspect_draft(
@@ -163,7 +180,7 @@ class Generation:
             system_prompt=self.request.messages.system,
             cut_off=completion.cut_off,
             review=self._record.review,
-            examples=self.request.examples,
+            examples=self._own_passages,
         )
 
     async def _commit(self, completion: Completion, warnings: list[str]) -> DraftRecord:
@@ -348,8 +365,9 @@ async def begin_generation(
             raise refusal("generation_limit_reached", LIMIT_DETAIL)
         assert record.language is not None  # evaluate() refuses a review without one
         examples = await _voice_examples(rt, company, record, record.language)
+        style = await style_for_draft(rt, company, record.language)
         request = _draft_request(
-            rt, company, record, record.language, call.guidance, reservation.used, examples
+            rt, company, record, record.language, call.guidance, reservation.used, examples, style
         )
     except BaseException as exc:
         _count_failure(exc)
@@ -367,6 +385,7 @@ def _draft_request(
     guidance: str | None,
     variant: int,
     examples: list[str],
+    style: Style | None = None,
 ) -> DraftRequest:
     review = record.review
     # Every free-text field that reaches the model is masked: it needs no one's e-mail address
@@ -390,7 +409,13 @@ def _draft_request(
         name=company.name, brand_voice=company.brand_voice, signature=company.signature
     )
     messages = rt.prompts.render(
-        company_facts, facts, guidance, rt.tokens, rt.settings.max_prompt_tokens, examples
+        company_facts,
+        facts,
+        guidance,
+        rt.tokens,
+        rt.settings.max_prompt_tokens,
+        examples,
+        style=style,
     )
     return DraftRequest(
         company=company_facts,
@@ -401,6 +426,7 @@ def _draft_request(
         variant=variant,
         company_id=company.id,
         examples=tuple(examples),
+        style=style,
     )
 
 
@@ -417,11 +443,15 @@ async def _voice_examples(
     except RedisError as exc:
         log.warning("voice_examples_unavailable", company_id=company.id, error=type(exc).__name__)
         return []
+    # The newest examples of the language and band, not those most like this review: the same
+    # for every review, so the prompt's head stays the same (voice.py). Each is checked again
+    # with today's checks before it is shown.
     return voice.choose_examples(
         candidates,
         language=language,
         stars=record.review.stars,
-        review_text=record.review.text,
+        review_text=None,
         counter=rt.tokens,
         exclude_review=record.review.id,
+        accept=lambda example: voice.example_passes(example, company),
     )

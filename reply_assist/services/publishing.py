@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 
 from reply_assist.errors import NotFound
 from reply_assist.runtime import Runtime
-from reply_assist.services import idempotency, voice
+from reply_assist.services import idempotency, style, voice
 from reply_assist.services import text as texts
 from reply_assist.services.access import AGENT, ANY_ROLE, Principal, authorize
 from reply_assist.services.lookups import require_review
@@ -237,6 +237,9 @@ async def _keep_as_example(
     """Keep a published reply as an example of the company's voice when it is one (see
     ``services/voice.py``). Published is published: a failure here is logged, never raised."""
     try:
+        draft = await rt.drafts.get(company_id, record.review.id, draft_id)
+        if draft is None or draft.data.warnings:
+            return  # a draft the checks warned about never teaches the company's voice
         voted_up = False
         if version.edited:
             votes = await rt.store.client.hvals(
@@ -255,7 +258,7 @@ async def keep_upvoted_reply(
 ) -> None:
     """A thumbs up on a draft that was already published (edited) makes that reply an example
     after all. Logged, never raised: the vote itself is stored."""
-    if draft.status != "published" or not draft.published_version:
+    if draft.status != "published" or not draft.published_version or draft.data.warnings:
         return
     try:
         versions = await rt.replies.versions(company_id, review_id)
@@ -273,6 +276,12 @@ async def _store_example(
     company = await rt.companies.get(company_id)
     if company is None or not company.voice_examples or record.language is None:
         return
+    # The text that went out passes today's draft checks against its own review, or it is no
+    # example (an agent's edit may have added what the draft did not have).
+    warnings = voice.reply_warnings(version.text, record.review, company, record.language)
+    if warnings:
+        log.info("voice_example_refused", company_id=company_id, warnings=warnings)
+        return
     example = voice.VoiceExample(
         review_id=record.review.id,
         language=record.language,
@@ -282,6 +291,7 @@ async def _store_example(
         published_at=version.published_at.timestamp(),
     )
     await rt.voice.add(company_id, example)
+    await style.relearn(rt, company, record.language)
 
 
 async def deliver_pending_events(rt: Runtime) -> int:

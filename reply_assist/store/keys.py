@@ -125,6 +125,10 @@ class Keys:
         """List of published replies kept as examples of the company's voice, newest first."""
         return f"{self._tag(company_id)}/voice"
 
+    def style(self, company_id: str) -> str:
+        """Hash of the company's style profile: ``learned/<language>`` and ``pins``."""
+        return f"{self._tag(company_id)}/style"
+
     def outbox(self, company_id: str) -> str:
         """Hash of publish events not yet appended to the events stream."""
         return f"{self._tag(company_id)}/outbox"

@@ -165,11 +165,13 @@ def test_operation_conforms_to_the_schema(
 # Checked apart from the fuzzing above, so a gap in one operation's request schema hides nothing
 # else. Left out, for rules a schema cannot state (those 400s are right): the statistics and the
 # draft rules' run ("until later than since", across two parameters), feedback (a reason of the
-# vote's direction: helpful with up, the others with down, stated only in words), and setting
-# the draft rules (their languages must be among the company's, which another resource holds).
+# vote's direction: helpful with up, the others with down, stated only in words), setting the
+# draft rules (their languages must be among the company's, which another resource holds), and
+# pinning a style (a pinned line must pass the draft checks: tests/integration/test_style.py).
 _CROSS_FIELD_RULES = (
     "PUT /v1/companies/{company_id}/draft-rules",
     "POST /v1/companies/{company_id}/draft-rules/run",
+    "PUT /v1/companies/{company_id}/style",
 )
 ACCEPTANCE = [
     label

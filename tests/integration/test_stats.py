@@ -79,7 +79,7 @@ async def test_stats_match_the_activity(api: Api, llm: respx.MockRouter) -> None
         "en": {"drafts": 3, "up": 2, "down": 1},
         "sv": {"drafts": 2, "up": 0, "down": 1},
     }
-    assert s["by_prompt_version"] == {"reply-v1": {"drafts": 5, "up": 2, "down": 2}}
+    assert s["by_prompt_version"] == {"reply-v2": {"drafts": 5, "up": 2, "down": 2}}
 
     everyone = await stats(api, "/v1/feedback/stats")
     assert everyone["drafts"] == 6

@@ -105,7 +105,7 @@ async def test_the_language_filter(api: Api, llm: respx.MockRouter) -> None:
     assert en["published"]["total"] == 3  # two of r1's draft, one by hand on r2
     assert en["published"]["from_draft"] == 1 and en["published"]["unedited"] == 1
     assert en["by_language"] == {"en": {"drafts": 4, "up": 1, "down": 1}}
-    assert en["by_prompt_version"] == {"reply-v1": {"drafts": 4, "up": 1, "down": 1}}
+    assert en["by_prompt_version"] == {"reply-v2": {"drafts": 4, "up": 1, "down": 1}}
     assert en["generations_histogram"]["3"] == 1 and en["generations_histogram"]["2"] == 0
     sv = await stats(api, language="SV")
     assert (sv["drafts"], sv["reviews_with_drafts"], sv["votes"]) == (2, 1, {"up": 1, "down": 1})

@@ -17,7 +17,18 @@ PACKAGE = Path(__file__).resolve().parents[2] / "reply_assist"
 FACES = ("api", "web", "jobs", "auth.py", "cli.py", "http")
 # What the runtime holds that is storage: a face reaching for one of these skips the services.
 STORAGE_ATTRIBUTES = frozenset(
-    {"store", "companies", "reviews", "drafts", "replies", "stats", "voice"}
+    {
+        "store",
+        "companies",
+        "reviews",
+        "drafts",
+        "replies",
+        "stats",
+        "voice",
+        "style",
+        "draft_rules",
+        "jobs",
+    }
 )
 
 

@@ -42,6 +42,7 @@ def request_facts(request: httpx.Request) -> dict[str, Any]:
         "language": language.group(1) if language else "",
         "stars": int(stars.group(1)) if stars else 0,
         "name": name.group(1).strip() if name else None,
-        "examples": "--- example 1 ---" in system,
+        # Examples travel in the user message, fenced as data, never in the system one.
+        "examples": "--- example 1 ---" in user and "--- example" not in system,
         "review": user,
     }
