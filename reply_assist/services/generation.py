@@ -149,6 +149,9 @@ class Generation:
                 async for item in items:
                     if isinstance(item, Completion):
                         completion = item
+                    elif isinstance(item, str):
+                        # As stored: what hides or reorders text never reaches a page either.
+                        yield safety.visible(item)
                     else:
                         yield item
                 timer.ok = True
