@@ -707,11 +707,9 @@ async def test_a_compressed_answer_is_refused(
             200, content=gzip.compress(b"{}"), headers={"content-encoding": "gzip"}
         )
     )
+    call = collect(drafter.stream(request_)) if stream else drafter.complete(request_)
     with pytest.raises(LLMUnavailable) as caught:
-        if stream:
-            await collect(drafter.stream(request_))
-        else:
-            await drafter.complete(request_)
+        await call
     assert caught.value.cause == "malformed_response"
     assert route.calls.last.request.headers["accept-encoding"] == "identity"
 
