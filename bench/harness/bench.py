@@ -201,8 +201,10 @@ class Bench:
             # On, so that its Redis round trip is measured, but never reached.
             "REPLY_ASSIST_RATE_LIMIT_PER_MIN": "1000000",
             "REPLY_ASSIST_LLM_MAX_CONNECTIONS": str(self.args.llm_connections),
-            # The bench has one company: let it use the whole pool, as the floors do (the
-            # share left to other companies is tested in tests/integration/test_model_sharing.py).
+            # The whole pool for the bench's one company, as the floors have: the service gives
+            # a lone company the whole pool anyway, the code before (--baseline) did not. Phase 2
+            # also measures the default pool and share; tests/integration/test_model_sharing.py
+            # tests the share left to other companies.
             "REPLY_ASSIST_LLM_MAX_CONNECTIONS_PER_COMPANY": str(self.args.llm_connections),
             "REPLY_ASSIST_REDIS_MAX_CONNECTIONS": str(self.args.redis_connections),
         }
