@@ -96,7 +96,7 @@ class Plan:
             + (self.overhead_warmup + self.overhead_latency + self.overhead_throughput)
             * len(self.servers)
             + self.streams_at(self.stream_concurrency[-1]) * len(self.servers)
-            + 2 * self.burst  # phase 2's bursts with the default pool (two services)
+            + 4 * self.burst  # phase 2's bursts with the default pool (two services, two each)
             + (self.commands + 1) * services  # phase 4 measures every service version
             + self.memory
             + (self.overhead_warmup + self.workers_calls) * len(self.workers)

@@ -33,10 +33,10 @@ async def run(bench: Bench, ctx: Ctx) -> None:
 async def _default_configuration(bench: Bench, ctx: Ctx) -> None:
     """The burst again with the service as a user runs it (200 model connections, the
     per-company share left at its default), beside the same pool with the share set to the whole
-    pool, and the aiohttp floor with 200 connections too; and, during each service's burst,
-    how long another company's draft takes (it has drafted a moment before, so it counts as
-    calling). The bench's own runs set pool and share to 1,000 for every app (its one company
-    would otherwise wait on a share kept for nobody, which is what this measures)."""
+    pool, and the aiohttp floor with 200 connections too. Each service first takes the burst of
+    its one company alone, then the same burst while a second company (which drafted a moment
+    before, so it counts as calling) asks for drafts one at a time: how long those take is what
+    the share is for. The bench's other runs give every app a pool of 1,000."""
     plan = bench.plan
     print(f"bench: 2/6 the same burst with the default model pool ({DEFAULT_POOL})", flush=True)
     other_key, other_reviews = await bench.other_company(ctx.service)
@@ -44,64 +44,69 @@ async def _default_configuration(bench: Bench, ctx: Ctx) -> None:
     configs = [
         # The defaults: no pool and no share given ("" is unset for the service's settings).
         ("default", {_POOL: "", _SHARE: ""}),
-        ("share = pool", {_POOL: str(DEFAULT_POOL), _SHARE: str(DEFAULT_POOL)}),
+        (_TUNED, {_POOL: str(DEFAULT_POOL), _SHARE: str(DEFAULT_POOL)}),
     ]
     await asyncio.sleep(1.0)
     floor_reqs = [floor.generate(r) for r in ctx.floor_reviews.take(plan.burst)]
     floor_run = await burst(floor.port, floor_reqs)
     assert floor.proc is not None
     bench.stop(floor.proc)
+    floor_ok = floor_run.ok == plan.burst
     floor_above = floor_run.wall - MODEL_LATENCY_S
-    cells = {"floor (aiohttp)": f"{floor_run.ok}/{plan.burst}; {floor_run.wall:.2f} s"}
-    ratios = {}
-    others = {}
+    alone = {"floor": f"{floor_run.ok}/{plan.burst}; {floor_run.wall:.2f} s"}
+    if not floor_ok:
+        bench.notes.append(
+            f"default pool, floor (aiohttp): failures {floor_run.describe_failures()}"
+        )
+    ratios: dict[str, float] = {}
+    others: dict[str, str] = {}
     for name, env in configs:
         service = await bench.start_service(name=f"service-{name.replace(' ', '')}", **env)
         service.token = ctx.service.token
         await asyncio.sleep(1.0)
+        run = await burst(service.port, [service.generate(r) for r in ctx.reviews.take(plan.burst)])
+        ratios[name] = run.wall - MODEL_LATENCY_S
+        if floor_ok and floor_above > 0:
+            ratios[name] /= floor_above
+        alone[_COLUMN[name]] = f"{run.ok}/{plan.burst}; {run.wall:.2f} s" + (
+            f"; {ratios[name]:.2f}×" if floor_ok else ""
+        )
         other = Target("other company", service.port, other_key, None, company=OTHER_COMPANY)
+        await asyncio.sleep(1.0)
         await _one_at_a_time(other, other_reviews.take(1))  # it has been calling
         reqs = [service.generate(r) for r in ctx.reviews.take(plan.burst)]
         flood = asyncio.create_task(burst(service.port, reqs))
-        await asyncio.sleep(0.3)  # every connection is taken by now
+        await asyncio.sleep(0.3)  # every connection the flood may take is taken by now
         latencies = await _one_at_a_time(other, other_reviews.take(OTHER_CALLS))
-        run = await flood
+        await flood
         assert service.proc is not None
         bench.stop(service.proc)
-        above = run.wall - MODEL_LATENCY_S
-        ratios[name] = above / floor_above if floor_above > 0 else float("inf")
-        cells[name] = f"{run.ok}/{plan.burst}; {run.wall:.2f} s; {ratios[name]:.2f}×"
-        others[name] = latencies
+        others[_COLUMN[name]] = f"{latencies[0]:.2f} / {pct(latencies, 0.5):.2f}"
     if _TUNED not in bench.extra_columns:
         bench.extra_columns.append(_TUNED)
+    ratio = f"{ratios['default']:.2f}×" if floor_ok else "(the floor failed calls)"
     bench.row(
         "",
-        f"default model pool ({DEFAULT_POOL}), one company's burst of {plan.burst}: successes; "
-        "wall; time above the model ÷ the aiohttp floor's (200 connections too)",
-        {
-            "service": cells["default"],
-            "floor": cells["floor (aiohttp)"],
-            _TUNED: cells["share = pool"],
-        },
-        f"{ratios['default']:.2f}×",
+        f"default model pool ({DEFAULT_POOL}) and share, one company's burst of {plan.burst}: "
+        "successes; wall; time above the model ÷ the aiohttp floor's (200 connections too)",
+        alone,
+        ratio,
         "≤ 1.25× floor (aiohttp)",
-        met(ratios["default"] <= 1.25),
+        met(floor_ok and ratios["default"] <= 1.25),
     )
     bench.row(
         "",
-        f"meanwhile another company's drafts ({OTHER_CALLS}, one at a time), p50 / max, s "
-        "(the model takes 1 s)",
-        {
-            "service": _p50_max(others["default"]),
-            _TUNED: _p50_max(others["share = pool"]),
-        },
+        f"the same burst while another company drafts ({OTHER_CALLS} one at a time): its first "
+        "draft / p50, s (the model takes 1 s)",
+        others,
     )
 
 
 DEFAULT_POOL = 200
 OTHER_CALLS = 4
 _POOL = "REPLY_ASSIST_LLM_MAX_CONNECTIONS"
-_TUNED = "service, share = pool"  # the column of the service with the share set to the pool
+_TUNED = "service, share = pool"  # the service with the share set to the whole pool
+_COLUMN = {"default": "service", _TUNED: _TUNED}
 _SHARE = "REPLY_ASSIST_LLM_MAX_CONNECTIONS_PER_COMPANY"
 
 
@@ -118,10 +123,6 @@ async def _one_at_a_time(target: Target, review_ids: list[str]) -> list[float]:
     finally:
         pool.close()
     return latencies
-
-
-def _p50_max(latencies: list[float]) -> str:
-    return f"{pct(latencies, 0.5):.2f} / {max(latencies):.2f}"
 
 
 def _burst_rows(bench: Bench, res: dict[str, Results]) -> None:
