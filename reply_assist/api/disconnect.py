@@ -20,6 +20,8 @@ __all__ = ["ClientGone", "unless_client_leaves"]
 
 T = TypeVar("T")
 
+_WATCH_AFTER_S = 0.05
+
 
 class ClientGone(Exception):
     """The client disconnected before the answer; the request's work was cancelled. Answered
@@ -32,17 +34,30 @@ async def _disconnected(receive: Receive) -> None:
 
 
 async def unless_client_leaves(receive: Receive, work: Callable[[], Awaitable[T]]) -> T:
-    """``await work()``, cancelled (``ClientGone``) if the client disconnects before it ends."""
-    with anyio.CancelScope() as scope:
-        watcher = asyncio.ensure_future(_disconnected(receive))
+    """``await work()``, cancelled (``ClientGone``) if the client disconnects before it ends.
 
-        def on_watched(done: asyncio.Future[None]) -> None:
+    The watcher starts only once the work has run ``_WATCH_AFTER_S``: a call that ends sooner
+    (a refusal, a replay, a fast model) pays a timer, not a task; one whose client left before
+    that is still cancelled then, as the server remembers the disconnect.
+    """
+    loop = asyncio.get_running_loop()
+    watcher: asyncio.Task[None] | None = None
+    with anyio.CancelScope() as scope:
+
+        def on_watched(done: asyncio.Task[None]) -> None:
             if not done.cancelled() and done.exception() is None:
                 scope.cancel()  # a no-op if the work has ended meanwhile
 
-        watcher.add_done_callback(on_watched)
+        def watch() -> None:
+            nonlocal watcher
+            watcher = loop.create_task(_disconnected(receive))
+            watcher.add_done_callback(on_watched)
+
+        timer = loop.call_later(_WATCH_AFTER_S, watch)
         try:
             return await work()
         finally:
-            watcher.cancel()
+            timer.cancel()
+            if watcher is not None:
+                watcher.cancel()
     raise ClientGone("the client disconnected before the answer")
