@@ -96,7 +96,8 @@ class Plan:
             + (self.overhead_warmup + self.overhead_latency + self.overhead_throughput)
             * len(self.servers)
             + self.streams_at(self.stream_concurrency[-1]) * len(self.servers)
-            + 4 * self.burst  # phase 2's bursts with the default pool (two services, two each)
+            + 2 * self.burst
+            + 800  # phase 2: the default pool's bursts and floods (two services)
             + (self.commands + 1) * services  # phase 4 measures every service version
             + self.memory
             + (self.overhead_warmup + self.workers_calls) * len(self.workers)
