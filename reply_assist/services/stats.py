@@ -87,6 +87,10 @@ class SeriesBucket(msgspec.Struct):
     by_prompt_version: Annotated[
         dict[str, Breakdown], Meta(description="Drafts and votes by prompt version.")
     ]
+    by_origin: Annotated[
+        dict[str, Breakdown],
+        Meta(description="Drafts and votes by the draft's origin (`request`, `rule`)."),
+    ]
 
 
 class FeedbackStats(msgspec.Struct, omit_defaults=True):
@@ -198,6 +202,7 @@ def _shape(
                     unedited=p["pub:unedited"],
                     by_language=_breakdown(p, "lang:"),
                     by_prompt_version=_breakdown(p, "pv:"),
+                    by_origin=_by_origin(p),
                 )
             )
     return FeedbackStats(
