@@ -2,9 +2,8 @@
 
 The service runs in a thread (uvicorn, a real socket) against the real Redis under a key prefix
 of its own, with bench/stub_llm.py as its OpenAI-compatible model, streaming a few words at a
-time so that a streamed draft is really streamed, and runs the draft-rules jobs itself. Chromium
-is Debian's (``/usr/bin/chromium``), driven by Playwright; Playwright never downloads a browser
-of its own here.
+time so that a streamed draft is really streamed. Chromium is Debian's (``/usr/bin/chromium``),
+driven by Playwright; Playwright never downloads a browser of its own here.
 """
 
 from __future__ import annotations
@@ -117,14 +116,8 @@ def service(stub_model: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         if cache_env
         else tmp_path_factory.getbasetemp() / "tiktoken",
     )
-    # With the draft-rules jobs in the same process (serve --with-worker): a company that turns
-    # its rules on gets drafts in the background, as with a worker beside the service.
     config = uvicorn.Config(
-        create_app(settings, run_jobs=True),
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="on",
+        create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -1,23 +1,80 @@
 """Drafts waiting in the inbox, in a real browser: the company's rules draft a stored review in
-the background (the service runs the jobs itself, as ``serve --with-worker``), the inbox says
-"Draft ready", its filter shows only those, the review opens with the rules' draft, and the
-insights split drafts by origin."""
+the background (``reply-assist worker``, a process of its own beside the service, on the same
+Redis and stub model), the inbox says "Draft ready", its filter shows only those, the review
+opens with the rules' draft, and the insights split drafts by origin."""
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ADMIN, World, shoot, sign_in
+from reply_assist.settings import Settings
+from tests.browser.conftest import ADMIN, ADMIN_TOKEN, REDIS_URL, Service, World, shoot, sign_in
 
 pytestmark = pytest.mark.browser
 
 RULE_WORDS = "drafted by the company's rules"
+
+
+@pytest.fixture(scope="module")
+def worker(
+    service: Service, stub_model: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """``reply-assist worker`` on the service's Redis prefix, with the same stub model."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    logs = tmp_path_factory.mktemp("worker")
+    env = {
+        **os.environ,
+        "REPLY_ASSIST_ADMIN_TOKEN": ADMIN_TOKEN,
+        "REPLY_ASSIST_REDIS_URL": REDIS_URL,
+        "REPLY_ASSIST_REDIS_PREFIX": service.prefix,
+        "REPLY_ASSIST_EVENTS_STREAM": f"{service.prefix}:events",
+        "OPENAI_BASE_URL": stub_model,
+        "OPENAI_API_KEY": "stub-key",
+        "REPLY_ASSIST_MODEL": Settings().model,  # the service's, the default
+        "REPLY_ASSIST_LLM_MAX_RETRIES": "0",
+        "REPLY_ASSIST_LOG_LEVEL": "WARNING",
+        "REPLY_ASSIST_TIKTOKEN_CACHE_DIR": os.environ.get(
+            "REPLY_ASSIST_TIKTOKEN_CACHE_DIR", str(logs / "tiktoken")
+        ),
+    }
+    with open(logs / "worker.log", "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reply_assist.cli", "worker", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 45
+        while not ready(f"http://127.0.0.1:{port}/readyz"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the worker did not start: {(logs / 'worker.log').read_text()}")
+            time.sleep(0.1)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def ready(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def ago(**delta: float) -> str:
@@ -34,8 +91,8 @@ def rules_on(world: World, **rules: Any) -> None:
 
 
 def rule_draft_of(world: World, review_id: str, limit_s: float = 30.0) -> dict[str, Any]:
-    """The review's draft once the background job has made it (the service's job loop reads
-    a company whose rules were just turned on within 5 s)."""
+    """The review's draft once the worker has made it (a running worker reads a company whose
+    rules were just turned on within 5 s)."""
     deadline = time.monotonic() + limit_s
     while True:
         drafts = world.get(f"/reviews/{review_id}/drafts")["items"]
@@ -47,6 +104,7 @@ def rule_draft_of(world: World, review_id: str, limit_s: float = 30.0) -> dict[s
         time.sleep(0.2)
 
 
+@pytest.mark.usefixtures("worker")
 def test_a_review_drafted_by_the_rules_waits_in_the_inbox(page: Any, world: World) -> None:
     rules_on(world, stars=[1, 2])
     world.review("lost", title="Lost parcel", stars=1, created_at=ago(hours=2))
@@ -114,6 +172,7 @@ def test_a_review_drafted_by_the_rules_waits_in_the_inbox(page: Any, world: Worl
     expect(rows.nth(1)).to_contain_text("Broken chair")
 
 
+@pytest.mark.usefixtures("worker")
 def test_insights_split_drafts_by_origin(page: Any, world: World) -> None:
     rules_on(world, stars=[1])
     world.review("lost", title="Lost parcel", stars=1, created_at=ago(hours=2))
