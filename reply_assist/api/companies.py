@@ -78,6 +78,7 @@ class CompanyController(Controller):
             signature=data.signature,
             updated_at=datetime.now(UTC),
             voice_examples=data.voice_examples,
+            market_star_shift=data.market_star_shift,
         )
         created = await runtime.companies.put(company)
         return Response(company, status_code=201 if created else 200)

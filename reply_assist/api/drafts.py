@@ -33,7 +33,8 @@ from reply_assist.errors import (
     ReplyAssistError,
     StoreUnavailable,
 )
-from reply_assist.models import DraftUsage, Vote
+from reply_assist.markets import StarBand
+from reply_assist.models import STAR_BAND_DESCRIPTION, DraftUsage, Vote
 from reply_assist.runtime import Runtime
 from reply_assist.services.generation import GenerateCall, begin_generation
 from reply_assist.services.lookups import require_review
@@ -93,6 +94,7 @@ class DraftOut(msgspec.Struct):
     edited_by: str | None = None
     edited_at: str | None = None
     published_version: int | None = None
+    star_band: Annotated[StarBand | None, Meta(description=STAR_BAND_DESCRIPTION)] = None
 
 
 class DraftList(msgspec.Struct):
@@ -141,6 +143,7 @@ def draft_out(record: DraftRecord) -> DraftOut:
         edited_by=record.edited_by,
         edited_at=rfc3339(record.edited_at) if record.edited_at else None,
         published_version=record.published_version,
+        star_band=data.star_band,
     )
 
 

@@ -28,6 +28,7 @@ import jinja2
 
 from reply_assist.drafting.base import CompanyFacts, PromptMessages, ReviewFacts
 from reply_assist.drafting.tokens import TokenCounter
+from reply_assist.markets import StarBand
 
 __all__ = [
     "FENCE_END",
@@ -220,8 +221,18 @@ class PromptLibrary:
         exist (a broken prompt version, caught by the tests).
         """
         guidance = guidance.strip() if guidance else None
+        # The market shift (``markets``): the band and the stars the review is answered as; the
+        # country only when it moved them, so unshifted reviews share their cached prompt.
+        answered = review.answered_stars
         system = self._system_prompt(
-            company, review.stars, review.language, guidance or None, tuple(examples)
+            company,
+            review.stars,
+            answered,
+            review.star_band,
+            review.country if answered != review.stars else None,
+            review.language,
+            guidance or None,
+            tuple(examples),
         )
 
         title, title_cut = _cap(counter, review.title, _MAX_TITLE_TOKENS)
@@ -254,6 +265,9 @@ class PromptLibrary:
         self,
         company: CompanyFacts,
         stars: int,
+        answered_stars: int,
+        star_band: StarBand,
+        country: str | None,
         language: str,
         guidance: str | None,
         examples: tuple[str, ...],
@@ -262,6 +276,9 @@ class PromptLibrary:
         return self._system.render(
             company=company,
             stars=stars,
+            answered_stars=answered_stars,
+            star_band=star_band,
+            country=country,
             language_code=language_code,
             language_name=language_name,
             guidance=guidance,

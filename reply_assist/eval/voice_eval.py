@@ -29,6 +29,7 @@ from reply_assist.drafting.prompting import PromptLibrary
 from reply_assist.drafting.tokens import TokenCounter
 from reply_assist.eval.cases import EVAL_COMPANY, EvalCase
 from reply_assist.eval.runner import Arm, CaseResult
+from reply_assist.markets import star_band
 from reply_assist.services.voice import (
     VoiceExample,
     choose_examples,
@@ -140,7 +141,7 @@ class History:
         return choose_examples(
             self._candidates,
             language=case.language,
-            stars=case.stars,
+            band=star_band(case.stars),
             review_text=case.text,
             counter=self._counter,
         )

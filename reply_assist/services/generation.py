@@ -39,6 +39,7 @@ from reply_assist.errors import (
     ReplyAssistError,
     StoreUnavailable,
 )
+from reply_assist.markets import star_band, star_shift
 from reply_assist.models import GENERATION_LIMIT, Company, DraftUsage, StoredDraft
 from reply_assist.runtime import Runtime
 from reply_assist.services import idempotency, safety, voice
@@ -180,6 +181,8 @@ class Generation:
             created_at=now,
             warnings=warnings,
             prompt_truncated=self.request.messages.truncated,
+            star_band=self.request.review.star_band,
+            country=self.request.review.country,
         )
         idempotency = None
         if self._claim is not None:
@@ -373,6 +376,8 @@ def _draft_request(
         language=language,
         title=mask(review.title) if review.title else None,
         author_name=mask(review.author_name) if review.author_name else None,
+        country=review.country,
+        star_shift=star_shift(review.country, company.market_star_shift),
     )
     guidance = mask(guidance) if guidance else guidance
     company_facts = CompanyFacts(
@@ -409,7 +414,9 @@ async def _voice_examples(
     return voice.choose_examples(
         candidates,
         language=language,
-        stars=record.review.stars,
+        band=star_band(
+            record.review.stars, star_shift(record.review.country, company.market_star_shift)
+        ),
         review_text=record.review.text,
         counter=rt.tokens,
         exclude_review=record.review.id,

@@ -19,6 +19,7 @@ from rapidfuzz.distance import Levenshtein
 from redis.exceptions import RedisError
 
 from reply_assist.errors import NotFound
+from reply_assist.markets import star_band, star_shift
 from reply_assist.runtime import Runtime
 from reply_assist.services import idempotency, voice
 from reply_assist.services.lookups import require_review
@@ -202,6 +203,9 @@ async def _store_example(
         review_text=voice.review_for_matching(record.review.text, company.languages),
         reply_text=voice.clean_reply(version.text, record.review.author_name, company),
         published_at=version.published_at.timestamp(),
+        star_band=star_band(
+            record.review.stars, star_shift(record.review.country, company.market_star_shift)
+        ),
     )
     await rt.voice.add(company_id, example)
 

@@ -19,8 +19,8 @@ import msgspec
 from rapidfuzz import fuzz
 
 from reply_assist.checks import contacts
-from reply_assist.drafting.templates import band_for_stars
 from reply_assist.drafting.tokens import TokenCounter
+from reply_assist.markets import StarBand, star_band
 from reply_assist.models import Company
 
 __all__ = [
@@ -47,6 +47,13 @@ class VoiceExample(msgspec.Struct, frozen=True):
     review_text: str  # masked, cut: only for choosing, never sent to the model
     reply_text: str  # cleaned: what the model sees
     published_at: float
+    # The band the reply was written for, after the company's market shift; None for examples
+    # kept before it was recorded (their stars' band).
+    star_band: StarBand | None = None
+
+    @property
+    def band(self) -> StarBand:
+        return self.star_band or star_band(self.stars)
 
 
 def is_example(*, edited: bool, from_draft: bool, voted_up: bool) -> bool:
@@ -89,7 +96,7 @@ def choose_examples(
     candidates: Sequence[VoiceExample],
     *,
     language: str,
-    stars: int,
+    band: StarBand,
     review_text: str,
     counter: TokenCounter,
     max_tokens: int = EXAMPLE_TOKENS,
@@ -97,11 +104,11 @@ def choose_examples(
     exclude_review: str | None = None,
 ) -> list[str]:
     """The reply texts to show, best first, within ``max_tokens`` (counted with the model's
-    tokenizer). One example per review (its newest), never the review being answered."""
-    band = band_for_stars(stars)
+    tokenizer). One example per review (its newest), never the review being answered.
+    ``band``: the star band the review is answered in (``markets.star_band``)."""
     newest: dict[str, VoiceExample] = {}
     for example in candidates:
-        if example.language != language or band_for_stars(example.stars) != band:
+        if example.language != language or example.band != band:
             continue
         if example.review_id == exclude_review:
             continue

@@ -45,7 +45,7 @@ def test_same_language_and_band_most_similar_first() -> None:
     chosen = choose_examples(
         candidates,
         language="sv",
-        stars=2,
+        band="negative",
         review_text="Paketet kom tre veckor för sent!",
         counter=_counter(),
         exclude_review="self",
@@ -57,7 +57,7 @@ def test_one_example_per_review_its_newest() -> None:
     old = _ex("r", "sent paket", at=1)
     new = VoiceExample("r", "sv", 1, "sent paket", "NEWER", 2)
     assert choose_examples(
-        [old, new], language="sv", stars=1, review_text="sent paket", counter=_counter()
+        [old, new], language="sv", band="negative", review_text="sent paket", counter=_counter()
     ) == ["NEWER"]
 
 
