@@ -193,6 +193,7 @@ class Generation:
             data=msgspec.json.encode(draft),
             language=draft.language,
             prompt_version=draft.prompt_version,
+            country=draft.country,
             created_epoch_s=now.timestamp(),
             limit=GENERATION_LIMIT,
             idempotency=idempotency,

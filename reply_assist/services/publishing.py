@@ -103,12 +103,14 @@ async def _publish(
     edit_ratio: float | None = None
     edited = False
     language = record.language  # what the stats count a publish under: the draft's, else this
+    country = record.review.country  # likewise
     if draft_id is not None:
         draft = await rt.drafts.get(company_id, review_id, draft_id)
         if draft is None:
             raise NotFound("No such draft for this review.", code="draft_not_found")
         generated = draft.data.text
         language = draft.data.language
+        country = draft.data.country
         edited = text != generated
         # Levenshtein distance over the longer text's length: 0 unchanged, 1 all rewritten.
         edit_ratio = Levenshtein.normalized_distance(generated, text)
@@ -122,6 +124,7 @@ async def _publish(
         edit_ratio=edit_ratio,
         review_index=record.index,
         language=language,
+        country=country,
     )
     if result is None:
         raise NotFound("No such draft for this review.", code="draft_not_found")

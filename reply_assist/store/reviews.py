@@ -287,10 +287,12 @@ class ReviewRepository:
         created_epoch_s: float,
         limit: int,
         idempotency: tuple[str, str, int] | None,
+        country: str | None = None,
     ) -> CommitResult | None:
         """Store the draft and count it; None if the limit no longer allows it (see the script).
 
         ``idempotency`` is (record key, request fingerprint, ttl s) when the call had a key.
+        ``country``: the reviewer's, counted under it too (None: under no country).
         """
         k, cid, rid = self._keys, reservation.company_id, reservation.review_id
         buckets = buckets_of(created_epoch_s)
@@ -308,6 +310,9 @@ class ReviewRepository:
         if idempotency is not None:
             keys.append(idempotency[0])
             idem_fingerprint, idem_ttl = idempotency[1], idempotency[2]
+        if country is not None:  # the script finds these last: after the optional record
+            keys += [k.stats_reviews(cid, b.level.name, b.name, None, country) for b in buckets]
+            keys += [k.stats_reviews(cid, b.level.name, b.name, language, country) for b in buckets]
         result = await self._store.scripts.run(
             "commit_draft",
             keys,
@@ -324,6 +329,7 @@ class ReviewRepository:
                 data,
                 idem_ttl,
                 idem_fingerprint,
+                country or "",
             ],
         )
         if not int(result[0]):

@@ -2,13 +2,17 @@
 -- KEYS[1] review hash, KEYS[2] in-flight set, KEYS[3] draft id list, KEYS[4] draft hash,
 -- KEYS[5..7] stats counters (minute, hour, day), KEYS[8..10] stats review HLLs (same buckets),
 -- KEYS[11] stats active-days set, KEYS[12..14] the draft language's review HLLs (same buckets),
--- KEYS[15] idempotency record (optional)
+-- KEYS[15] idempotency record (optional), then with a country the country's review HLLs and
+-- the language's and country's (same buckets): the last 6 keys
 -- ARGV[1] token, ARGV[2] limit, ARGV[3] review id, ARGV[4] language, ARGV[5] prompt version,
 -- ARGV[6] minute ttl s, ARGV[7] hour ttl s, ARGV[8] day number, ARGV[9] draft id,
--- ARGV[10] draft data (JSON), ARGV[11] idempotency ttl s, ARGV[12] idempotency fingerprint
+-- ARGV[10] draft data (JSON), ARGV[11] idempotency ttl s, ARGV[12] idempotency fingerprint,
+-- ARGV[13] the reviewer's country ("" none)
 -- Returns {1, generation, generations_left} or {0, used} when the limit no longer allows it.
 -- Run twice for one draft (redis-py sends a command again after a timeout, and the first may
 -- have run), it answers as the first run did and counts nothing again.
+-- #include by_country
+local market_keys = ARGV[13] ~= '' and 6 or 0
 if redis.call('EXISTS', KEYS[4]) == 1 then
   local done = redis.call('HMGET', KEYS[4], 'generation', 'generations_left')
   return {1, tonumber(done[1]), tonumber(done[2])}
@@ -52,8 +56,22 @@ for i = 1, 3 do
     redis.call('EXPIRE', KEYS[11 + i], ttls[i])
   end
 end
+-- Markets: the same counts by the reviewer's country, when it is known (lib/by_country.lua).
+if market_keys > 0 then
+  local fields = {'drafts', 'pv:' .. ARGV[5] .. ':drafts', 'gen:' .. generation}
+  for i = 1, 3 do
+    count_by_country(KEYS[4 + i], ARGV[13], ARGV[4], fields, 'drafts', 1)
+    local reviews = {KEYS[#KEYS - 6 + i], KEYS[#KEYS - 3 + i]}
+    for _, hll in ipairs(reviews) do
+      redis.call('PFADD', hll, ARGV[3])
+      if ttls[i] > 0 then
+        redis.call('EXPIRE', hll, ttls[i])
+      end
+    end
+  end
+end
 redis.call('ZADD', KEYS[11], ARGV[8], ARGV[8])
-if #KEYS >= 15 then
+if #KEYS - market_keys >= 15 then
   redis.call('HSET', KEYS[15], 'state', 'done', 'fingerprint', ARGV[12], 'draft_id', ARGV[9],
     'data', ARGV[10], 'generation', generation, 'generations_left', left)
   redis.call('EXPIRE', KEYS[15], ARGV[11])
