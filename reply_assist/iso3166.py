@@ -34,5 +34,7 @@ ISO_3166_1_ALPHA_2: Final = frozenset(_CODES.split())
 def country_code(code: str) -> str | None:
     """The code in its canonical form (upper case: ``fr`` → ``FR``), or None when it is not an
     assigned ISO 3166-1 alpha-2 code."""
+    if len(code) != 2 or not code.isascii():  # "ﬁ".upper() is "FI": only two ASCII letters
+        return None
     upper = code.upper()
     return upper if upper in ISO_3166_1_ALPHA_2 else None

@@ -23,6 +23,8 @@ def test_a_code_in_any_case_is_read_in_upper_case(code: str, expected: str) -> N
 
 # Two letters that are not an assigned country: user-assigned (XK is Kosovo's, in use but not
 # ISO's), exceptionally reserved (UK, EU), unassigned, or not two letters at all.
-@pytest.mark.parametrize("code", ["XX", "XK", "ZZ", "AA", "QM", "UK", "EU", "France", "F", ""])
+@pytest.mark.parametrize(
+    "code", ["XX", "XK", "ZZ", "AA", "QM", "UK", "EU", "France", "F", "", "ﬁ", "ＦＲ", "F\u0307R"]
+)
 def test_anything_else_is_not_a_country(code: str) -> None:
     assert country_code(code) is None
