@@ -149,21 +149,42 @@ def _view(fields: Counter[str], language: str | None) -> Counter[str]:
     return view
 
 
+_SPLIT_KINDS = ("drafts", "up", "down")
+
+
+def _by_country(fields: Mapping[str, int]) -> dict[str, Breakdown]:
+    """The split by country, read from each country's filter counters: "C:<country>:drafts",
+    ":up" and ":down" (the scripts keep no other field for it)."""
+    out: dict[str, dict[str, int]] = {}
+    for field, value in fields.items():
+        parts = field.split(":")  # C:<country>:<kind>
+        if len(parts) == 3 and parts[0] == "C" and parts[2] in _SPLIT_KINDS:
+            out.setdefault(parts[1], dict.fromkeys(_SPLIT_KINDS, 0))[parts[2]] = value
+    return {name: Breakdown(**counts) for name, counts in sorted(out.items())}
+
+
 def _country_view(fields: Counter[str], country: str, language: str | None) -> Counter[str]:
     """The counters of one country (kept under "C:<country>:"), from the language's view when
     there is one (the scripts keep "L:<language>:C:<country>:" for both filters)."""
     prefix = f"C:{country}:"
     view = Counter({f[len(prefix) :]: v for f, v in fields.items() if f.startswith(prefix)})
-    # The split by a filtered dimension holds the view's own drafts and votes only. The split
-    # by language within one country is kept ("C:<country>:lang:"), and so already in the view,
-    # unless a language filter narrows it to that one language too.
-    splits = [f"country:{country}:"]
-    if language is not None:
-        splits.append(f"lang:{language}:")
-    for split in splits:
-        for kind in ("drafts", "up", "down"):
-            if view[kind]:
-                view[f"{split}{kind}"] = view[kind]
+    # The split by a filtered dimension holds the view's own drafts and votes only; the split by
+    # language within the country comes from "L:<language>:C:<country>:" (drafts, up, down).
+    for kind in _SPLIT_KINDS:
+        if view[kind]:
+            view[f"{prefix}{kind}"] = view[kind]
+            if language is not None:
+                view[f"lang:{language}:{kind}"] = view[kind]
+    if language is None:
+        for field, value in fields.items():
+            parts = field.split(":")  # L:<language>:C:<country>:<kind>
+            if (
+                len(parts) == 5
+                and parts[0] == "L"
+                and parts[2:4] == ["C", country]
+                and parts[4] in _SPLIT_KINDS
+            ):
+                view[f"lang:{parts[1]}:{parts[4]}"] = value
     return view
 
 
@@ -214,7 +235,7 @@ def _shape(
                     unedited=p["pub:unedited"],
                     by_language=_breakdown(p, "lang:"),
                     by_prompt_version=_breakdown(p, "pv:"),
-                    by_country=_breakdown(p, "country:"),
+                    by_country=_by_country(p),
                 )
             )
     return FeedbackStats(
@@ -232,7 +253,7 @@ def _shape(
         ),
         by_language=_breakdown(f, "lang:"),
         by_prompt_version=_breakdown(f, "pv:"),
-        by_country=_breakdown(f, "country:"),
+        by_country=_by_country(f),
         down_reasons={reason: f[f"dreason:{reason}"] for reason in REASONS},
         edit_ratio_histogram={
             label: f[f"pub:er:{i}"] for i, label in enumerate(EDIT_RATIO_BUCKETS)

@@ -60,7 +60,7 @@ end
 if market_keys > 0 then
   local fields = {'drafts', 'pv:' .. ARGV[5] .. ':drafts', 'gen:' .. generation}
   for i = 1, 3 do
-    count_by_country(KEYS[4 + i], ARGV[13], ARGV[4], fields, 'drafts', 1)
+    count_by_country(KEYS[4 + i], ARGV[13], ARGV[4], fields, 1)
     local reviews = {KEYS[#KEYS - 6 + i], KEYS[#KEYS - 3 + i]}
     for _, hll in ipairs(reviews) do
       redis.call('PFADD', hll, ARGV[3])

@@ -39,7 +39,7 @@ local function count(keys_from, vote, reason, by)
           fields[#fields + 1] = 'dreason:' .. reason
         end
       end
-      count_by_country(KEYS[i], ARGV[13], ARGV[6], fields, vote, by)
+      count_by_country(KEYS[i], ARGV[13], ARGV[6], fields, by)
     end
   end
 end
