@@ -194,7 +194,7 @@ def reference() -> str:
     from reply_assist.app import create_app
     from reply_assist.settings import Settings
 
-    app = create_app(Settings(admin_token="apidoc-" + "0" * 16, log_level="ERROR"))
+    app = create_app(Settings(admin_token="apidoc-" + "0" * 32, log_level="ERROR"))
     return render(app.openapi_schema.to_schema())
 
 

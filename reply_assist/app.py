@@ -7,6 +7,7 @@ way out; handlers reach them only through the ``runtime`` dependency.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import os
 import secrets
@@ -25,21 +26,21 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from reply_assist import __version__, metrics
 from reply_assist.api.common import dependencies
 from reply_assist.api.companies import CompanyController
+from reply_assist.api.draft_rules import DraftRulesController
 from reply_assist.api.drafts import DraftController
-from reply_assist.api.health import HealthController, ReadinessProbe
-from reply_assist.api.middleware import (
-    RequestContextMiddleware,
-    add_request_id_header,
-    complete_allow_header,
-)
+from reply_assist.api.health import HealthController
 from reply_assist.api.openapi import complete_schema
-from reply_assist.api.problems import exception_handlers
 from reply_assist.api.replies import ReplyController
 from reply_assist.api.review_list import ReviewListController
 from reply_assist.api.reviews import ReviewController
-from reply_assist.api.schema_ui import schema_assets_router, schema_render_plugins
+from reply_assist.api.schema_ui import (
+    add_schema_security_headers,
+    schema_assets_router,
+    schema_render_plugins,
+)
 from reply_assist.api.stats import StatsController
 from reply_assist.api.strict_body import refuse_coerced_body
+from reply_assist.api.style import StyleController
 from reply_assist.auth import AuthMiddleware
 from reply_assist.drafting import language
 from reply_assist.drafting.base import Drafter
@@ -49,13 +50,23 @@ from reply_assist.drafting.prompting import PromptLibrary, default_prompts_dir
 from reply_assist.drafting.template_texts import TemplateTexts, templates_dir
 from reply_assist.drafting.templates import TemplateDrafter
 from reply_assist.drafting.tokens import TokenCounter
+from reply_assist.http.middleware import (
+    RequestContext,
+    add_request_id_header,
+    complete_allow_header,
+)
+from reply_assist.http.problems import exception_handlers
+from reply_assist.jobs.runner import JobRunner, RunnerOptions
 from reply_assist.logs import configure_logging
 from reply_assist.runtime import Runtime
+from reply_assist.services.draft_jobs import JobPolicy
+from reply_assist.services.publishing import deliver_pending_events
+from reply_assist.services.readiness import ReadinessProbe
 from reply_assist.settings import Settings
 from reply_assist.store.connection import connect
 from reply_assist.web import add_security_headers, template_config, web_routers
 
-__all__ = ["MAX_BODY_BYTES", "create_app", "load_templates"]
+__all__ = ["MAX_BODY_BYTES", "create_app", "job_runner", "load_templates", "open_runtime"]
 
 MAX_BODY_BYTES = 64 * 1024
 _RELAY_INTERVAL_S = 10.0
@@ -104,7 +115,7 @@ async def _relay_events(runtime: Runtime) -> None:
     while True:
         await anyio.sleep(_RELAY_INTERVAL_S)
         try:
-            delivered = await runtime.replies.deliver_pending()
+            delivered = await deliver_pending_events(runtime)
             if delivered:
                 log.info("events_relayed", count=delivered)
         except Exception as exc:  # Redis down: try again next round
@@ -132,8 +143,9 @@ _heap_frozen_in = 0  # the process that froze its heap
 
 
 @contextlib.asynccontextmanager
-async def _lifespan(app: Litestar) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """Everything a request or a job needs, made once per process and closed on the way out
+    (the API's app and the worker's app both run in it)."""
     prompts = PromptLibrary.load(
         settings.prompts_dir or default_prompts_dir(), settings.prompt_version
     )
@@ -151,7 +163,6 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     )
     drafter = _drafter(settings, tokens)
     runtime = Runtime.build(settings, store, drafter, prompts, tokens)
-    app.state.runtime = runtime
     _freeze_startup_heap()
     log.info(
         "started",
@@ -163,17 +174,50 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         pid=os.getpid(),
     )
     try:
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(_relay_events, runtime)
-            yield
-            tasks.cancel_scope.cancel()
+        yield runtime
     finally:
         await drafter.aclose()
         await store.aclose()
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def job_runner(runtime: Runtime, concurrency: int | None = None) -> JobRunner:
+    """The draft-rules job loop of this process, with the settings' policy."""
+    settings = runtime.settings
+    policy = JobPolicy(
+        lease_s=settings.job_lease_s,
+        max_attempts=settings.job_max_attempts,
+        backoff_s=settings.job_backoff_s,
+    )
+    return JobRunner(
+        runtime,
+        RunnerOptions(concurrency=concurrency or settings.worker_concurrency, policy=policy),
+    )
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Litestar) -> AsyncIterator[None]:
+    async with open_runtime(app.state.settings) as runtime:
+        app.state.runtime = runtime
+        runner = job_runner(runtime) if app.state.run_jobs else None
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(_relay_events, runtime)
+            if runner is not None:
+                tasks.start_soon(runner.run)
+            try:
+                yield
+            finally:
+                if runner is not None:
+                    with anyio.CancelScope(shield=True):
+                        await runner.stop()
+                tasks.cancel_scope.cancel()
+
+
+def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None) -> Litestar:
+    """The service's app. ``run_jobs``: run the draft-rules jobs in this process too; by
+    default only with the embedded store (no other process can reach it to run them)."""
     settings = settings or Settings.from_env()
+    if run_jobs is None:
+        run_jobs = settings.redis_url is None
     configure_logging(settings.log_level, settings.log_format)
     admin_token = settings.admin_token
     if admin_token is None:
@@ -184,6 +228,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             file=sys.stderr,
             flush=True,
         )
+        # Kept in the settings too: what is derived from the admin token (the review list's
+        # cursor key) must be the token this app accepts.
+        settings = dataclasses.replace(settings, admin_token=admin_token)
     v1 = Router(
         path="/v1",
         route_handlers=[
@@ -193,6 +240,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DraftController,
             ReplyController,
             StatsController,
+            DraftRulesController,
+            StyleController,
         ],
         middleware=[DefineMiddleware(AuthMiddleware)],
         before_request=refuse_coerced_body,
@@ -216,10 +265,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "settings": settings,
                 "admin_token": admin_token,
                 "readiness": ReadinessProbe(settings.readiness_probe_interval_s),
+                "run_jobs": run_jobs,
             }
         ),
-        middleware=[RequestContextMiddleware(), prometheus.middleware],
-        before_send=[add_request_id_header, complete_allow_header, add_security_headers],
+        middleware=[prometheus.middleware],
+        before_send=[
+            add_request_id_header,
+            complete_allow_header,
+            add_security_headers,
+            add_schema_security_headers,
+        ],
         exception_handlers=exception_handlers,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
@@ -235,4 +290,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     complete_schema(app.openapi_schema)
+    # Around everything, the router included: a 404 for an unknown path gets its access line.
+    app.asgi_handler = RequestContext(app.asgi_handler)
     return app

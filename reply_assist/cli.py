@@ -44,7 +44,7 @@ class Command:
 # Every variable the service reads, for `serve --help`: (name, meaning, default). The README's
 # Configuration table says the same at more length.
 ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
-    ("REPLY_ASSIST_ADMIN_TOKEN", "the platform admin token (16+ characters)", "random, printed"),
+    ("REPLY_ASSIST_ADMIN_TOKEN", "the platform admin token (32+ characters)", "random, printed"),
     (
         "REPLY_ASSIST_REDIS_URL",
         "redis://, rediss://, unix://, ?cluster=1, redis+sentinel://",
@@ -71,20 +71,35 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("REPLY_ASSIST_MAX_PROMPT_TOKENS", "prompt budget; the review is cut to fit", "3000"),
     ("REPLY_ASSIST_MAX_COMPLETION_TOKENS", "max_tokens of a draft", "400"),
     ("REPLY_ASSIST_RATE_LIMIT_PER_MIN", "requests a minute per API key (0: off)", "600"),
+    (
+        "REPLY_ASSIST_AUTH_FAILURE_LIMIT",
+        "failed authentications per client address before 429 (0: off)",
+        "10",
+    ),
+    ("REPLY_ASSIST_AUTH_FAILURE_WINDOW_S", "the window they are counted in", "300"),
     ("REPLY_ASSIST_EVENTS_STREAM", "Redis stream of publish events", "reply_assist:events"),
     ("REPLY_ASSIST_EVENTS_MAX_LENGTH", "about how many events the stream keeps", "1000000"),
     ("REPLY_ASSIST_IDEMPOTENCY_TTL_S", "how long Idempotency-Keys are kept", "86400"),
-    ("REPLY_ASSIST_PROMPT_VERSION", "which prompt to use", "reply-v1"),
+    ("REPLY_ASSIST_PROMPT_VERSION", "which prompt to use", "reply-v2"),
     ("REPLY_ASSIST_PROMPTS_DIR", "where prompts are", "the packaged prompts/"),
     ("REPLY_ASSIST_TIKTOKEN_CACHE_DIR", "where tokenizer files are written", "~/.cache/…"),
     ("REPLY_ASSIST_READINESS_INTERVAL_S", "how often /readyz probes the model", "30"),
+    ("REPLY_ASSIST_DESK_IDLE_TIMEOUT_S", "a desk session ends after this long idle", "1800"),
     ("REPLY_ASSIST_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO"),
     ("REPLY_ASSIST_LOG_FORMAT", "json or console", "json"),
+    ("REPLY_ASSIST_WORKER_CONCURRENCY", "draft-rules jobs a worker process runs at once", "100"),
+    ("REPLY_ASSIST_JOB_LEASE_S", "a job idle this long is taken over (at most 90)", "60"),
+    ("REPLY_ASSIST_JOB_MAX_ATTEMPTS", "attempts of a job before it is given up", "5"),
+    ("REPLY_ASSIST_JOB_BACKOFF_S", "wait before a failed job's 2nd attempt; doubling", "5"),
     ("REPLY_ASSIST_HEAD_TIMEOUT_S", "same as --head-timeout", "10"),
+    ("REPLY_ASSIST_BODY_TIMEOUT_S", "same as --body-timeout", "30"),
     ("REPLY_ASSIST_MAX_CLIENT_CONNECTIONS", "same as --max-connections", "4096"),
+    ("FORWARDED_ALLOW_IPS", "same as --forwarded-allow-ips", "127.0.0.1"),
 )
 
 _DEFAULT_HEAD_TIMEOUT_S = 10.0
+_DEFAULT_BODY_TIMEOUT_S = 30.0
+_DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1"
 _DEFAULT_MAX_CONNECTIONS = 4096
 
 
@@ -102,13 +117,17 @@ def _environment_epilog() -> str:
 
 
 def _env_number(name: str, default: float) -> float:
+    """The variable's value as a number above 0 (the options it stands for are all such)."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise SystemExit(f"reply-assist: {name}={raw!r} is not valid: expected a number") from None
+    if not value > 0:
+        raise SystemExit(f"reply-assist: {name}={raw!r} is not valid: expected a number above 0")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -165,12 +184,35 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: %(default)s, or REPLY_ASSIST_HEAD_TIMEOUT_S)",
     )
     parser.add_argument(
+        "--body-timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        default=_env_number("REPLY_ASSIST_BODY_TIMEOUT_S", _DEFAULT_BODY_TIMEOUT_S),
+        help="close a connection whose request body is not complete within this time of the end "
+        "of its head, with 408 (default: %(default)s, or REPLY_ASSIST_BODY_TIMEOUT_S)",
+    )
+    parser.add_argument(
         "--max-connections",
         type=_positive_int,
         metavar="N",
         default=int(_env_number("REPLY_ASSIST_MAX_CLIENT_CONNECTIONS", _DEFAULT_MAX_CONNECTIONS)),
-        help="client connections one worker holds at most; beyond it new ones are closed at "
-        "once (default: %(default)s, or REPLY_ASSIST_MAX_CLIENT_CONNECTIONS)",
+        help="client connections one worker holds at most; at the cap, the one that has waited "
+        "longest on its client is closed to take a new one, and a few more are kept for "
+        "/healthz and /readyz (default: %(default)s, or REPLY_ASSIST_MAX_CLIENT_CONNECTIONS)",
+    )
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        metavar="ADDRESSES",
+        default=os.environ.get("FORWARDED_ALLOW_IPS", "").strip() or _DEFAULT_FORWARDED_ALLOW_IPS,
+        help="comma-separated addresses or networks of the proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed, or * for any (default: %(default)s, or "
+        "FORWARDED_ALLOW_IPS)",
+    )
+    parser.add_argument(
+        "--with-worker",
+        action="store_true",
+        help="also run the draft-rules jobs in each worker process, as `reply-assist worker` "
+        "does (always so with the embedded store; with Redis, off unless given)",
     )
 
 
@@ -226,14 +268,16 @@ def _serve(args: argparse.Namespace) -> int:
         )
     from reply_assist.app import create_app
 
-    app = create_app(settings)
+    app = create_app(settings, run_jobs=True if args.with_worker else None)
     preload(settings)
     options = ServeOptions(
         host=args.host,
         port=args.port,
         workers=args.workers,
         head_timeout_s=args.head_timeout,
+        body_timeout_s=args.body_timeout,
         max_connections=args.max_connections,
+        forwarded_allow_ips=args.forwarded_allow_ips,
     )
     return serve(app, sock, options)
 
@@ -250,25 +294,117 @@ SERVE = Command(
 )
 
 
+# ---- worker --------------------------------------------------------------------------------
+
+_DEFAULT_WORKER_PORT = 8001
+
+
+def _worker_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        metavar="N",
+        default=None,
+        help="jobs each process runs at once (default: REPLY_ASSIST_WORKER_CONCURRENCY, 100)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="processes, forked from one parent that loads everything once, as for `serve` "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address of the probes (/healthz, /readyz) and /metrics (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=_DEFAULT_WORKER_PORT,
+        help="port of the probes and /metrics; 0 picks a free one (default: %(default)s)",
+    )
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from reply_assist.serving import BindError, ServeOptions, bind, preload, serve
+
+    settings = _settings()
+    if settings is None:
+        return 2
+    if settings.redis_url is None:
+        print(
+            "reply-assist: `worker` needs REPLY_ASSIST_REDIS_URL: with the embedded store, "
+            "`reply-assist serve` runs the draft-rules jobs itself",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        sock = bind(args.host, args.port)
+    except BindError as exc:
+        print(f"reply-assist: {exc}", file=sys.stderr)
+        return 1
+    from reply_assist.jobs.app import create_worker_app
+
+    app = create_worker_app(settings, args.concurrency or settings.worker_concurrency)
+    preload(settings)
+    options = ServeOptions(
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        head_timeout_s=_DEFAULT_HEAD_TIMEOUT_S,
+        max_connections=64,  # probes and scrapes only
+    )
+    return serve(app, sock, options)
+
+
+WORKER = Command(
+    name="worker",
+    help="run the draft-rules jobs (background drafts) on Redis",
+    description="Run the background jobs that draft stored reviews matching their company's "
+    "draft rules, from the Redis of REPLY_ASSIST_REDIS_URL (the same settings as `serve`). "
+    "It serves /healthz, /readyz (Redis and the model reachable) and /metrics (the jobs) on "
+    "--port. SIGTERM stops it gracefully: running jobs finish (20 s at most) or are handed back "
+    "to other workers at once; a worker that dies has its jobs taken over after "
+    "REPLY_ASSIST_JOB_LEASE_S (60 s) plus up to 5 s.",
+    add_arguments=_worker_arguments,
+    run=_worker,
+    epilog=_environment_epilog(),
+)
+
+
+_DEFAULT_DEMO_URL = "http://127.0.0.1:8000"
+
+
 def _demo(args: argparse.Namespace) -> int:
     import httpx
 
     from reply_assist.web.demo import create_demo
 
     token = args.admin_token or os.environ.get("REPLY_ASSIST_ADMIN_TOKEN")
+    url = (args.url or os.environ.get("REPLY_ASSIST_URL") or _DEFAULT_DEMO_URL).rstrip("/")
     if not token:
         print("reply-assist: give --admin-token (the token `serve` printed)", file=sys.stderr)
         return 2
     try:
-        keys = create_demo(args.url, token, args.company)
+        keys = create_demo(url, token, args.company)
+    except httpx.HTTPStatusError as exc:
+        status = exc.response.status_code
+        if status == 401:
+            why = "the admin token was refused (401); give the one the service runs with"
+        else:
+            why = f"the service answered {status} to {exc.request.method} {exc.request.url.path}"
+        print(f"reply-assist: could not create the demo company at {url}: {why}", file=sys.stderr)
+        return 1
     except httpx.HTTPError as exc:
         print(
-            f"reply-assist: could not create the demo company at {args.url}: {exc}", file=sys.stderr
+            f"reply-assist: could not create the demo company: no service answered at {url} "
+            f"({type(exc).__name__}); start it with `reply-assist serve`, or give --url",
+            file=sys.stderr,
         )
         return 1
-    print(
-        f"Created company '{args.company}' with 4 reviews. Open {args.url}/desk and sign in with:"
-    )
+    print(f"Created company '{args.company}' with 4 reviews. Open {url}/desk and sign in with:")
     for role, key in keys.items():
         print(f"  {role:<9} {key}")
     return 0
@@ -278,8 +414,7 @@ def _reindex_reviews(_: argparse.Namespace) -> int:
     """Put reviews stored before the reply desk's list existed into its indexes (idempotent)."""
     import asyncio
 
-    from reply_assist.store.connection import connect
-    from reply_assist.store.reviews import ReviewRepository
+    from reply_assist.services.reviews import reindex_stored_reviews
 
     settings = _settings()
     if settings is None:
@@ -290,26 +425,15 @@ def _reindex_reviews(_: argparse.Namespace) -> int:
         )
         return 2
 
-    async def run() -> tuple[int, int]:
-        store = connect(
-            settings.redis_url,
-            prefix=settings.redis_key_prefix,
-            max_connections=4,
-            timeout_s=settings.redis_timeout_s,
-        )
-        try:
-            return await ReviewRepository(store).reindex_all()
-        finally:
-            await store.aclose()
-
-    seen, indexed = asyncio.run(run())
+    seen, indexed = asyncio.run(reindex_stored_reviews(settings, settings.redis_url))
     print(f"reply-assist: {seen} reviews found, {indexed} added to the list indexes")
     return 0
 
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--url", default="http://127.0.0.1:8000", help="the running service (default: %(default)s)"
+        "--url",
+        help=f"the running service (default: $REPLY_ASSIST_URL, else {_DEFAULT_DEMO_URL})",
     )
     parser.add_argument("--admin-token", help="default: $REPLY_ASSIST_ADMIN_TOKEN")
     parser.add_argument(
@@ -357,12 +481,20 @@ EVAL = Command(
     "JSON and Markdown reports; exits non-zero under --min-score.",
     add_arguments=_eval_arguments,
     run=_eval,
+    # The numbers are eval.endpoint_watch's (not imported here: --help stays light); a test
+    # holds them equal.
+    epilog="exit status:\n"
+    "  0  done\n"
+    "  1  a prompt version scored under --min-score\n"
+    "  2  bad arguments\n"
+    "  3  the model endpoint failed: the run stops when 3 model calls in a row fail,\n"
+    "     naming the URL and the cause, and writes no report",
 )
 
 
 # The subcommands, in the order `--help` lists them. A new one: its own module with a Command,
 # appended here.
-COMMANDS: list[Command] = [SERVE, DEMO, REINDEX_REVIEWS, EVAL]
+COMMANDS: list[Command] = [SERVE, WORKER, DEMO, REINDEX_REVIEWS, EVAL]
 
 
 def build_parser(commands: list[Command] | None = None) -> argparse.ArgumentParser:

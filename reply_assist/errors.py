@@ -13,7 +13,7 @@ with its status and meaning, is listed in ``ERROR_CODES`` at the end (docs/api.m
     │   ├── Conflict                     409 idempotency_key_in_use, draft_already_published
     │   ├── UnsupportedMediaType         415 unsupported_media_type (a body that is not JSON)
     │   ├── Unprocessable                422 a refusal rule (review_too_short, ...)
-    │   └── RateLimited                  429 rate_limited (Retry-After)
+    │   └── RateLimited                  429 rate_limited, too_many_auth_failures (Retry-After)
     └── UpstreamError                    503: a dependency failed; retry later (Retry-After)
         ├── LLMUnavailable               503 llm_unavailable (+ cause)
         │   └── LLMBusy                  503 llm_busy (no free model connection in time)
@@ -160,9 +160,12 @@ class RateLimited(ClientError):
     default_code = "rate_limited"
     title = "Too many requests"
 
-    def __init__(self, retry_after_s: int) -> None:
+    def __init__(
+        self, retry_after_s: int, detail: str | None = None, *, code: str | None = None
+    ) -> None:
         super().__init__(
-            f"Too many requests for this API key; retry in {retry_after_s} s.",
+            detail or f"Too many requests for this API key; retry in {retry_after_s} s.",
+            code=code,
             headers={"Retry-After": str(retry_after_s)},
         )
 
@@ -216,7 +219,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
         "The review list's `cursor` is not a `next_cursor` of this list with these filters; "
         "start again without one.",
     ),
-    "reply_blank": (400, "The reply text has nothing but white space or invisible characters."),
+    "reply_blank": (
+        400,
+        "A reply or an edit has no visible character (only white space, zero-width or other "
+        "invisible characters).",
+    ),
     "vote_missing": (400, "The reply desk's feedback form was sent without thumbs up or down."),
     "unauthorized": (401, "No bearer token, or a token that is unknown or revoked."),
     "forbidden": (
@@ -272,6 +279,13 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "rate_limited": (
         429,
         "Too many requests a minute for this API key; wait `Retry-After` seconds.",
+    ),
+    "too_many_auth_failures": (
+        429,
+        "Too many failed authentications (bearer tokens, desk sign-ins) from this client "
+        "address in the window (`REPLY_ASSIST_AUTH_FAILURE_LIMIT` in "
+        "`REPLY_ASSIST_AUTH_FAILURE_WINDOW_S`); every token is refused from it until "
+        "`Retry-After` seconds have passed.",
     ),
     "llm_busy": (
         503,

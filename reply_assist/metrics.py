@@ -10,13 +10,18 @@ import gc
 import time
 from typing import Any
 
-from prometheus_client import REGISTRY, Counter, Histogram, Metric
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Metric
 from prometheus_client.registry import Collector
 
 __all__ = [
     "DRAFT_WARNINGS",
     "GC_PAUSE",
     "GENERATIONS",
+    "JOBS",
+    "JOBS_OLDEST_QUEUED_AGE",
+    "JOBS_PENDING",
+    "JOBS_QUEUED",
+    "JOBS_RUNNING",
     "MODEL_LATENCY",
     "MODEL_TOKENS",
     "REFUSALS",
@@ -49,6 +54,29 @@ DRAFT_WARNINGS = Counter(
     "reply_assist_draft_warnings_total",
     "Warnings attached to drafts by the output checks.",
     ["warning"],
+)
+
+# Draft-rules jobs (services/draft_jobs.py, jobs/runner.py). The counters and JOBS_RUNNING are
+# this process's; the queue gauges are read from Redis by a worker every few seconds and cover
+# every company (any worker shows them; one that runs no jobs does not).
+JOBS = Counter(
+    "reply_assist_jobs_total",
+    "Draft-rules jobs by outcome: done (drafted), skipped (no longer applies), retried (a model "
+    "or store failure, tried again after a backoff), failed (given up after the last attempt), "
+    "taken_over (from a worker that stopped renewing it), handed_back (by a stopping worker).",
+    ["outcome"],
+)
+JOBS_RUNNING = Gauge("reply_assist_jobs_running", "Draft-rules jobs this process is running.")
+JOBS_QUEUED = Gauge(
+    "reply_assist_jobs_queued", "Draft-rules jobs queued and not yet taken by any worker."
+)
+JOBS_PENDING = Gauge(
+    "reply_assist_jobs_pending",
+    "Draft-rules jobs taken by a worker and not finished: running, or waiting for a retry.",
+)
+JOBS_OLDEST_QUEUED_AGE = Gauge(
+    "reply_assist_jobs_oldest_queued_age_seconds",
+    "How long the oldest queued draft-rules job has waited (0: none queued).",
 )
 
 

@@ -6,7 +6,7 @@ a 400 that names the field before any handler code runs.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -21,8 +21,11 @@ __all__ = [
     "STAR_BAND_DESCRIPTION",
     "Company",
     "CompanyIn",
+    "DraftRules",
+    "DraftRulesIn",
     "DraftUsage",
     "LanguageSource",
+    "Origin",
     "Plan",
     "Review",
     "ReviewIn",
@@ -31,6 +34,8 @@ __all__ = [
     "StarShifts",
     "StoredDraft",
     "Vote",
+    "in_utc_range",
+    "out_of_utc_range",
 ]
 
 GENERATION_LIMIT = 10  # drafts per review, a product rule (not a setting)
@@ -39,6 +44,10 @@ Plan = Literal["enterprise", "standard"]
 ReviewType = Literal["company", "product"]
 Role = Literal["dashboard", "agent", "analyst"]
 LanguageSource = Literal["platform", "detected"]
+# Who asked for a draft: a person or a dashboard (`request`), or the company's draft rules (`rule`).
+Origin = Literal["request", "rule"]
+Stars = Literal[1, 2, 3, 4, 5]
+DEFAULT_MAX_AGE_HOURS = 72
 
 VOICE_EXAMPLES_DESCRIPTION = (
     "Show the model a few replies this company published (unedited, or whose draft got a thumbs "
@@ -99,6 +108,7 @@ class CompanyIn(msgspec.Struct, forbid_unknown_fields=False):
     ] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        _require_utc_range("contract_start", self.contract_start)
         for n, code in enumerate(self.languages):
             _require_iso_639_1(f"languages[{n}]", code)
         shifts: StarShifts = {}
@@ -141,10 +151,39 @@ class ReviewIn(msgspec.Struct, forbid_unknown_fields=False):
     country: Annotated[CountryCode | None, Meta(description=_COUNTRY_DOC)] = None
 
     def __post_init__(self) -> None:
+        _require_utc_range("created_at", self.created_at)
         if self.language is not None:
             _require_iso_639_1("language", self.language)
         if self.country is not None:
             self.country = _require_iso_3166("country", self.country)
+
+
+def in_utc_range(value: datetime) -> bool:
+    """Whether UTC can write the instant: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z.
+
+    An offset can put an instant that Python holds outside that range
+    (``0001-01-01T00:00:00+14:00`` is 10:00 on the last day of year 0), and everything the
+    service computes in UTC then breaks: the review list's index entry became negative, and
+    the service refused its own ``next_cursor``.
+    """
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
+def out_of_utc_range(field: str, value: datetime) -> str:
+    """The 400's message for an instant outside ``in_utc_range`` (it names the field)."""
+    return (
+        f"Invalid '{field}': {value.isoformat()} is outside 0001-01-01T00:00:00Z to "
+        "9999-12-31T23:59:59Z in UTC"
+    )
+
+
+def _require_utc_range(field: str, value: datetime) -> None:
+    if not in_utc_range(value):
+        raise ValueError(out_of_utc_range(field, value))
 
 
 def _require_iso_639_1(field: str, code: str) -> None:
@@ -202,6 +241,7 @@ class StoredDraft(msgspec.Struct):
     created_at: datetime
     warnings: list[str] = msgspec.field(default_factory=list)
     prompt_truncated: bool = False
+    origin: Origin = "request"  # drafts stored before origins existed were all requested
     # The band the draft was written for, and the reviewer's country when it was generated: the
     # draft's votes and publishes count under that country, whatever the review says later.
     star_band: Annotated[StarBand | None, Meta(description=STAR_BAND_DESCRIPTION)] = None
@@ -214,3 +254,42 @@ class Vote(msgspec.Struct):
     created_at: datetime
     reason: str | None = None
     comment: str | None = None
+
+
+_RULE_LANGUAGES_DOC = (
+    "Review languages to draft (ISO 639-1), each one of the company's languages; "
+    "left out or null: all of the company's languages, as they are when a review is stored"
+)
+
+
+class DraftRulesIn(msgspec.Struct, forbid_unknown_fields=False):
+    """Which stored reviews get a draft in the background (``PUT …/draft-rules``)."""
+
+    enabled: bool
+    stars: Annotated[
+        list[Stars], Meta(min_length=1, max_length=5, description="Star ratings to draft")
+    ] = msgspec.field(default_factory=lambda: [1, 2, 3, 4, 5])
+    languages: Annotated[list[LanguageCode] | None, Meta(description=_RULE_LANGUAGES_DOC)] = None
+    max_age_hours: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=8760,
+            description="A review whose created_at is older than this when it is stored is not "
+            "drafted",
+        ),
+    ] = DEFAULT_MAX_AGE_HOURS
+
+    def __post_init__(self) -> None:
+        for n, code in enumerate(self.languages or ()):
+            _require_iso_639_1(f"languages[{n}]", code)
+
+
+class DraftRules(msgspec.Struct):
+    """The stored rules; ``languages`` None means all of the company's."""
+
+    enabled: bool = False
+    stars: list[int] = msgspec.field(default_factory=lambda: [1, 2, 3, 4, 5])
+    languages: list[str] | None = None
+    max_age_hours: int = DEFAULT_MAX_AGE_HOURS
+    updated_at: datetime | None = None

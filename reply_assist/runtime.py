@@ -7,13 +7,18 @@ from dataclasses import dataclass
 from reply_assist.drafting.base import Drafter
 from reply_assist.drafting.prompting import PromptLibrary
 from reply_assist.drafting.tokens import TokenCounter
+from reply_assist.services.auth_throttle import AuthThrottle
 from reply_assist.settings import Settings
+from reply_assist.store.auth_failures import AuthFailureRepository
 from reply_assist.store.companies import CompanyRepository
 from reply_assist.store.connection import Store
+from reply_assist.store.draft_rules import DraftRuleRepository
 from reply_assist.store.drafts import DraftRepository
+from reply_assist.store.jobs import JobRepository
 from reply_assist.store.replies import ReplyRepository
 from reply_assist.store.reviews import ReviewRepository
 from reply_assist.store.stats import StatsRepository
+from reply_assist.store.style import StyleRepository
 from reply_assist.store.voice import VoiceRepository
 
 __all__ = ["Runtime"]
@@ -32,6 +37,10 @@ class Runtime:
     replies: ReplyRepository
     stats: StatsRepository
     voice: VoiceRepository
+    draft_rules: DraftRuleRepository
+    jobs: JobRepository
+    auth_throttle: AuthThrottle
+    style: StyleRepository
 
     @classmethod
     def build(
@@ -54,4 +63,12 @@ class Runtime:
             replies=ReplyRepository(store, settings.events_stream, settings.events_max_length),
             stats=StatsRepository(store),
             voice=VoiceRepository(store),
+            draft_rules=DraftRuleRepository(store),
+            jobs=JobRepository(store),
+            auth_throttle=AuthThrottle(
+                AuthFailureRepository(store),
+                limit=settings.auth_failure_limit,
+                window_s=settings.auth_failure_window_s,
+            ),
+            style=StyleRepository(store),
         )

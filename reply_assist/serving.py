@@ -9,20 +9,23 @@
   own ``--workers`` spawns fresh interpreters: four workers were four full copies). Clients
   (Redis, the model's HTTP pool) are made after the fork, in each worker's lifespan: a
   connection must never be shared between processes. With one worker the parent serves itself.
-* **Slow clients cannot hold the process.** A connection whose request head is not complete
-  within ``head_timeout_s`` is answered 408 and closed (a client that trickles a header a byte at a
-  time, or opens a connection and sends nothing), and a process holds at most
-  ``max_connections`` connections: beyond that a new one is closed at once, so idle sockets can
-  never use up the file descriptors that Redis and the model need.
+* **Slow clients cannot hold the process.** Request heads and bodies have deadlines, and a
+  process holds at most ``max_connections`` connections, evicting the one that has waited
+  longest on its client to take a new one, with a few more kept for health checks
+  (``connection_guard``).
+* **Proxies.** ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed from the addresses in
+  ``forwarded_allow_ips`` only (uvicorn's semantics), so that behind an HTTPS proxy the desk
+  knows its own origin and the client's address.
 
 The parent restarts a worker that dies, and on SIGTERM or SIGINT asks every worker to finish its
-requests (uvicorn's graceful shutdown) before it exits.
+requests (uvicorn's graceful shutdown) before it exits. A worker whose parent dies (``kill -9``
+included) is sent SIGTERM by the kernel and stops the same way, so no orphan keeps the port.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import ctypes
 import errno
 import gc
 import os
@@ -31,19 +34,19 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from reply_assist.connection_guard import ConnectionLimits, guarded_protocol
 
 __all__ = [
     "BindError",
     "ServeOptions",
     "bind",
-    "guarded_protocol",
     "preload",
     "serve",
 ]
@@ -64,6 +67,9 @@ class BindError(Exception):
     """The address cannot be listened on; the message is one line for the operator."""
 
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
 @dataclass(frozen=True, slots=True)
 class ServeOptions:
     host: str
@@ -71,6 +77,17 @@ class ServeOptions:
     workers: int
     head_timeout_s: float
     max_connections: int
+    body_timeout_s: float = 30.0
+    # uvicorn's --forwarded-allow-ips: addresses, networks or "*" whose X-Forwarded-* is believed
+    forwarded_allow_ips: str = "127.0.0.1"
+
+    @property
+    def limits(self) -> ConnectionLimits:
+        return ConnectionLimits(
+            head_timeout_s=self.head_timeout_s,
+            body_timeout_s=self.body_timeout_s,
+            max_connections=self.max_connections,
+        )
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -103,122 +120,6 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def guarded_protocol(head_timeout_s: float, max_connections: int) -> type[HttpToolsProtocol]:
-    """uvicorn's httptools protocol with a deadline for each request head and a connection cap."""
-
-    class GuardedHttpToolsProtocol(HttpToolsProtocol):
-        _head_timer: asyncio.TimerHandle | None = None
-        _refused = False
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            if len(self.connections) >= max_connections:
-                self._refused = True
-                self.transport = transport
-                transport.abort()
-                _note_refusal(max_connections)
-                return
-            super().connection_made(_HeadJoiningTransport(transport, self.loop))  # type: ignore[arg-type]
-            self._arm_head_timer()  # a connection that sends nothing at all is a slow head too
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            if self._refused:
-                return
-            self._disarm_head_timer()
-            super().connection_lost(exc)
-
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            self._arm_head_timer()  # the next request on a kept-alive connection
-
-        def on_headers_complete(self) -> None:
-            self._disarm_head_timer()
-            super().on_headers_complete()
-
-        def _arm_head_timer(self) -> None:
-            if self._head_timer is None:
-                self._head_timer = self.loop.call_later(head_timeout_s, self._head_timed_out)
-
-        def _disarm_head_timer(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
-
-        def _head_timed_out(self) -> None:
-            self._head_timer = None
-            if self.transport.is_closing():
-                return
-            self.transport.write(
-                b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-            )
-            self.transport.close()
-
-    return GuardedHttpToolsProtocol
-
-
-class _HeadJoiningTransport:
-    """A transport that sends a response's head together with the body that follows it.
-
-    uvicorn writes the status line and headers as soon as the app starts its response, and the
-    body as a second write: two system calls and two TCP segments for every small JSON answer,
-    each waking the client. Here the head is held until the next write, which for an ordinary
-    response comes within the same turn of the event loop (Litestar sends both messages one
-    after the other), and is then sent with it in one piece. A head with nothing after it in
-    that turn (a stream whose first event is not ready yet) is sent at the end of the turn, so
-    nothing waits longer than that. Everything else is the real transport's.
-    """
-
-    __slots__ = ("_flush_scheduled", "_held", "_loop", "_transport")
-
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
-        self._transport = transport
-        self._loop = loop
-        self._held = b""
-        self._flush_scheduled = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        if self._held:
-            data, self._held = self._held + data, b""
-        elif data[:5] == b"HTTP/" and data[-4:] == b"\r\n\r\n":
-            self._held = bytes(data)
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                self._loop.call_soon(self._flush)
-            return
-        self._transport.write(data)
-
-    def writelines(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
-        self.write(b"".join(chunks))
-
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        if self._held and not self._transport.is_closing():
-            self._transport.write(self._held)
-        self._held = b""
-
-    def close(self) -> None:
-        self._flush()
-        self._transport.close()
-
-    def abort(self) -> None:
-        self._held = b""
-        self._transport.abort()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
-
-
-_last_refusal_log = 0.0
-
-
-def _note_refusal(limit: int) -> None:
-    """Log a refused connection at most every 10 s: a flood must not become a log flood."""
-    global _last_refusal_log
-    now = time.monotonic()
-    if now - _last_refusal_log >= 10:
-        _last_refusal_log = now
-        log.warning("connection_limit_reached", max_connections=limit)
-
-
 def _allow_file_descriptors(max_connections: int) -> None:
     """Raise the soft descriptor limit toward the hard one so the cap, not the OS, decides."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -249,10 +150,11 @@ def preload(settings: Any) -> None:
 def _worker(app: Any, sock: socket.socket, options: ServeOptions) -> None:
     config = uvicorn.Config(
         app,
-        http=guarded_protocol(options.head_timeout_s, options.max_connections),
+        http=guarded_protocol(options.limits),
         log_level="warning",  # the service writes its own access log, with request ids
         access_log=False,
         proxy_headers=True,
+        forwarded_allow_ips=options.forwarded_allow_ips,
         timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_S,
         lifespan="on",
     )
@@ -267,7 +169,9 @@ def serve(app: Any, sock: socket.socket, options: ServeOptions) -> int:
         url=url_of(sock),
         workers=options.workers,
         head_timeout_s=options.head_timeout_s,
+        body_timeout_s=options.body_timeout_s,
         max_connections=options.max_connections,
+        forwarded_allow_ips=options.forwarded_allow_ips,
     )
     # The logging configuration is final in a served process: let each logger build its chain
     # of processors once, at its first line, instead of at every line (structlog's advice for
@@ -283,6 +187,24 @@ def serve(app: Any, sock: socket.socket, options: ServeOptions) -> int:
     return _Supervisor(lambda: _worker(app, sock, options), options.workers).run()
 
 
+def _stop_with_parent(parent: int) -> None:
+    """Have the kernel send this worker SIGTERM when its parent dies, however it dies.
+
+    Without it, ``kill -9`` of the parent left the workers serving, reparented to init, with
+    the port still taken and nobody to stop or restart them. SIGTERM is the graceful stop the
+    parent would have asked for: the listening socket is closed at once, requests in flight
+    finish. (Linux's ``PR_SET_PDEATHSIG``; elsewhere workers outlive a killed parent as before.)
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        log.warning("parent_death_signal_failed", errno=ctypes.get_errno())
+        return
+    if os.getppid() != parent:  # the parent died before the request above: stop now
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 class _Supervisor:
     """Forks the workers, restarts one that dies, and stops them all on SIGTERM or SIGINT."""
 
@@ -295,12 +217,14 @@ class _Supervisor:
         self._status = 0
 
     def _fork(self, index: int) -> None:
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the worker
             status = 1
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                _stop_with_parent(parent)
                 self._target()
                 status = 0
             except SystemExit as exc:

@@ -20,6 +20,9 @@ DEFAULT_MODEL = "gpt-4.1-mini"  # OpenAI's own API only; any other endpoint must
 OPENAI_API_HOST = "api.openai.com"
 DEFAULT_EVENTS_STREAM = "reply_assist:events"
 MIN_IDEMPOTENCY_TTL_S = 24 * 3600
+# The admin token may do everything: at least as long as 192 random bits in base64url (the one
+# made when none is set is 256 bits, 43 characters).
+MIN_ADMIN_TOKEN = 32
 
 
 class SettingsError(ValueError):
@@ -53,15 +56,26 @@ class Settings:
     max_prompt_tokens: int = 3000
     max_completion_tokens: int = 400
     rate_limit_per_min: int = 600
+    # Failed authentications from one client address before 429 (0: no throttle), and the
+    # window they are counted in (see services.auth_throttle).
+    auth_failure_limit: int = 10
+    auth_failure_window_s: int = 300
     events_stream: str = DEFAULT_EVENTS_STREAM
     events_max_length: int = 1_000_000
     idempotency_ttl_s: int = MIN_IDEMPOTENCY_TTL_S
-    prompt_version: str = "reply-v1"
+    prompt_version: str = "reply-v2"
     prompts_dir: Path | None = None
     tiktoken_cache_dir: Path = field(default_factory=_default_cache_dir)
     readiness_probe_interval_s: float = 30.0
+    # A reply desk session ends after this long without a request (and after 8 hours in all).
+    desk_idle_timeout_s: int = 1800
     log_level: str = "INFO"
     log_format: str = "json"
+    # Draft-rules jobs (services/draft_jobs.py, jobs/runner.py).
+    worker_concurrency: int = 100
+    job_lease_s: float = 60.0
+    job_max_attempts: int = 5
+    job_backoff_s: float = 5.0
 
     @property
     def uses_model(self) -> bool:
@@ -86,6 +100,10 @@ class Settings:
         return max(1, self.llm_max_connections * 3 // 4)  # a quarter left to the others
 
     def __post_init__(self) -> None:
+        if self.admin_token is not None and len(self.admin_token) < MIN_ADMIN_TOKEN:
+            raise SettingsError(
+                f"REPLY_ASSIST_ADMIN_TOKEN is too short: use at least {MIN_ADMIN_TOKEN} characters"
+            )
         if self.llm_max_connections_per_company > self.llm_max_connections:
             raise SettingsError(
                 "REPLY_ASSIST_LLM_MAX_CONNECTIONS_PER_COMPANY="
@@ -98,7 +116,7 @@ class Settings:
         env = os.environ if env is None else env
         reader = _Reader(env)
         return cls(
-            admin_token=reader.text("REPLY_ASSIST_ADMIN_TOKEN", None, min_length=16),
+            admin_token=reader.text("REPLY_ASSIST_ADMIN_TOKEN", None, min_length=MIN_ADMIN_TOKEN),
             redis_url=reader.redis_url("REPLY_ASSIST_REDIS_URL"),
             redis_key_prefix=reader.text("REPLY_ASSIST_REDIS_PREFIX", "reply_assist") or "",
             redis_max_connections=reader.integer(
@@ -123,6 +141,10 @@ class Settings:
                 "REPLY_ASSIST_MAX_COMPLETION_TOKENS", 400, 50, 8_000
             ),
             rate_limit_per_min=reader.integer("REPLY_ASSIST_RATE_LIMIT_PER_MIN", 600, 0, 1_000_000),
+            auth_failure_limit=reader.integer("REPLY_ASSIST_AUTH_FAILURE_LIMIT", 10, 0, 1_000_000),
+            auth_failure_window_s=reader.integer(
+                "REPLY_ASSIST_AUTH_FAILURE_WINDOW_S", 300, 1, 86_400
+            ),
             events_stream=reader.text("REPLY_ASSIST_EVENTS_STREAM", DEFAULT_EVENTS_STREAM)
             or DEFAULT_EVENTS_STREAM,
             events_max_length=reader.integer(
@@ -134,17 +156,25 @@ class Settings:
                 MIN_IDEMPOTENCY_TTL_S,
                 30 * 24 * 3600,
             ),
-            prompt_version=reader.text("REPLY_ASSIST_PROMPT_VERSION", "reply-v1") or "reply-v1",
+            prompt_version=reader.text("REPLY_ASSIST_PROMPT_VERSION", "reply-v2") or "reply-v2",
             prompts_dir=reader.path("REPLY_ASSIST_PROMPTS_DIR"),
             tiktoken_cache_dir=reader.path("REPLY_ASSIST_TIKTOKEN_CACHE_DIR")
             or _default_cache_dir(),
             readiness_probe_interval_s=reader.number(
                 "REPLY_ASSIST_READINESS_INTERVAL_S", 30, 1, 3600
             ),
+            desk_idle_timeout_s=reader.integer(
+                "REPLY_ASSIST_DESK_IDLE_TIMEOUT_S", 1800, 60, 8 * 3600
+            ),
             log_level=reader.choice(
                 "REPLY_ASSIST_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")
             ),
             log_format=reader.choice("REPLY_ASSIST_LOG_FORMAT", "json", ("json", "console")),
+            worker_concurrency=reader.integer("REPLY_ASSIST_WORKER_CONCURRENCY", 100, 1, 10_000),
+            # At most 90 s, so that a dead worker's job is taken over within two minutes.
+            job_lease_s=reader.number("REPLY_ASSIST_JOB_LEASE_S", 60.0, 1.0, 90.0),
+            job_max_attempts=reader.integer("REPLY_ASSIST_JOB_MAX_ATTEMPTS", 5, 1, 50),
+            job_backoff_s=reader.number("REPLY_ASSIST_JOB_BACKOFF_S", 5.0, 0.1, 90.0),
         )
 
 

@@ -29,7 +29,7 @@ from reply_assist.settings import Settings
 REDIS_URL = os.environ.get("REPLY_ASSIST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per mocked call is noise
 
-ADMIN_TOKEN = "test-admin-token-0123456789"
+ADMIN_TOKEN = "test-admin-token-0123456789-abcdefgh"
 LLM_BASE = "http://llm.test/v1"
 REPLY = (
     "Hi Erik, thank you for taking the time to tell us. We are truly sorry that your parcel "
@@ -37,6 +37,14 @@ REPLY = (
     "Please get in touch with our customer service so we can put this right. "
     "Anna, Acme kundtjänst"
 )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--readme-screenshots",
+        action="store_true",
+        help="the browser tests also rewrite the README's pictures in docs/screenshots/",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -93,14 +101,21 @@ def settings(base_settings: Settings) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app on a real socket (uvicorn, this event loop) and an HTTP client for it.
+async def serve(
+    settings: Settings, *, run_jobs: bool | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on a real socket (uvicorn, this event loop) and an HTTP client for it
+    (``run_jobs``: as ``create_app``'s, the draft-rules jobs in the same process).
 
     A real server, not an in-process transport: concurrent requests really run concurrently
     (Litestar's test client feeds the app one request at a time), and streaming is real.
     """
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+        create_app(settings, run_jobs=run_jobs),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

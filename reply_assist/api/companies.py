@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -11,14 +10,17 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from msgspec import Meta
 
-from reply_assist.api.common import CompanyId, principal_of
-from reply_assist.auth import ANY_ROLE, authorize, new_api_key, require_admin
-from reply_assist.drafting.language import normalize_language
-from reply_assist.errors import NotFound
+from reply_assist.api.common import principal_of
+from reply_assist.http.ids import CompanyId
 from reply_assist.models import Company, CompanyIn, Role
 from reply_assist.runtime import Runtime
-from reply_assist.services.lookups import require_company
-from reply_assist.store.companies import ApiKeyRecord
+from reply_assist.services.companies import (
+    create_api_key,
+    get_company,
+    list_api_keys,
+    put_company,
+    revoke_api_key,
+)
 
 __all__ = ["CompanyController"]
 
@@ -67,20 +69,7 @@ class CompanyController(Controller):
         company_id: CompanyId,
         data: JSONBody[CompanyIn],
     ) -> Response[Company]:
-        require_admin(principal_of(request))
-        company = Company(
-            id=company_id,
-            name=data.name,
-            plan=data.plan,
-            contract_start=data.contract_start,
-            languages=list(dict.fromkeys(normalize_language(code) for code in data.languages)),
-            brand_voice=data.brand_voice,
-            signature=data.signature,
-            updated_at=datetime.now(UTC),
-            voice_examples=data.voice_examples,
-            market_star_shift=data.market_star_shift,
-        )
-        created = await runtime.companies.put(company)
+        company, created = await put_company(runtime, principal_of(request), company_id, data)
         return Response(company, status_code=201 if created else 200)
 
     @get(summary="Read a company")
@@ -90,8 +79,7 @@ class CompanyController(Controller):
         runtime: NamedDependency[Runtime],
         company_id: CompanyId,
     ) -> Company:
-        authorize(principal_of(request), company_id, ANY_ROLE)
-        return await require_company(runtime, company_id)
+        return await get_company(runtime, principal_of(request), company_id)
 
     @post("/api-keys", summary="Create an API key (platform admin); the key is shown once")
     async def create_key(
@@ -101,22 +89,16 @@ class CompanyController(Controller):
         company_id: CompanyId,
         data: JSONBody[ApiKeyIn],
     ) -> ApiKeyCreated:
-        require_admin(principal_of(request))
-        await require_company(runtime, company_id)
-        key_id, secret, token_hash = new_api_key(company_id)
-        created_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        await runtime.companies.add_key(
-            company_id,
-            ApiKeyRecord(
-                id=key_id,
-                role=data.role,
-                created_at=created_at,
-                token_hash=token_hash,
-                label=data.label,
-            ),
+        made = await create_api_key(
+            runtime, principal_of(request), company_id, data.role, data.label
         )
+        record = made.record
         return ApiKeyCreated(
-            id=key_id, key=secret, role=data.role, created_at=created_at, label=data.label
+            id=record.id,
+            key=made.secret,
+            role=record.role,
+            created_at=record.created_at,
+            label=record.label,
         )
 
     @get("/api-keys", summary="List a company's API keys (platform admin); never the secrets")
@@ -126,8 +108,7 @@ class CompanyController(Controller):
         runtime: NamedDependency[Runtime],
         company_id: CompanyId,
     ) -> ApiKeyList:
-        require_admin(principal_of(request))
-        records = await runtime.companies.list_keys(company_id)
+        records = await list_api_keys(runtime, principal_of(request), company_id)
         return ApiKeyList(items=[ApiKeyOut(r.id, r.role, r.created_at, r.label) for r in records])
 
     @delete(
@@ -142,6 +123,4 @@ class CompanyController(Controller):
         company_id: CompanyId,
         key_id: CompanyId,
     ) -> None:
-        require_admin(principal_of(request))
-        if not await runtime.companies.revoke_key(company_id, key_id):
-            raise NotFound("No such API key.", code="api_key_not_found")
+        await revoke_api_key(runtime, principal_of(request), company_id, key_id)

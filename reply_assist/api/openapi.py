@@ -88,7 +88,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("get", f"{_REVIEW}/drafts"): Access(_ANY, "review_not_found"),
     ("get", f"{_REVIEW}/drafts/{{draft_id}}"): Access(_ANY, "draft_not_found"),
     ("patch", f"{_REVIEW}/drafts/{{draft_id}}"): Access(
-        _AGENT, "draft_not_found", "draft_already_published"
+        _AGENT, "reply_blank", "draft_not_found", "draft_already_published"
     ),
     ("post", f"{_REVIEW}/drafts/{{draft_id}}/feedback"): Access(_WRITERS, "draft_not_found"),
     ("put", f"{_REVIEW}/reply"): Access(
@@ -104,6 +104,11 @@ ACCESS: dict[tuple[str, str], Access] = {
         ("admin", "analyst"), "company_not_found"
     ),
     ("get", "/v1/feedback/stats"): Access(("admin",)),
+    ("get", "/v1/companies/{company_id}/draft-rules"): Access(_ANY, "company_not_found"),
+    ("put", "/v1/companies/{company_id}/draft-rules"): Access(_AGENT, "company_not_found"),
+    ("post", "/v1/companies/{company_id}/draft-rules/run"): Access(_AGENT, "company_not_found"),
+    ("get", "/v1/companies/{company_id}/style"): Access(_ANY, "company_not_found"),
+    ("put", "/v1/companies/{company_id}/style"): Access(_AGENT, "company_not_found"),
 }
 # What every /v1 call can answer, whoever calls it.
 _EVERY_V1_CODE = (
@@ -124,7 +129,7 @@ _WHO = {
 _ERRORS = {
     400: "Malformed ids, body or query (`invalid_request`, naming the field in `detail` and "
     "`errors[].field`; a value outside a fixed set lists the allowed ones), a list cursor "
-    "that is not this list's (`invalid_cursor`), or a reply text with nothing but white space "
+    "that is not this list's (`invalid_cursor`), or a reply or edit with no visible character "
     "(`reply_blank`).",
     401: "Missing or unknown token (`unauthorized`).",
     403: "The key's role or company does not allow this (`forbidden`: the detail names the "
@@ -236,7 +241,8 @@ def _document(operation: Operation, path: str, method: str) -> None:
     if path.startswith("/v1/"):
         operation.security = [{"bearer": []}]
     ok = responses.get("200")
-    if method == "put" and isinstance(ok, OpenAPIResponse) and "201" not in responses:
+    creates = not path.endswith("/draft-rules")  # a company's rules always exist (off)
+    if method == "put" and creates and isinstance(ok, OpenAPIResponse) and "201" not in responses:
         created = copy.copy(ok)
         created.description = "Created."
         responses["201"] = created
@@ -256,11 +262,27 @@ def _document_languages(schemas: dict[str, Schema]) -> None:
             languages.items.enum = list(codes)
             languages.items.pattern = None
             languages.items.description = "ISO 639-1 code"
+    rules_in = schemas.get("DraftRulesIn")
+    if isinstance(rules_in, Schema) and rules_in.properties:
+        languages = rules_in.properties.get("languages")
+        arrays = [languages, *(languages.one_of or [])] if isinstance(languages, Schema) else []
+        for option in arrays:
+            if isinstance(option, Schema) and isinstance(option.items, Schema):
+                option.items.enum = list(codes)
+                option.items.pattern = None
+                option.items.description = "ISO 639-1 code"
     review_in = schemas.get("ReviewIn")
     if isinstance(review_in, Schema) and review_in.properties:
         hint = review_in.properties.get("language")
         if isinstance(hint, Schema):
             hint.pattern = f"^({'|'.join(codes)})([-_][A-Za-z0-9]{{2,8}})?$"
+    style_in = schemas.get("StyleIn")
+    if isinstance(style_in, Schema) and style_in.properties:
+        by_language = style_in.properties.get("languages")
+        if isinstance(by_language, Schema):  # the keys: Litestar drops their constraint
+            by_language.property_names = Schema(
+                type=OpenAPIType.STRING, enum=list(codes), description="ISO 639-1 code"
+            )
 
 
 def _document_countries(schemas: dict[str, Schema]) -> None:

@@ -11,19 +11,10 @@ from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody
 from msgspec import Meta
 
-from reply_assist.api.common import (
-    AgentIdField,
-    CompanyId,
-    IdField,
-    ReviewId,
-    principal_of,
-    rfc3339,
-)
-from reply_assist.auth import AGENT, ANY_ROLE, authorize
-from reply_assist.errors import InvalidRequest, NotFound
+from reply_assist.api.common import principal_of
+from reply_assist.http.ids import AgentIdField, CompanyId, IdField, ReviewId, rfc3339
 from reply_assist.runtime import Runtime
-from reply_assist.services.publishing import is_blank, publish_reply
-from reply_assist.store.replies import ReplyVersion
+from reply_assist.services.publishing import ReplyVersion, get_reply, publish_reply
 
 __all__ = ["ReplyController"]
 
@@ -88,7 +79,11 @@ class ReplyController(Controller):
         summary="Approve and publish a reply (role agent): 201 the first time, 200 an update",
         description="A text equal to the current version's publishes nothing (no version, no "
         "event) and is answered 200 with the current version, so a double click or a retry is "
-        "harmless. A text with nothing but white space is refused (400 `reply_blank`). "
+        "harmless. A text with no visible character (white space, zero-width and other "
+        "invisible characters) is refused (400 `reply_blank`); `\\r\\n` and `\\r` are kept "
+        "as `\\n`. `draft_id` names the draft the text came from (leave it out for a text "
+        "written or edited by hand, as the reply desk's Edit reply does); the statistics "
+        "count a draft's first publish only. "
         "`Idempotency-Key` works as on generate: a retry gets the first call's answer (even "
         "after a later publish), 409 `idempotency_key_in_use` while it runs, 422 "
         "`idempotency_key_reused` with another body.",
@@ -103,15 +98,9 @@ class ReplyController(Controller):
         data: JSONBody[PublishIn],
         idempotency_key: PublishIdempotencyKey = None,
     ) -> Response[ReplyVersionOut]:
-        if is_blank(data.text):  # a body error: 400 comes before 403
-            raise InvalidRequest(
-                "Invalid 'text': a reply must have visible text, not only white space.",
-                code="reply_blank",
-                errors=[{"field": "text", "source": "body", "message": "only white space"}],
-            )
-        authorize(principal_of(request), company_id, AGENT)
         published = await publish_reply(
             runtime,
+            principal_of(request),
             company_id,
             review_id,
             text=data.text,
@@ -130,10 +119,7 @@ class ReplyController(Controller):
         company_id: CompanyId,
         review_id: ReviewId,
     ) -> ReplyOut:
-        authorize(principal_of(request), company_id, ANY_ROLE)
-        versions = await runtime.replies.versions(company_id, review_id)
-        if not versions:
-            raise NotFound("This review has no published reply.", code="reply_not_found")
+        versions = await get_reply(runtime, principal_of(request), company_id, review_id)
         current = _version_out(review_id, versions[-1])
         return ReplyOut(
             **msgspec.structs.asdict(current),

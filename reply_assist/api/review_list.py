@@ -10,21 +10,36 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from msgspec import Meta
 
-from reply_assist.api.common import CompanyId, principal_of
-from reply_assist.api.reviews import review_body
-from reply_assist.auth import ANY_ROLE, authorize
+from reply_assist.api.common import principal_of
+from reply_assist.http.ids import CompanyId
 from reply_assist.models import Review
 from reply_assist.runtime import Runtime
 from reply_assist.services.review_list import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     ListFilters,
-    list_reviews,
     parse_language,
     parse_stars,
 )
+from reply_assist.services.reviews import list_company_reviews, shown_review
 
 __all__ = ["ReviewListController", "ReviewListItem", "ReviewListPage"]
+
+
+class RuleDraftOut(msgspec.Struct, omit_defaults=True):
+    state: Annotated[
+        Literal["queued", "drafted", "skipped", "failed"],
+        Meta(
+            description="`queued` (waiting, running or waiting to be retried), `drafted`, "
+            "`skipped` (it no longer applied when it ran), `failed` (given up after the last "
+            "attempt)"
+        ),
+    ]
+    reason: Annotated[
+        str | None,
+        Meta(description="Why it was skipped (a code) or failed (the last failure's cause)."),
+    ] = None
+    draft_id: str | None = None
 
 
 class ReviewListItem(Review, kw_only=True):
@@ -40,6 +55,14 @@ class ReviewListItem(Review, kw_only=True):
         int, Meta(description="Drafts generated for this review, those in progress included.")
     ]
     generations_left: Annotated[int, Meta(description="Drafts that can still be generated.")]
+    draft_ready: Annotated[
+        bool,
+        Meta(description="A draft waits for an agent: the review has one and no reply yet."),
+    ] = False
+    rule_draft: Annotated[
+        RuleDraftOut | None,
+        Meta(description="The draft rules' background job for this review; null: none queued."),
+    ] = None
 
 
 class ReviewListPage(msgspec.Struct):
@@ -110,19 +133,28 @@ class ReviewListController(Controller):
         limit: LimitQuery = DEFAULT_LIMIT,
         cursor: CursorQuery = None,
     ) -> ReviewListPage:
-        authorize(principal_of(request), company_id, ANY_ROLE)
         filters = ListFilters(
             status=status, language=parse_language(language), stars=parse_stars(stars)
         )
-        page = await list_reviews(runtime, company_id, filters, limit=limit, cursor=cursor)
+        page = await list_company_reviews(
+            runtime, principal_of(request), company_id, filters, limit=limit, cursor=cursor
+        )
         items = [
             ReviewListItem(
-                **msgspec.structs.asdict(review_body(item.record)),
+                **msgspec.structs.asdict(shown_review(item.record)),
                 replied=item.replied,
                 eligible=item.eligibility.eligible,
                 reasons=item.eligibility.reasons,
                 generations_used=item.eligibility.generations_used,
                 generations_left=item.eligibility.generations_left,
+                draft_ready=item.draft_ready,
+                rule_draft=None
+                if item.rule_draft is None
+                else RuleDraftOut(
+                    state=item.rule_draft.state,
+                    reason=item.rule_draft.reason,
+                    draft_id=item.rule_draft.draft_id,
+                ),
             )
             for item in page.items
         ]

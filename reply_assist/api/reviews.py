@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-import anyio
 import msgspec
 from litestar import Controller, Request, Response, get, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from reply_assist.api.common import CompanyId, ReviewId, principal_of
-from reply_assist.auth import ANY_ROLE, WRITERS, authorize
-from reply_assist.drafting.language import detect_language, normalize_language
-from reply_assist.models import LanguageSource, Review, ReviewIn
+from reply_assist.api.common import principal_of
+from reply_assist.http.ids import CompanyId, ReviewId
+from reply_assist.models import Review, ReviewIn
 from reply_assist.runtime import Runtime
-from reply_assist.services.eligibility import evaluate
-from reply_assist.services.lookups import (
-    require_company,
-    require_review,
-    require_review_and_company,
+from reply_assist.services.reviews import (
+    get_review,
+    put_review,
+    review_eligibility,
+    shown_review,
 )
-from reply_assist.store.reviews import ReviewRecord
 
-__all__ = ["ReviewController", "review_body", "shown_review"]
+__all__ = ["ReviewController"]
 
 
 class EligibilityOut(msgspec.Struct):
@@ -34,22 +30,6 @@ class EligibilityOut(msgspec.Struct):
     generations_used: int
     generations_left: int
     details: dict[str, str]  # a sentence for each failing rule, keyed by its code
-
-
-def shown_review(review: Review, language: str | None) -> Review:
-    """The review as clients see it: ``language`` is the one the rules use (the platform's hint,
-    normalized, else the detected language; null when neither), ``language_source`` says which."""
-    source: LanguageSource | None = None
-    if review.language is not None:
-        source = "platform"
-    elif language is not None:
-        source = "detected"
-    return msgspec.structs.replace(review, language=language, language_source=source)
-
-
-def review_body(record: ReviewRecord) -> Review:
-    """A review as ``GET …/reviews/{review_id}`` answers it (the desk's list reuses it)."""
-    return shown_review(record.review, record.language)
 
 
 class ReviewController(Controller):
@@ -65,36 +45,10 @@ class ReviewController(Controller):
         review_id: ReviewId,
         data: JSONBody[ReviewIn],
     ) -> Response[Review]:
-        authorize(principal_of(request), company_id, WRITERS)
-        company = await require_company(runtime, company_id)
-        review = Review(
-            id=review_id,
-            company_id=company_id,
-            type=data.type,
-            text=data.text,
-            stars=data.stars,
-            created_at=data.created_at,
-            title=data.title,
-            reported=data.reported,
-            verified=data.verified,
-            author_name=data.author_name,
-            language=data.language,
-            updated_at=datetime.now(UTC),
-            country=data.country,
+        review, created = await put_review(
+            runtime, principal_of(request), company_id, review_id, data
         )
-        # The platform's hint wins; otherwise detect once here, not on every generate call, with
-        # the company's languages as the prior (short reviews in them are read as them).
-        # Detection is ~2 ms of pure Python: a worker thread keeps the event loop free.
-        language: str | None
-        if data.language is not None:
-            language, reason = normalize_language(data.language), None
-        else:
-            detection = await anyio.to_thread.run_sync(
-                detect_language, data.text, tuple(company.languages)
-            )
-            language, reason = detection.language, detection.reason
-        created = await runtime.reviews.put(review, language, reason)
-        return Response(shown_review(review, language), status_code=201 if created else 200)
+        return Response(review, status_code=201 if created else 200)
 
     @get(summary="Read a review")
     async def get_review(
@@ -104,8 +58,8 @@ class ReviewController(Controller):
         company_id: CompanyId,
         review_id: ReviewId,
     ) -> Review:
-        authorize(principal_of(request), company_id, ANY_ROLE)
-        return review_body(await require_review(runtime, company_id, review_id))
+        record = await get_review(runtime, principal_of(request), company_id, review_id)
+        return shown_review(record)
 
     @get("/eligibility", summary="Whether a draft can be generated, and every rule that fails")
     async def eligibility(
@@ -115,11 +69,7 @@ class ReviewController(Controller):
         company_id: CompanyId,
         review_id: ReviewId,
     ) -> EligibilityOut:
-        authorize(principal_of(request), company_id, ANY_ROLE)
-        company, record, in_flight = await require_review_and_company(
-            runtime, company_id, review_id
-        )
-        result = evaluate(company, record, in_flight)
+        result = await review_eligibility(runtime, principal_of(request), company_id, review_id)
         return EligibilityOut(
             eligible=result.eligible,
             reasons=result.reasons,

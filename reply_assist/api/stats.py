@@ -9,16 +9,16 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from reply_assist.api.common import CompanyId, principal_of
-from reply_assist.auth import ANALYST, authorize, require_admin
+from reply_assist.api.common import principal_of
+from reply_assist.http.ids import CompanyId
 from reply_assist.runtime import Runtime
-from reply_assist.services.lookups import require_company
 from reply_assist.services.review_list import parse_language
 from reply_assist.services.stats import (
     MAX_SERIES_BUCKETS,
     FeedbackStats,
     Interval,
-    feedback_stats,
+    all_companies_stats,
+    company_stats,
 )
 
 __all__ = ["StatsController"]
@@ -80,11 +80,10 @@ class StatsController(Controller):
         language: LanguageQuery = None,
         country: CountryQuery = None,
     ) -> FeedbackStats:
-        authorize(principal_of(request), company_id, ANALYST)
-        await require_company(runtime, company_id)
-        return await feedback_stats(
+        return await company_stats(
             runtime,
-            [company_id],
+            principal_of(request),
+            company_id,
             since,
             until,
             interval=interval,
@@ -103,10 +102,9 @@ class StatsController(Controller):
         language: LanguageQuery = None,
         country: CountryQuery = None,
     ) -> FeedbackStats:
-        require_admin(principal_of(request))
-        return await feedback_stats(
+        return await all_companies_stats(
             runtime,
-            await runtime.companies.all_ids(),
+            principal_of(request),
             since,
             until,
             interval=interval,

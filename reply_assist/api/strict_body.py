@@ -19,7 +19,7 @@ from litestar import Request
 from litestar.exceptions import ValidationException
 from litestar.handlers import HTTPRouteHandler
 
-from reply_assist.api.negotiation import require_json_body
+from reply_assist.http.negotiation import require_json_body
 
 __all__ = ["refuse_coerced_body"]
 

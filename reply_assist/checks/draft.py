@@ -29,15 +29,17 @@ the language, no signature configured, nothing of the reviewer's to leak).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
-from reply_assist.checks import contacts
+from reply_assist.checks import contacts, personal
 from reply_assist.checks.language import in_language
 from reply_assist.checks.phrases import says
+from reply_assist.checks.visible import shown_reversed, visible
 
 __all__ = [
     "CHECKS",
@@ -75,10 +77,44 @@ class DraftContext:
     cut_off: bool = False
     max_words: int = MAX_DRAFT_WORDS
     own_passages: tuple[str, ...] = ()  # the company's own texts in the system prompt (examples)
+    # What right-to-left overrides in the draft made a reader see (``visible.shown_reversed``):
+    # checked for links and phrases beside the text itself. Set by ``as_seen``.
+    shown_as: str = ""
     _contacts: dict[str, set[contacts.ContactKind]] = field(
         default_factory=dict, compare=False, repr=False
     )
     _prose: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def as_seen(self) -> DraftContext:
+        """This context with the draft and the review as a reader sees them: without the
+        characters that reorder or hide text (``visible``), which the checks must not be
+        blind to and the desk never shows."""
+        text = visible(self.text)
+        review_text = visible(self.review_text)
+        title = visible(self.review_title) if self.review_title else self.review_title
+        author = visible(self.author_name) if self.author_name else self.author_name
+        if (text, review_text, title, author) == (
+            self.text,
+            self.review_text,
+            self.review_title,
+            self.author_name,
+        ):
+            return self
+        return dataclasses.replace(
+            self,
+            text=text,
+            review_text=review_text,
+            review_title=title,
+            author_name=author,
+            shown_as=shown_reversed(self.text),
+            _contacts={},
+            _prose={},
+        )
+
+    @property
+    def seen_text(self) -> str:
+        """The draft and what its overrides show: what the contact and phrase checks read."""
+        return f"{self.text}\n{self.shown_as}" if self.shown_as else self.text
 
     @property
     def settings_text(self) -> str:
@@ -88,8 +124,8 @@ class DraftContext:
     def prose(self) -> str:
         """The text without its links and addresses ("refunds@…" promises nothing)."""
         if "prose" not in self._prose:
-            found = contacts.find_contacts(self.text, (self.language,))
-            text = self.text
+            text = self.seen_text
+            found = contacts.find_contacts(text, (self.language,))
             for c in sorted(found.urls + found.emails, key=lambda c: -c.start):
                 text = f"{text[: c.start]} {text[c.end :]}"
             self._prose["prose"] = text
@@ -99,7 +135,7 @@ class DraftContext:
         """Kinds of contact the company did not configure (computed once for three checks)."""
         if "kinds" not in self._contacts:
             self._contacts["kinds"] = contacts.unconfigured(
-                self.text,
+                self.seen_text,
                 settings_text=self.settings_text,
                 languages=(self.language, *self.company_languages),
             )
@@ -201,26 +237,62 @@ _NOT_PERSONAL: Final = frozenset(
 )
 
 
-def _reviewer_data(ctx: DraftContext) -> list[str]:
+# How a surname is inflected in a reply: "Dear Svenssons", "Lindqvists beställning", "Webers
+# Bestellung", Finnish "Virtaselle" (Virtanen), "Lindqvistille". A name part shorter than this is
+# matched only as it is written (an inflected "Ek" or "Berg" is too often another word).
+_MIN_INFLECTED: Final = 4
+# Finnish case endings, after a linking "i" for a name ending in a consonant (Lindqvistille).
+_FINNISH_ENDINGS: Final = r"i?(?:n|a|ä|lle|lla|llä|lta|ltä|ssa|ssä|sta|stä|ksi|na|nä|hin|en|in)"
+# Finnish names in -nen decline on a stem in -se-/-s-: Virtanen → Virtasen, Virtaselle, Virtasta.
+_FINNISH_NEN: Final = r"s(?:e(?:n|lle|lla|llä|lta|ltä|ssa|ssä|sta|stä|ksi|na|nä|en)|ta|tä)"
+
+
+@functools.lru_cache(maxsize=1024)
+def _surname(name: str, language: str) -> re.Pattern[str]:
+    """A reviewer's name part (lower case) and its inflections in ``language``, as whole words."""
+    escaped = re.escape(name)
+    forms = [escaped]
+    if len(name) >= _MIN_INFLECTED:
+        # The genitive or plural "s" of every language here ("Dear Svenssons").
+        endings = f"s|{_FINNISH_ENDINGS}" if language == "fi" else "s"
+        forms = [f"{escaped}(?:{endings})?"]
+        if language == "fi" and name.endswith("nen"):
+            forms.append(f"{re.escape(name[:-3])}{_FINNISH_NEN}")
+    return re.compile(rf"(?<!\w)(?:{'|'.join(forms)})(?!\w)", re.IGNORECASE)
+
+
+def _contacts_and_identifiers(text: str, language: str) -> set[str]:
+    found = {c.value for c in contacts.find_contacts(text, [language]).all()}
+    return found | {i.value for i in personal.find_identifiers(text)}
+
+
+def _reviewer_data(ctx: DraftContext) -> tuple[list[str], set[str]]:
     """What identifies the reviewer beyond the first name: the other words of their name, and
-    any e-mail address or phone number they wrote in the review."""
-    found: list[str] = []
+    any link, e-mail address, phone number or identifier they wrote in the review."""
+    surnames: list[str] = []
     if ctx.author_name:
         names = [w for w in _words(ctx.author_name) if not w.isdigit()]
-        found.extend(w for w in names[1:] if len(w) > 1 and w not in _NOT_PERSONAL)
+        surnames.extend(w for w in names[1:] if len(w) > 1 and w not in _NOT_PERSONAL)
+    found: set[str] = set()
     review = " ".join(filter(None, [ctx.review_title, ctx.review_text]))
     if review and ("@" in review or len(_DIGIT.findall(review)) >= _MIN_PHONE_DIGITS):
-        found.extend(c.value for c in contacts.find_contacts(review, [ctx.language]).all())
-    return found
+        found = _contacts_and_identifiers(review, ctx.language)
+    return surnames, found
 
 
 def _no_reviewer_data(ctx: DraftContext) -> bool | None:
-    personal = _reviewer_data(ctx)
-    if not personal:
+    surnames, found = _reviewer_data(ctx)
+    if not surnames and not found:
         return None
-    words = set(_words(ctx.text))
-    draft_contacts = {c.value for c in contacts.find_contacts(ctx.text, [ctx.language]).all()}
-    return not any(p in words or p in draft_contacts for p in personal)
+    text = ctx.seen_text
+    if any(_surname(name, ctx.language).search(text) for name in surnames):
+        return False
+    if not found:
+        return True
+    words = set(_words(text))
+    return not any(v in words for v in found) and not found & _contacts_and_identifiers(
+        text, ctx.language
+    )
 
 
 def _no_review_echo(ctx: DraftContext) -> bool | None:
@@ -260,7 +332,9 @@ GUARDRAILS: Final = tuple(name for name, (_, warning) in CHECKS.items() if warni
 
 
 def run_checks(ctx: DraftContext, names: Iterable[str] = CHECKS) -> dict[str, bool | None]:
-    """Each named check's verdict: True passes, False fails, None does not apply."""
+    """Each named check's verdict: True passes, False fails, None does not apply. The checks
+    read the texts as a reader sees them (``DraftContext.as_seen``)."""
+    ctx = ctx.as_seen()
     return {name: CHECKS[name][0](ctx) for name in names}
 
 

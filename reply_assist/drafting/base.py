@@ -12,6 +12,7 @@ from typing import Protocol
 
 import msgspec
 
+from reply_assist.drafting.style import Style
 from reply_assist.markets import StarBand, answered_stars, star_band
 
 __all__ = [
@@ -74,6 +75,9 @@ class DraftRequest(msgspec.Struct, frozen=True):
     variant: int = 0  # the generation number: lets a regeneration come out different
     company_id: str = ""  # whose call it is: the model's connections are shared fairly by it
     examples: tuple[str, ...] = ()  # the company's published replies shown in the prompt
+    # How the company writes in this language (services/style.py): every drafter follows it,
+    # and the service frames the draft with its greeting, closing and sign-off.
+    style: Style | None = None
 
 
 class Usage(msgspec.Struct, frozen=True):

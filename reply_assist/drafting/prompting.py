@@ -1,16 +1,25 @@
 """Renders the versioned prompt files into the two chat messages a drafter sends.
 
-Prompts live in files, one directory per version (``prompts/reply-v1/system.j2`` and
+Prompts live in files, one directory per version (``prompts/reply-v2/system.j2`` and
 ``user.j2``), so a prompt change is a reviewed diff and every stored draft can name the version
 it came from. The split is a security boundary: the *system* part carries the rules and trusted
-settings (company, brand voice, signature, agent guidance); the *user* part carries only the
-untrusted review, fenced between ``<<<REVIEW`` and ``REVIEW>>>``.
+settings (company, brand voice, signature, style, agent guidance); the *user* part carries the
+untrusted text, fenced: the company's earlier replies shown as examples between ``<<<EXAMPLES``
+and ``EXAMPLES>>>`` (written by the company, but a reply may repeat what a hostile review said),
+then the review between ``<<<REVIEW`` and ``REVIEW>>>``. The system template is never given the
+examples (only whether there are any), whatever a prompt version's files say.
+
+``reply-v2`` orders the system part for a model server's prefix cache: what is the same for
+every draft of a company first (the platform's advice, the rules, the company, its language and
+style), then the star band (after the market shift, which is said there when it moved the
+rating), then the agent's guidance; the examples (the same for a company's language and band)
+open the user part, the review closes it.
 
 Autoescape is off because the review must reach the model unchanged: HTML-escaping would turn
 ``don't`` into ``don&#39;t``. Values are never evaluated as template source, so ``{{ 7*7 }}`` in
 a review stays literal. The one change made to untrusted text: runs of three or more ``<`` or
-``>`` become ``‹``/``›`` lookalikes, so a hostile review cannot write ``REVIEW>>>`` and close the
-fence early (a homoglyph of the word ``REVIEW`` would not help it either).
+``>`` become ``‹``/``›`` lookalikes, so a hostile review (or example) cannot write ``REVIEW>>>``
+and close the fence early (a homoglyph of the word ``REVIEW`` would not help it either).
 
 Long reviews are truncated to the token budget, never refused: an agent can still get a draft
 for a rambling review, and the ``truncated`` flag says the model did not see all of it.
@@ -27,6 +36,7 @@ from typing import Any, Final
 import jinja2
 
 from reply_assist.drafting.base import CompanyFacts, PromptMessages, ReviewFacts
+from reply_assist.drafting.style import ADDRESS_WORDS, Style, greeting_line, typical_words
 from reply_assist.drafting.tokens import TokenCounter
 from reply_assist.markets import StarBand
 
@@ -157,9 +167,9 @@ class PromptLibrary:
         self._version = version
         self._system = system
         self._user = user
-        # The system part depends only on the company, the star band, the language, guidance
-        # and examples: the same few hundred combinations over and over. Rendered once each
-        # (bounded: at most a few MB of text per process).
+        # The system part depends only on the company, the stars, the language, guidance, the
+        # style and whether there are examples: the same few hundred combinations over and
+        # over. Rendered once each (bounded: at most a few MB of text per process).
         self._system_prompt = functools.lru_cache(maxsize=_SYSTEM_PROMPTS_CACHED)(
             self._render_system
         )
@@ -208,13 +218,17 @@ class PromptLibrary:
         counter: TokenCounter,
         max_prompt_tokens: int,
         examples: Sequence[str] = (),
+        *,
+        style: Style | None = None,
     ) -> PromptMessages:
         """Render both messages, cutting the review text to what the budget leaves for it.
 
-        ``examples`` are replies the company published to similar reviews, already chosen within
+        ``examples`` are replies the company published to other reviews, already chosen within
         their own token budget and cleaned of personal data (``services/voice.py``); they go in
-        the system part, which is the company's trusted side. A prompt version that does not
-        use them ignores them.
+        the user part, fenced as data like the review. ``style`` is the company's style in the
+        review's language (``services/style.py``): the system part tells the model its
+        greeting, address, closing, sign-off and length, and the user part ends with the exact
+        greeting line for this reviewer. A prompt version that does not use them ignores them.
 
         ``truncated`` is true when any of the review's text, title or reviewer name was cut.
         Raises ``jinja2.UndefinedError`` only if a template names a variable that does not
@@ -232,22 +246,29 @@ class PromptLibrary:
             review.country if answered != review.stars else None,
             review.language,
             guidance or None,
-            tuple(examples),
+            style,
+            bool(examples),
         )
 
         title, title_cut = _cap(counter, review.title, _MAX_TITLE_TOKENS)
         author, author_cut = _cap(counter, review.author_name, _MAX_AUTHOR_TOKENS)
         fields: dict[str, Any] = {"stars": review.stars, "title": title, "author_name": author}
         text = neutralise_fences(review.text)
+        greeting = greeting_line(style, review.author_name)[0] if style is not None else None
+        shared: dict[str, Any] = {
+            "company_name": company.name,
+            "examples": [neutralise_fences(example) for example in examples],
+            "greeting": greeting,
+        }
 
         # count_chat is additive, so the system part (the bulk) is tokenised once.
         system_tokens = counter.count_chat(system, "")
-        frame = self._user.render(review={**fields, "text": ""})
+        frame = self._user.render(review={**fields, "text": ""}, **shared)
         budget = max(MIN_REVIEW_TOKENS, max_prompt_tokens - system_tokens - counter.count(frame))
         text_cut = False
         for _ in range(_MAX_FIT_ATTEMPTS):
             fitted, text_cut = counter.truncate(text, budget)
-            user = self._user.render(review={**fields, "text": fitted})
+            user = self._user.render(review={**fields, "text": fitted}, **shared)
             prompt_tokens = system_tokens + counter.count(user)
             overflow = prompt_tokens - max_prompt_tokens
             if overflow <= 0 or budget <= MIN_REVIEW_TOKENS:
@@ -270,19 +291,31 @@ class PromptLibrary:
         country: str | None,
         language: str,
         guidance: str | None,
-        examples: tuple[str, ...],
+        style: Style | None,
+        has_examples: bool,
     ) -> str:
         language_code, language_name = language_label(language)
+        address = None
+        if style is not None and style.formality is not None:
+            formal, informal = ADDRESS_WORDS.get(language_code, (None, None))
+            address = formal if style.formality == "formal" else informal
         return self._system.render(
             company=company,
             stars=stars,
             answered_stars=answered_stars,
             star_band=star_band,
+            band=star_band,
             country=country,
             language_code=language_code,
             language_name=language_name,
             guidance=guidance,
-            examples=list(examples),
+            style=style,
+            address=address,
+            length=typical_words(style, star_band),
+            has_examples=has_examples,
+            # Never the examples themselves: they are untrusted data, and belong in the user
+            # part (an older prompt version that still lists them here shows none).
+            examples=[],
         )
 
 

@@ -4,12 +4,16 @@ One TOML file per language, ``prompts/templates/<language>.toml`` (shipped in th
 prompts; with ``REPLY_ASSIST_PROMPTS_DIR``, its ``templates/`` if it has one). Each holds:
 
 * ``team_signoff``: the sign-off when the company has no signature (``{company}``);
+* ``address`` (optional): ``formal`` or ``informal``, the address the ``[templates]`` paragraphs
+  use ("du" or "ni", "je" or "u", "du" or "Sie", "tu" or "vous", "tú" or "usted");
 * ``[greeting]``: ``named`` (``{name}``: the reviewer's sanitised first name) and ``generic``,
   optionally ``[greeting.formal]`` and ``[greeting.informal]`` for a brand voice of that kind;
 * ``[closings]``: ``neutral``, ``formal`` and ``informal`` lists of the line above the signature;
 * ``[voice]``: ``formal`` and ``informal`` words that mark a brand voice as one or the other;
 * ``[templates]``: ``negative`` (1-2 stars), ``mixed`` (3) and ``positive`` (4-5) lists of the
-  reply's paragraph (``{company}``: the company's name).
+  reply's paragraph (``{company}``: the company's name); optionally ``[templates.formal]`` or
+  ``[templates.informal]``, the same paragraphs in the other address, for a company whose
+  replies use it (its style profile, else its brand voice).
 
 Every file is checked when loaded, at start: a missing key, an unknown key, an empty list or an
 unknown placeholder stops the start with one line naming the file and the key. English must
@@ -22,13 +26,14 @@ import re
 import string
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
 __all__ = [
     "BANDS",
     "FALLBACK_LANGUAGE",
+    "Address",
     "Band",
     "Formality",
     "LanguageTexts",
@@ -39,10 +44,14 @@ __all__ = [
 
 Band = Literal["negative", "mixed", "positive"]
 Formality = Literal["neutral", "formal", "informal"]
+Address = Literal["formal", "informal"]
 BANDS: Final[tuple[Band, ...]] = ("negative", "mixed", "positive")
 FALLBACK_LANGUAGE: Final = "en"
 _FORMALITIES: Final[tuple[Formality, ...]] = ("neutral", "formal", "informal")
-_TOP_KEYS: Final = frozenset({"team_signoff", "greeting", "closings", "voice", "templates"})
+_ADDRESSES: Final[tuple[Address, ...]] = ("formal", "informal")
+_TOP_KEYS: Final = frozenset(
+    {"team_signoff", "address", "greeting", "closings", "voice", "templates"}
+)
 
 
 class TemplateError(ValueError):
@@ -61,6 +70,20 @@ class LanguageTexts:
     greetings: Mapping[Formality, Greeting]
     closings: Mapping[Formality, tuple[str, ...]]
     templates: Mapping[Band, tuple[str, ...]]
+    address: Address | None = None  # the address ``templates`` use
+    # The same paragraphs in the other address, where the file has them.
+    address_templates: Mapping[Address, Mapping[Band, tuple[str, ...]]] = field(
+        default_factory=dict
+    )
+
+    def paragraphs(self, band: Band, formality: Formality) -> tuple[str, ...]:
+        """The band's paragraphs in ``formality``'s address when the file has them; else the
+        file's own (a language without the distinction, or without that variant)."""
+        if formality != "neutral" and formality != self.address:
+            variant = self.address_templates.get(formality)
+            if variant is not None:
+                return variant[band]
+        return self.templates[band]
 
 
 class TemplateTexts:
@@ -220,12 +243,27 @@ def _load_file(path: Path) -> tuple[LanguageTexts, dict[str, list[str]]]:
         if formality in closing_table
     }
 
-    template_table = file.table("templates", top["templates"], frozenset(BANDS))
-    templates: dict[Band, tuple[str, ...]] = {}
-    for band in BANDS:
-        if band not in template_table:
-            raise file.fail(f"templates.{band}", "missing")
-        templates[band] = file.texts(f"templates.{band}", template_table[band], company)
+    template_table = file.table(
+        "templates", top["templates"], frozenset(BANDS) | frozenset(_ADDRESSES)
+    )
+    templates = _band_texts(file, "templates", template_table, company)
+    address_templates: dict[Address, Mapping[Band, tuple[str, ...]]] = {}
+    for other in _ADDRESSES:
+        if other in template_table:
+            key = f"templates.{other}"
+            table = file.table(key, template_table[other], frozenset(BANDS))
+            address_templates[other] = _band_texts(file, key, table, company)
+    address: Address | None = None
+    if "address" in top:
+        value = top["address"]
+        if value == "formal":
+            address = "formal"
+        elif value == "informal":
+            address = "informal"
+        else:
+            raise file.fail("address", 'expected "formal" or "informal"')
+    if address is not None and address in address_templates:
+        raise file.fail(f"templates.{address}", f"[templates] is {address} already")
 
     voice: dict[str, list[str]] = {}
     if "voice" in top:
@@ -238,5 +276,18 @@ def _load_file(path: Path) -> tuple[LanguageTexts, dict[str, list[str]]]:
         greetings=greetings,
         closings=closings,
         templates=templates,
+        address=address,
+        address_templates=address_templates,
     )
     return texts, voice
+
+
+def _band_texts(
+    file: _File, key: str, table: Mapping[str, Any], company: frozenset[str]
+) -> dict[Band, tuple[str, ...]]:
+    texts: dict[Band, tuple[str, ...]] = {}
+    for band in BANDS:
+        if band not in table:
+            raise file.fail(f"{key}.{band}", "missing")
+        texts[band] = file.texts(f"{key}.{band}", table[band], company)
+    return texts

@@ -16,11 +16,16 @@ What the templates use from a ``DraftRequest``:
   company's market shift for the reviewer's country (a French 4 with ``FR: 1`` is a 5).
 * ``variant`` (the generation number) picks the template, ``variant % len(templates)``, so that
   "Generate again" gives a different text, and the same generation always gives the same one.
-* ``review.author_name`` gives the greeting's name, sanitised (see ``_greeting_name``).
+* ``review.author_name`` gives the greeting's name, sanitised (see ``style.greeting_name``).
 * ``company.name`` and ``company.signature`` give the sign-off.
 * ``company.brand_voice`` gives the formality of the greeting and the closing: a voice with
   formal words ("formal, polite") gets "Dear Erik, … Yours sincerely,", an informal one
   ("warm, informal, first names") "Hi Erik, … Cheers,", in each language's own phrasing.
+* ``style``, the company's style profile in the language (learned from its replies or pinned),
+  wins over all of these: its greeting, closing and sign-off are used as they are, its
+  formality picks the paragraphs in that address (``[templates.formal]``/``[templates.informal]``
+  where the language has them: ni/du, u/je, Sie/du, vous/tu, usted/tú), and its typical
+  length for the star band picks the paragraph that brings the reply closest to it.
 
 What they never use: the review's text and title are untrusted customer input and are never
 copied into a reply (a reply is published under the company's name). ``guidance`` cannot be
@@ -32,13 +37,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-import unicodedata
 from collections.abc import AsyncIterator
 from typing import Final
 
 from reply_assist.drafting.base import ANSWERING, Completion, DraftRequest, StreamItem, Usage
 from reply_assist.drafting.language import count_words, normalize_language
-from reply_assist.drafting.template_texts import Band, TemplateTexts
+from reply_assist.drafting.style import greeting_line, greeting_name, typical_words
+from reply_assist.drafting.template_texts import Band, Formality, TemplateTexts
 from reply_assist.markets import star_band
 
 __all__ = [
@@ -58,80 +63,6 @@ def band_for_stars(stars: int) -> Band:
 
 
 # --------------------------------------------------------------------------------------------
-# The greeting's name
-# --------------------------------------------------------------------------------------------
-
-_MAX_NAME_CHARS: Final = 40
-_MAX_RAW_NAME_CHARS: Final = 400  # bounds the work on a hostile author_name
-# Script and style blocks go with their content: "<script>alert(1)</script>" is not a name.
-_SCRIPT_RE: Final = re.compile(r"(?is)<(script|style)\b.*?(?:</\1\s*>|$)")
-_TAG_RE: Final = re.compile(r"<[^>]*>?")
-# Tokens that look like a URL, an address, a domain or code rather than a part of a name.
-_URLISH_RE: Final = re.compile(
-    r"\S*(?:[:/\\@=&?#%{}\[\]`|]|www\.|[^\W\d_]{2,}\.[^\W\d_]{2,})\S*", re.IGNORECASE
-)
-_NAME_PUNCTUATION: Final = frozenset(" '’-.")
-_EDGE_PUNCTUATION: Final = "-'’."
-# Titles that would make a poor first name on their own ("Hi Mr," ): greet the full name.
-_TITLES: Final = frozenset(
-    {"mr", "mrs", "ms", "miss", "dr", "herr", "frau", "fru", "hr", "dhr", "mevr", "mevrouw"}
-    | {"meneer", "m", "mme", "mlle", "monsieur", "madame", "sr", "sra", "srta", "don", "doña"}
-)
-
-
-def _trim_name_word(word: str) -> str:
-    """Strip punctuation from a name's word, but keep the period of an initial ("J.")."""
-    word = word.strip(_EDGE_PUNCTUATION)
-    if len(word) == 1 and word.isalpha():
-        return f"{word}."
-    return word
-
-
-def _greeting_name(author_name: str | None) -> str | None:
-    """The name to greet the reviewer with, or None to use the generic greeting.
-
-    The author name is chosen by the reviewer, so it is untrusted and will be published in the
-    company's reply. Only its first line is used; markup, URL-like tokens, control and format
-    characters (bidi overrides included), digits and symbols are removed; what remains must hold
-    a letter. The reply greets the first name ("Erik Svensson" -> "Erik") unless that is a title
-    or an initial, and the result is at most 40 characters.
-    """
-    if not author_name:
-        return None
-    raw = unicodedata.normalize("NFC", author_name[:_MAX_RAW_NAME_CHARS])
-    lines = [line for line in raw.splitlines() if line.strip()]
-    if not lines:
-        return None
-    text = _SCRIPT_RE.sub(" ", lines[0])
-    text = _TAG_RE.sub(" ", text)
-    text = _URLISH_RE.sub(" ", text)
-    kept = "".join(
-        ch if ch in _NAME_PUNCTUATION or unicodedata.category(ch)[0] in "LM" else " " for ch in text
-    )
-    words = [_trim_name_word(word) for word in kept.split()]
-    words = [word for word in words if any(ch.isalpha() for ch in word)]
-    if not words:
-        return None
-    first = words[0]
-    if first.casefold() in _TITLES or (len(first) <= 2 and first.endswith(".")):
-        name = ""
-        for word in words:  # the whole name, cut at a word boundary
-            candidate = f"{name} {word}".strip()
-            if len(candidate) > _MAX_NAME_CHARS:
-                break
-            name = candidate
-        if name == first:  # nothing but the title or initial fits: too little to greet
-            return None
-    else:
-        name = first
-    if not name or len(name) > _MAX_NAME_CHARS:
-        return None
-    if name.islower():  # "erik" -> "Erik"; leave deliberate casing ("McDonald", "de") alone
-        name = name[0].upper() + name[1:]
-    return name
-
-
-# --------------------------------------------------------------------------------------------
 # Rendering and the drafter
 # --------------------------------------------------------------------------------------------
 
@@ -139,23 +70,43 @@ _CHUNK_RE: Final = re.compile(r"\S+\s*|\s+")
 
 
 def _render(texts: TemplateTexts, request: DraftRequest) -> str:
-    """The reply for ``request``: language, band and variant choose the paragraph, the brand
-    voice's formality the greeting and the closing."""
+    """The reply for ``request``: language, band and variant choose the paragraph; the company's
+    style (``request.style``), else its brand voice, the address, greeting, closing, sign-off
+    and which paragraph fits its typical length."""
     language = texts.for_language(normalize_language(request.review.language))
-    formality = texts.formality(request.company.brand_voice)
-    choices = language.templates[request.review.star_band]
+    style = request.style
+    formality: Formality = (
+        style.formality
+        if style is not None and style.formality is not None
+        else texts.formality(request.company.brand_voice)
+    )
+    band = request.review.star_band
+    choices = language.paragraphs(band, formality)
     closings = language.closings.get(formality) or language.closings["neutral"]
     greeting = language.greetings.get(formality) or language.greetings["neutral"]
 
     company = request.company.name.strip()
-    name = _greeting_name(request.review.author_name)
-    # format_map does not re-read what it inserts, so braces in a company name are harmless.
-    greeting_line = greeting.named.format_map({"name": name}) if name else greeting.generic
-    paragraph = choices[request.variant % len(choices)].format_map({"company": company})
-    closing = closings[request.variant % len(closings)]
-    signature = (request.company.signature or "").strip()
+    own_greeting = greeting_line(style, request.review.author_name)[0] if style else None
+    if own_greeting is not None:
+        greeting_text = own_greeting
+    else:
+        name = greeting_name(request.review.author_name)
+        # format_map does not re-read what it inserts, so braces in a company name are harmless.
+        greeting_text = greeting.named.format_map({"name": name}) if name else greeting.generic
+    closing = (style.closing if style else None) or closings[request.variant % len(closings)]
+    signature = (style.sign_off if style else None) or (request.company.signature or "").strip()
     signoff = signature or language.team_signoff.format_map({"company": company})
-    return f"{greeting_line}\n\n{paragraph}\n\n{closing}\n{signoff}"
+    paragraphs = [choice.format_map({"company": company}) for choice in choices]
+    target = typical_words(style, band)
+    if target is None:
+        paragraph = paragraphs[request.variant % len(paragraphs)]
+    else:
+        # The company's typical length: the paragraph that brings the reply closest to it
+        # first, the next closest on "Generate again" (generation 1 is the first draft).
+        frame = count_words(f"{greeting_text} {closing} {signoff}")
+        ranked = sorted(paragraphs, key=lambda p: abs(frame + count_words(p) - target))
+        paragraph = ranked[max(request.variant - 1, 0) % len(ranked)]
+    return f"{greeting_text}\n\n{paragraph}\n\n{closing}\n{signoff}"
 
 
 class TemplateDrafter:

@@ -1,15 +1,23 @@
 """The ``eval`` subcommand's options, apart from the command itself: building the CLI's parser
-(every ``reply-assist`` call, ``serve`` included) must not import the eval machinery."""
+(every ``reply-assist`` call, ``serve`` included) must not import the eval machinery.
+
+Every option's help says its default (``tests/unit/eval`` holds it to that); the API key's
+default names the variable it comes from, never its value.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 from pathlib import Path
+from typing import Final
 
 from reply_assist.eval.cases import DEFAULT_CASES
 
-__all__ = ["add_arguments"]
+__all__ = ["DEFAULT_OUT", "DEFAULT_PROMPT_VERSION", "add_arguments"]
+
+DEFAULT_OUT: Final = Path("eval-report")
+DEFAULT_PROMPT_VERSION: Final = "reply-v1"
 
 
 def _default_cache_dir() -> Path:
@@ -27,29 +35,51 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="JSONL file of labelled reviews (default: the 315 shipped cases, 9 languages)",
     )
     data.add_argument(
-        "--languages", help="only these languages, comma-separated (e.g. sv,en)", default=None
+        "--languages",
+        default=None,
+        help="only these languages, comma-separated, e.g. sv,en (default: every language)",
     )
     data.add_argument(
         "--sample",
         type=int,
         default=None,
         metavar="N",
-        help="about N cases spread evenly over the set (every k-th), for a quick run or CI",
+        help="N cases spread over every language x star band (negative 1-2, mixed 3, "
+        "positive 4-5), the same N always the same cases, for a quick run or CI "
+        "(default: every case)",
     )
     model = parser.add_argument_group("drafter (default: the built-in templates)")
     model.add_argument(
-        "--base-url", help="an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1"
+        "--base-url",
+        default=None,
+        help="an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 "
+        "(default: none, so the templates draft; with only --model, OpenAI's)",
     )
-    model.add_argument("--model", help="the chat model's name (required with --base-url)")
+    model.add_argument(
+        "--model",
+        default=None,
+        help="the chat model's name, required with --base-url (default: none, the templates)",
+    )
     model.add_argument(
         "--api-key",
         default=os.environ.get("OPENAI_API_KEY"),
-        help="the endpoint's key (default: $OPENAI_API_KEY; local servers need none)",
+        help="the endpoint's key (default: $OPENAI_API_KEY if set; local servers need none)",
     )
-    model.add_argument("--temperature", type=float, default=0.7, help="default: 0.7, as served")
-    model.add_argument("--timeout", type=float, default=120.0, help="seconds per model call")
-    model.add_argument("--max-tokens", type=int, default=400, help="max_tokens of a draft")
-    model.add_argument("--max-prompt-tokens", type=int, default=3000, help="the prompt budget")
+    model.add_argument(
+        "--temperature", type=float, default=0.7, help="default: 0.7, as the service sends"
+    )
+    model.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds per model call (default: 120)"
+    )
+    model.add_argument(
+        "--max-tokens", type=int, default=400, help="max_tokens of a draft (default: 400)"
+    )
+    model.add_argument(
+        "--max-prompt-tokens",
+        type=int,
+        default=3000,
+        help="the prompt's token budget (default: 3000)",
+    )
     prompts = parser.add_argument_group("prompts")
     prompts.add_argument(
         "--prompt-version",
@@ -57,38 +87,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         dest="prompt_versions",
         metavar="VERSION",
         help="a prompt version to run; give it twice to compare two side by side "
-        "(default: reply-v1)",
+        f"(default: {DEFAULT_PROMPT_VERSION})",
     )
     prompts.add_argument(
-        "--prompts-dir", type=Path, default=None, help="default: the packaged prompts/"
+        "--prompts-dir", type=Path, default=None, help="(default: the packaged prompts/)"
     )
     voice = parser.add_argument_group("the company's voice")
     voice.add_argument(
         "--history",
         type=Path,
         default=None,
-        help="JSONL of the company's published replies (language, stars, review, reply): "
-        "runs each prompt version without and with examples from it, and reports how close "
-        "the drafts come to its style",
+        help="JSONL of the company's published replies (language, stars, review, reply, "
+        "author_name): runs each prompt version without and with examples from it, and "
+        "reports how many drafts match its greeting, sign-off, formality and length "
+        "(default: none)",
     )
     run = parser.add_argument_group("running")
-    run.add_argument("--concurrency", type=int, default=4, help="model calls at once (default 4)")
+    run.add_argument("--concurrency", type=int, default=4, help="model calls at once (default: 4)")
     run.add_argument(
         "--cache-dir",
         type=Path,
         default=_default_cache_dir(),
         help="where model answers are kept, so a rerun does not pay twice "
-        "(default: $XDG_CACHE_HOME/reply-assist/eval)",
+        "(default: $XDG_CACHE_HOME/reply-assist/eval, else ~/.cache/reply-assist/eval)",
     )
-    run.add_argument("--no-cache", action="store_true", help="ask the model again for every case")
-    run.add_argument("--judge-model", help="a model that also rates tone and fit (reported apart)")
-    run.add_argument("--judge-base-url", help="the judge's endpoint (default: --base-url)")
+    run.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="ask the model again for every case (default: off, answers are cached)",
+    )
+    run.add_argument(
+        "--judge-model",
+        default=None,
+        help="a model that also rates tone and fit, reported apart (default: none)",
+    )
+    run.add_argument(
+        "--judge-base-url", default=None, help="the judge's endpoint (default: --base-url)"
+    )
     out = parser.add_argument_group("output")
-    out.add_argument("--out", type=Path, default=Path("eval-report"), help="report directory")
+    out.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"directory for eval-report.md and eval-report.json (default: ./{DEFAULT_OUT})",
+    )
     out.add_argument(
         "--min-score",
         type=float,
         default=None,
-        help="exit 1 when any prompt version's mean score (0-1) is below this",
+        help="exit 1 when any prompt version's mean score (0-1) is below this "
+        "(default: none, never)",
     )
-    out.add_argument("--quiet", action="store_true", help="no progress bar")
+    out.add_argument("--quiet", action="store_true", help="no progress bar (default: off, shown)")

@@ -10,7 +10,7 @@ import msgspec
 
 from reply_assist.models import Company
 
-__all__ = ["DEFAULT_CASES", "EVAL_COMPANY", "EvalCase", "band_of", "load_cases"]
+__all__ = ["BANDS", "DEFAULT_CASES", "EVAL_COMPANY", "EvalCase", "band_of", "load_cases"]
 
 DEFAULT_CASES: Final = Path(__file__).resolve().parent / "data" / "cases.jsonl"
 
@@ -41,8 +41,13 @@ class EvalCase(msgspec.Struct, frozen=True):
     must_not_contain: list[str] = msgspec.field(default_factory=list)
 
 
+# The star bands the reports and ``--sample`` use: negative 1–2, mixed 3, positive 4–5 (the
+# template drafter's bands too).
+BANDS: Final = ("1-2", "3", "4-5")
+
+
 def band_of(stars: int) -> str:
-    return "1-2" if stars <= 2 else "3" if stars == 3 else "4-5"
+    return BANDS[0] if stars <= 2 else BANDS[1] if stars == 3 else BANDS[2]
 
 
 def load_cases(path: Path = DEFAULT_CASES) -> list[EvalCase]:

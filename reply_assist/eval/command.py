@@ -2,8 +2,11 @@
 
 Runs every case through the built-in templates or any OpenAI-compatible endpoint, with one or
 two prompt versions side by side, and prints a table per language, star band and prompt
-version; writes ``eval-report.json`` and ``eval-report.md``; exits 1 when an arm scores under
-``--min-score``, so a team can put it in its CI.
+version; writes ``eval-report.json`` and ``eval-report.md``. The terminal opens with one line
+saying what runs (drafter, model, endpoint, cases, prompt versions) and closes with the time
+taken and where the reports are. Exit codes: 0 done, 1 an arm under ``--min-score``, 2 bad
+arguments, 3 the model endpoint failed (``endpoint_watch``: the run stops after the first
+failures, and no report is written over the last one).
 """
 
 from __future__ import annotations
@@ -19,15 +22,23 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from reply_assist.drafting.base import Drafter
+from reply_assist.drafting.failures import TIMEOUT
 from reply_assist.drafting.language import ensure_loaded
 from reply_assist.drafting.prompting import PromptLibrary, default_prompts_dir
 from reply_assist.drafting.template_texts import TemplateTexts, templates_dir
 from reply_assist.drafting.templates import TemplateDrafter
 from reply_assist.drafting.tokens import TokenCounter
-from reply_assist.eval.arguments import add_arguments
+from reply_assist.eval.arguments import DEFAULT_PROMPT_VERSION, add_arguments
 from reply_assist.eval.cases import EVAL_COMPANY, EvalCase, load_cases
-from reply_assist.eval.report import print_tables, summarise, write_reports
-from reply_assist.eval.runner import Arm, DiskCache, Judge, run_cases
+from reply_assist.eval.endpoint_watch import (
+    EXIT_ENDPOINT_FAILED,
+    EndpointFailed,
+    EndpointWatch,
+)
+from reply_assist.eval.report import header_line, summarise, write_reports
+from reply_assist.eval.runner import Arm, CaseResult, DiskCache, Judge, run_cases
+from reply_assist.eval.sampling import stratified_sample
+from reply_assist.eval.terminal import print_outcome, print_tables
 from reply_assist.logs import configure_logging
 
 __all__ = ["add_arguments", "main", "run"]
@@ -37,15 +48,15 @@ def _select(cases: list[EvalCase], args: argparse.Namespace) -> list[EvalCase]:
     if args.languages:
         wanted = {code.strip().lower() for code in args.languages.split(",")}
         cases = [c for c in cases if c.language in wanted]
-    if args.sample and args.sample < len(cases):
-        step = len(cases) / args.sample
-        cases = [cases[int(i * step)] for i in range(args.sample)]
+    if args.sample:
+        cases = stratified_sample(cases, args.sample)
     return cases
 
 
 def _openai(
     args: argparse.Namespace, base_url: str | None, model: str, counter: TokenCounter
-) -> Drafter:
+) -> tuple[Drafter, str]:
+    """The drafter, and the URL it really calls (the SDK's default when none is given)."""
     from reply_assist.drafting.llm import OpenAIDrafter, make_openai_client
 
     client = make_openai_client(
@@ -56,55 +67,91 @@ def _openai(
         max_connections=max(1, args.concurrency),
         transport="httpx",
     )
-    return OpenAIDrafter(client, model, args.temperature, counter=counter)
+    url = str(client.base_url).rstrip("/")
+    return OpenAIDrafter(client, model, args.temperature, counter=counter), url
+
+
+def _line(console: Console, text: str) -> None:
+    """One line as it is: no markup, no wrapping (a URL or a path stays whole)."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 async def _run(args: argparse.Namespace, console: Console) -> int:
-    configure_logging("WARNING", "console")  # the drafter's per-call debug lines are noise here
+    # The drafter logs each failed call; eval reports failures itself (on the case, in the
+    # report, and by stopping the run), so its log lines would only repeat them.
+    configure_logging("CRITICAL", "console")
     if args.base_url and not args.model:
-        console.print("reply-assist eval: --base-url needs --model (the chat model's name)")
+        _line(console, "reply-assist eval: --base-url needs --model (the chat model's name)")
         return 2
-    cases = _select(load_cases(args.cases), args)
+    try:
+        all_cases = load_cases(args.cases)
+    except (OSError, ValueError) as exc:
+        _line(console, f"reply-assist eval: cannot read --cases: {exc}")
+        return 2
+    cases = _select(all_cases, args)
     if not cases:
-        console.print("reply-assist eval: no cases selected")
+        _line(console, "reply-assist eval: no cases selected")
         return 2
     prompts_dir = args.prompts_dir or default_prompts_dir()
-    versions = args.prompt_versions or ["reply-v1"]
+    versions = args.prompt_versions or [DEFAULT_PROMPT_VERSION]
     try:
         libraries = {v: PromptLibrary.load(prompts_dir, v) for v in versions}
     except ValueError as exc:
-        console.print(f"reply-assist eval: {exc}")
+        _line(console, f"reply-assist eval: {exc}")
         return 2
     uses_model = bool(args.base_url or args.model)
     model_name = args.model or "template"
     counter = TokenCounter.for_model(model_name, _tiktoken_dir())
+    history = None
+    if args.history:
+        from reply_assist.eval.voice_eval import History
+
+        try:
+            history = History.load(args.history, counter)
+        except (OSError, ValueError) as exc:
+            _line(console, f"reply-assist eval: cannot read --history: {exc}")
+            return 2
+    started = time.perf_counter()
+    endpoint = None
+    drafter: Drafter
+    if uses_model:
+        drafter, endpoint = _openai(args, args.base_url, args.model, counter)
+    else:
+        drafter = TemplateDrafter(
+            TemplateTexts.load(templates_dir(prompts_dir, default_prompts_dir()))
+        )
+    meta: dict[str, Any] = {
+        "drafter": drafter.kind,
+        "model": args.model,
+        "endpoint": endpoint,
+        "cases": len(cases),
+        "selected_from": len(all_cases),
+        "sample": args.sample,
+        "prompt_versions": versions,
+        "history": args.history.name if args.history else None,
+    }
+    _line(console, header_line(meta))
     ensure_loaded()
-    drafter: Drafter = (
-        _openai(args, args.base_url, args.model, counter)
-        if uses_model
-        else TemplateDrafter(TemplateTexts.load(templates_dir(prompts_dir, default_prompts_dir())))
-    )
     identity: dict[str, Any] = {
         "base_url": args.base_url,
         "model": model_name,
         "temperature": args.temperature,
     }
+    watch = EndpointWatch(endpoint, secret=args.api_key) if endpoint else None
     judge = None
     if args.judge_model:
-        judge_base = args.judge_base_url or args.base_url
+        judge_drafter, judge_url = _openai(
+            args, args.judge_base_url or args.base_url, args.judge_model, counter
+        )
         judge = Judge(
-            _openai(args, judge_base, args.judge_model, counter),
-            {"base_url": judge_base, "model": args.judge_model, "temperature": 0.7, "judge": 1},
+            judge_drafter,
+            {"base_url": judge_url, "model": args.judge_model, "temperature": 0.7, "judge": 1},
+            EndpointWatch(judge_url, secret=args.api_key),
         )
     arms = [Arm(v, lib) for v, lib in libraries.items()]
-    history = None
-    if args.history:
-        from reply_assist.eval.voice_eval import History
-
-        history = History.load(args.history, counter)
+    if history:
         arms = [a for v, lib in libraries.items() for a in history.arms(v, lib)]
     cache = None if args.no_cache else DiskCache(args.cache_dir)
-    started = time.perf_counter()
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -115,6 +162,8 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
         transient=True,
     ) as progress:
         task = progress.add_task("drafting", total=len(cases) * len(arms))
+        failure: EndpointFailed | None = None
+        results: list[CaseResult] = []
         try:
             results = await run_cases(
                 cases,
@@ -129,31 +178,74 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
                 max_prompt_tokens=args.max_prompt_tokens,
                 max_tokens=args.max_tokens,
                 on_done=lambda: progress.advance(task),
+                watch=watch,
             )
+        except EndpointFailed as failed:
+            failure = failed
         finally:
             await drafter.aclose()
             if judge:
                 await judge.drafter.aclose()
-    meta: dict[str, Any] = {
-        "drafter": drafter.kind,
-        "model": model_name,
-        "cases": len(cases),
-        "seconds": round(time.perf_counter() - started, 1),
-    }
+    seconds = round(time.perf_counter() - started, 1)
+    if failure is not None:
+        answered = watch.successes if watch and cache else 0
+        return _stopped(failure, seconds, args, answered, console)
+    meta["seconds"] = seconds
     if cache:
         meta["cache_hits"] = cache.hits
     summary = summarise(results, meta)
     if history:
-        summary["voice"] = history.closeness(results)
+        summary["voice"] = history.match(results)
+    return _report(summary, results, args, console)
+
+
+def _stopped(
+    failure: EndpointFailed,
+    seconds: float,
+    args: argparse.Namespace,
+    answers_cached: int,
+    console: Console,
+) -> int:
+    """The endpoint failed: say where and why, and what is kept; no report is written."""
+    _line(console, f"reply-assist eval: stopped: {failure}")
+    if failure.code == TIMEOUT:
+        _line(
+            console,
+            f"each call had --timeout {args.timeout:g} s (and 2 retries): a slow model needs "
+            "a larger --timeout, or a smaller --concurrency",
+        )
+    kept = (
+        f"; the {answers_cached} answers it got are cached in {args.cache_dir}, a rerun starts "
+        "from them"
+        if answers_cached
+        else ""
+    )
+    _line(console, f"stopped after {seconds} s; no report written{kept}")
+    return EXIT_ENDPOINT_FAILED
+
+
+def _report(
+    summary: dict[str, Any],
+    results: list[CaseResult],
+    args: argparse.Namespace,
+    console: Console,
+) -> int:
+    """The tables, the reports, one line per arm, and the closing line; the exit code."""
     print_tables(summary, console)
     json_path, md_path = write_reports(summary, results, args.out)
-    console.print(f"reports: {json_path} {md_path}")
+    print_outcome(results, list(summary["arms"]), console)
+    code = 0
     if args.min_score is not None:
-        low = {a: s["score"] for a, s in summary["arms"].items() if s["score"] < args.min_score}
+        low = {
+            a: s["score"]
+            for a, s in summary["arms"].items()
+            if s["score"] is None or s["score"] < args.min_score
+        }
         if low:
-            console.print(f"reply-assist eval: under --min-score {args.min_score}: {low}")
-            return 1
-    return 0
+            _line(console, f"reply-assist eval: under --min-score {args.min_score}: {low}")
+            code = 1
+    _line(console, f"done in {summary['meta']['seconds']} s; reports: {md_path} and {json_path}")
+    return code
 
 
 def _tiktoken_dir() -> Path:

@@ -1,5 +1,10 @@
-"""Summaries of an eval run: tables per prompt version, language and star band; JSON and
-Markdown reports."""
+"""Summaries of an eval run (per prompt version, language, star band and tag) and the reports
+written from them: ``eval-report.json`` (everything, every case) and ``eval-report.md``.
+
+A case whose model call failed is counted apart (``errors``) and left out of every score,
+share and mean: a failed call says nothing about the drafts, so a group with no scored case
+is n/a (``None`` in the JSON), never 0.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,28 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
+from reply_assist.eval.markdown import markdown_report
 from reply_assist.eval.runner import CaseResult
 
-__all__ = ["print_tables", "summarise", "write_reports"]
+__all__ = ["header_line", "summarise", "write_reports"]
+
+
+def header_line(meta: dict[str, Any]) -> str:
+    """The run in one line: drafter, model, endpoint, cases, prompt versions."""
+    drafter = "templates (built in, no model)" if meta["drafter"] == "template" else meta["drafter"]
+    cases = f"{meta['cases']} cases"
+    if meta.get("sample"):
+        cases = (
+            f"{meta['cases']} of {meta['selected_from']} cases (--sample {meta['sample']}, "
+            "stratified by language x star band)"
+        )
+    versions = ", ".join(meta["prompt_versions"])
+    if meta.get("history"):
+        versions += f" (each without and with examples from {meta['history']})"
+    return (
+        f"reply-assist eval: drafter {drafter}; model {meta['model'] or 'none'}; "
+        f"endpoint {meta['endpoint'] or 'none'}; {cases}; prompt versions {versions}"
+    )
 
 
 def _group(
@@ -27,20 +48,24 @@ def _group(
     return dict(sorted(groups.items()))
 
 
+def _share(count: int, total: int) -> float | None:
+    return round(count / total, 4) if total else None
+
+
 def _stats(results: Sequence[CaseResult]) -> dict[str, Any]:
-    openings = [r.opening for r in results if r.text]
-    judged = [r.judge for r in results if r.judge]
+    scored = [r for r in results if r.scored]
+    openings = [r.opening for r in scored if r.text]
+    judged = [r.judge for r in scored if r.judge]
     out: dict[str, Any] = {
         "cases": len(results),
-        "score": round(mean(r.score for r in results), 4) if results else 0.0,
-        "all_checks_passed": round(
-            sum(1 for r in results if r.verdicts and all(r.verdicts.values()))
-            / max(1, len(results)),
-            4,
+        "scored": len(scored),
+        "errors": len(results) - len(scored),
+        "score": round(mean(r.score for r in scored if r.score is not None), 4) if scored else None,
+        "all_checks_passed": _share(
+            sum(1 for r in scored if r.verdicts and all(r.verdicts.values())), len(scored)
         ),
-        "errors": sum(1 for r in results if r.error),
-        "distinct_openings": round(len(set(openings)) / len(openings), 4) if openings else 0.0,
-        "mean_words": round(mean(len(r.text.split()) for r in results), 1) if results else 0.0,
+        "distinct_openings": _share(len(set(openings)), len(openings)),
+        "mean_words": round(mean(len(r.text.split()) for r in scored), 1) if scored else None,
     }
     if judged:
         out["judge"] = {k: round(mean(j[k] for j in judged if k in j), 2) for k in ("tone", "fit")}
@@ -78,144 +103,30 @@ def summarise(results: Sequence[CaseResult], meta: dict[str, Any]) -> dict[str, 
     return {"meta": meta, "arms": arms}
 
 
-def print_tables(summary: dict[str, Any], console: Console) -> None:
-    arms = summary["arms"]
-    for title, part in (("language", "by_language"), ("star band", "by_band"), ("tag", "by_tag")):
-        table = Table(title=f"Score by {title} (share of the applicable checks passed)")
-        table.add_column(title)
-        keys = sorted({k for arm in arms.values() for k in arm[part]})
-        for arm in arms:
-            table.add_column(arm, justify="right")
-        for key in keys:
-            table.add_row(
-                key,
-                *(
-                    f"{arms[a][part][key]['score']:.3f} ({arms[a][part][key]['cases']})"
-                    if key in arms[a][part]
-                    else "-"
-                    for a in arms
-                ),
-            )
-        table.add_row(
-            "all", *(f"{arms[a]['score']:.3f} ({arms[a]['cases']})" for a in arms), style="bold"
-        )
-        console.print(table)
-    checks = Table(title="Pass rate per check")
-    checks.add_column("check")
-    for arm in arms:
-        checks.add_column(arm, justify="right")
-    names = sorted({n for arm in arms.values() for n in arm["checks"]})
-    for name in names:
-        checks.add_row(
-            name,
-            *(
-                f"{arms[a]['checks'][name]['pass_rate']:.3f}" if name in arms[a]["checks"] else "-"
-                for a in arms
-            ),
-        )
-    for label, field in (
-        ("distinct openings", "distinct_openings"),
-        ("all checks passed", "all_checks_passed"),
-        ("mean words", "mean_words"),
-        ("errors", "errors"),
-    ):
-        checks.add_row(label, *(str(arms[a][field]) for a in arms), style="bold")
-    console.print(checks)
-    if any("judge" in arm for arm in arms.values()):
-        judge = Table(title="Judge model (1-5), reported apart from the checks")
-        judge.add_column("arm")
-        judge.add_column("tone", justify="right")
-        judge.add_column("fit", justify="right")
-        for arm, stats in arms.items():
-            if "judge" in stats:
-                judge.add_row(arm, str(stats["judge"]["tone"]), str(stats["judge"]["fit"]))
-        console.print(judge)
-    if "voice" in summary:
-        voice = Table(title="Closeness to the company's published replies (1 = same style)")
-        voice.add_column("arm")
-        for measure in ("greeting", "sign_off", "length", "formality", "overall"):
-            voice.add_column(measure, justify="right")
-        for arm, stats in summary["voice"].items():
-            voice.add_row(
-                arm,
-                *(
-                    f"{stats[m]:.3f}"
-                    for m in ("greeting", "sign_off", "length", "formality", "overall")
-                ),
-            )
-        console.print(voice)
-
-
-def _markdown(summary: dict[str, Any]) -> str:
-    arms = summary["arms"]
-    meta = summary["meta"]
-    lines = [
-        "# reply-assist eval",
-        "",
-        ", ".join(f"{k}: {v}" for k, v in meta.items()),
-        "",
-    ]
-    for title, part in (("language", "by_language"), ("star band", "by_band"), ("tag", "by_tag")):
-        keys = sorted({k for arm in arms.values() for k in arm[part]})
-        lines += [f"## Score by {title}", "", f"| {title} | " + " | ".join(arms) + " |"]
-        lines.append("|---|" + "---:|" * len(arms))
-        for key in keys:
-            cells = [
-                f"{arms[a][part][key]['score']:.3f}" if key in arms[a][part] else "-" for a in arms
-            ]
-            lines.append(f"| {key} | " + " | ".join(cells) + " |")
-        lines.append(
-            "| **all** | " + " | ".join(f"**{arms[a]['score']:.3f}**" for a in arms) + " |"
-        )
-        lines.append("")
-    names = sorted({n for arm in arms.values() for n in arm["checks"]})
-    lines += ["## Pass rate per check", "", "| check | " + " | ".join(arms) + " |"]
-    lines.append("|---|" + "---:|" * len(arms))
-    for name in names:
-        cells = [
-            f"{arms[a]['checks'][name]['pass_rate']:.3f}" if name in arms[a]["checks"] else "-"
-            for a in arms
-        ]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    for label, field in (("distinct openings", "distinct_openings"), ("errors", "errors")):
-        lines.append(f"| *{label}* | " + " | ".join(str(arms[a][field]) for a in arms) + " |")
-    if "voice" in summary:
-        lines += ["", "## Closeness to the company's published replies", ""]
-        lines.append("| arm | greeting | sign-off | length | formality | overall |")
-        lines.append("|---|---:|---:|---:|---:|---:|")
-        for arm, s in summary["voice"].items():
-            lines.append(
-                f"| {arm} | {s['greeting']:.3f} | {s['sign_off']:.3f} | {s['length']:.3f} "
-                f"| {s['formality']:.3f} | {s['overall']:.3f} |"
-            )
-    return "\n".join(lines) + "\n"
+def _case(result: CaseResult) -> dict[str, Any]:
+    return {
+        "id": result.case.id,
+        "arm": result.arm,
+        "language": result.case.language,
+        "stars": result.case.stars,
+        "score": round(result.score, 4) if result.score is not None else None,
+        "failed": sorted(k for k, ok in result.verdicts.items() if not ok),
+        "text": result.text,
+        "model": result.model,
+        "cached": result.cached,
+        "error": result.error,
+        "judge": result.judge,
+    }
 
 
 def write_reports(
     summary: dict[str, Any], results: Sequence[CaseResult], directory: Path
 ) -> tuple[Path, Path]:
+    """Write ``eval-report.json`` and ``eval-report.md`` in ``directory``; their paths."""
     directory.mkdir(parents=True, exist_ok=True)
-    data = {
-        **summary,
-        "cases": [
-            {
-                "id": r.case.id,
-                "arm": r.arm,
-                "language": r.case.language,
-                "stars": r.case.stars,
-                "score": round(r.score, 4),
-                "failed": sorted(k for k, ok in r.verdicts.items() if not ok),
-                "text": r.text,
-                "model": r.model,
-                "cached": r.cached,
-                "error": r.error,
-                "judge": r.judge,
-            }
-            for r in results
-        ],
-    }
     json_path = directory / "eval-report.json"
     md_path = directory / "eval-report.md"
+    data = {**summary, "cases": [_case(r) for r in results]}
     json_path.write_text(json.dumps(data, ensure_ascii=False, indent=1), "utf-8")
-    md_path.write_text(_markdown(summary), "utf-8")
+    md_path.write_text(markdown_report(summary, results, header_line(summary["meta"])), "utf-8")
     return json_path, md_path

@@ -5,6 +5,10 @@ rendered by the service's ``PromptLibrary``, so eval measures what the service w
 answers are cached on disk by a hash of everything that decides them (endpoint, model,
 temperature, token limit, both messages): a rerun of an unchanged case costs nothing, and a
 changed prompt misses the cache as it should.
+
+A failed model call is recorded on its case (``error`` set, no score): such cases are counted
+apart and shown as n/a, never scored 0. An endpoint that fails several calls in a row stops the
+run (``endpoint_watch``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from reply_assist.drafting.prompting import PromptLibrary
 from reply_assist.drafting.tokens import TokenCounter
 from reply_assist.errors import LLMUnavailable
 from reply_assist.eval.cases import EvalCase, band_of
+from reply_assist.eval.endpoint_watch import EndpointFailed, EndpointWatch, describe_failure
 from reply_assist.eval.scoring import score_draft
 from reply_assist.models import Company
 from reply_assist.services.safety import mask_personal_data
@@ -117,6 +122,7 @@ class Judge:
 
     drafter: Drafter
     identity: dict[str, Any]
+    watch: EndpointWatch | None = None
 
     async def rate(
         self, case: EvalCase, reply: str, cache: DiskCache | None
@@ -131,10 +137,16 @@ class Judge:
             messages=PromptMessages(_JUDGE_SYSTEM, user, "judge", 0, False),
             max_tokens=40,
         )
+        if self.watch:
+            self.watch.check()
         try:
             completion, _ = await _complete(self.drafter, request, cache, self.identity)
-        except LLMUnavailable:
+        except LLMUnavailable as exc:
+            if self.watch:
+                self.watch.failed(exc)
             return None
+        if self.watch:
+            self.watch.succeeded()
         match = re.search(r"\{.*?\}", completion.text, re.DOTALL)
         try:
             data = json.loads(match.group()) if match else {}
@@ -159,7 +171,7 @@ class CaseResult:
     text: str
     model: str
     verdicts: dict[str, bool]
-    score: float
+    score: float | None  # None: the model call failed (``error``), so nothing was scored
     opening: str
     cached: bool = False
     error: str | None = None
@@ -169,6 +181,10 @@ class CaseResult:
     @property
     def band(self) -> str:
         return band_of(self.case.stars)
+
+    @property
+    def scored(self) -> bool:
+        return self.error is None
 
 
 def _request(
@@ -217,23 +233,41 @@ async def run_cases(
     max_prompt_tokens: int = 3000,
     max_tokens: int = 400,
     on_done: Callable[[], None] | None = None,
+    watch: EndpointWatch | None = None,
 ) -> list[CaseResult]:
     """Draft and score every case in every arm, ``concurrency`` model calls at a time.
 
-    A model failure is recorded on its case (score 0, ``error`` set), never fatal: one flaky
-    answer must not throw away a run that has cost hundreds of calls.
+    A model failure is recorded on its case (no score, ``error`` set): one flaky answer must
+    not throw away a run that has cost hundreds of calls. When ``watch`` (or the judge's) sees
+    its endpoint fail too often in a row, the calls still running are cancelled and
+    ``EndpointFailed`` is raised.
     """
     gate = asyncio.Semaphore(concurrency)
 
     async def one(arm: Arm, case: EvalCase) -> CaseResult:
         request = _request(arm, case, company, counter, max_prompt_tokens, max_tokens)
         async with gate:
+            if watch:
+                watch.check()
             try:
                 completion, cached = await _complete(drafter, request, cache, identity)
             except LLMUnavailable as exc:
+                if watch:
+                    watch.failed(exc)
                 if on_done:
                     on_done()
-                return CaseResult(case, arm.label, "", "", {}, 0.0, "", error=str(exc))
+                return CaseResult(
+                    case,
+                    arm.label,
+                    "",
+                    "",
+                    {},
+                    None,
+                    "",
+                    error=watch.describe(exc) if watch else describe_failure(exc),
+                )
+            if watch:
+                watch.succeeded()
             rating = await judge.rate(case, completion.text, cache) if judge else None
         scored = score_draft(
             case,
@@ -260,4 +294,9 @@ async def run_cases(
             },
         )
 
-    return list(await asyncio.gather(*(one(arm, case) for arm in arms for case in cases)))
+    try:
+        async with asyncio.TaskGroup() as group:  # one raising cancels the others
+            tasks = [group.create_task(one(arm, case)) for arm in arms for case in cases]
+    except* EndpointFailed as failed:
+        raise failed.exceptions[0] from None
+    return [task.result() for task in tasks]

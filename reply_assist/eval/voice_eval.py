@@ -1,26 +1,18 @@
 """``eval --history``: how close drafts come to a company's own published replies.
 
 A history is a JSONL file of replies the company published (``language``, ``stars``, ``review``,
-``reply``, optionally ``author_name``). Each prompt version then runs twice: without examples,
-and with examples chosen from the history exactly as the service chooses them
-(``services/voice.py``). Four measures compare each draft with the history's replies in the same
-language, each 0 to 1 (1: the company's style):
-
-    greeting    the draft's first word is the one the company's replies most often start with
-    sign_off    its closing line (before the signature) is the company's most common one
-    length      1 - |words - the company's mean| / the company's mean, at least 0
-    formality   it addresses the reader as the company does (formal "Sie/vous/usted/u/ni",
-                informal "du/tu/tú/je", or neither)
+``reply``, optionally ``author_name``). Each prompt version then runs as several arms: without
+examples, and with examples chosen from the history exactly as the service chooses them
+(``services/voice.py``); a further way of drafting (a style profile) is one more ``Arm`` here.
+Every draft in a language the history has is held to the company's style in that language on
+greeting, sign-off, formality and length, each reported apart (``style_match``).
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from statistics import mean
 from typing import Any
 
 import msgspec
@@ -29,6 +21,13 @@ from reply_assist.drafting.prompting import PromptLibrary
 from reply_assist.drafting.tokens import TokenCounter
 from reply_assist.eval.cases import EVAL_COMPANY, EvalCase
 from reply_assist.eval.runner import Arm, CaseResult
+from reply_assist.eval.style_match import (
+    CompanyStyle,
+    PublishedReply,
+    StyleMatch,
+    learn_style,
+    match_style,
+)
 from reply_assist.markets import star_band
 from reply_assist.services.voice import (
     VoiceExample,
@@ -37,29 +36,10 @@ from reply_assist.services.voice import (
     review_for_matching,
 )
 
-__all__ = ["History", "HistoryReply", "style_of"]
+__all__ = ["MEASURES", "WITH_EXAMPLES", "History", "HistoryReply"]
 
 WITH_EXAMPLES = "+examples"
-
-# Pronouns that address the reader, per language: (formal, informal).
-_ADDRESS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "de": (
-        frozenset({"sie", "ihnen", "ihr", "ihre", "ihren", "ihrem"}),
-        frozenset({"du", "dir", "dich", "dein", "deine"}),
-    ),
-    "fr": (frozenset({"vous", "votre", "vos"}), frozenset({"tu", "te", "toi", "ton", "ta", "tes"})),
-    "es": (frozenset({"usted", "ustedes", "le"}), frozenset({"tú", "te", "ti", "tu", "tus"})),
-    "nl": (frozenset({"u", "uw"}), frozenset({"je", "jij", "jouw", "jou"})),
-    "sv": (frozenset({"ni", "er", "ert", "era"}), frozenset({"du", "dig", "din", "ditt", "dina"})),
-    "da": (frozenset({"de", "dem", "deres"}), frozenset({"du", "dig", "din", "dit", "dine"})),
-    "no": (frozenset({"dere", "deres"}), frozenset({"du", "deg", "din", "ditt", "dine"})),
-    "fi": (
-        frozenset({"te", "teille", "teidän", "teitä"}),
-        frozenset({"sinä", "sinulle", "sinun", "sinua"}),
-    ),
-    "en": (frozenset(), frozenset()),
-}
-_WORD = re.compile(r"[^\W\d_]+")
+MEASURES = ("greeting", "sign_off", "formality", "length")
 
 
 class HistoryReply(msgspec.Struct, frozen=True):
@@ -68,35 +48,6 @@ class HistoryReply(msgspec.Struct, frozen=True):
     review: str
     reply: str
     author_name: str | None = None
-
-
-@dataclass(frozen=True)
-class _Style:
-    greeting: str
-    sign_off: str
-    words: int
-    formality: str
-
-
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.strip().splitlines() if line.strip()]
-
-
-def style_of(text: str, language: str, signature: str | None) -> _Style:
-    lines = _lines(text) or [""]
-    words = _WORD.findall(lines[0].lower())
-    closing = lines[-1]
-    if signature and " ".join(signature.split()) in " ".join(closing.split()) and len(lines) > 1:
-        closing = lines[-2]
-    sign_off = " ".join(_WORD.findall(closing.lower())[:4])
-    tokens = {w for w in _WORD.findall(text.lower())}
-    formal, informal = _ADDRESS.get(language, (frozenset(), frozenset()))
-    formality = "formal" if tokens & formal else "informal" if tokens & informal else "neither"
-    return _Style(words[0] if words else "", sign_off, len(text.split()), formality)
-
-
-def _mode(values: Sequence[str]) -> str:
-    return Counter(values).most_common(1)[0][0] if values else ""
 
 
 class History:
@@ -115,26 +66,28 @@ class History:
             )
             for i, r in enumerate(replies)
         ]
-        signature = EVAL_COMPANY.signature
-        by_language: dict[str, list[_Style]] = defaultdict(list)
+        by_language: dict[str, list[PublishedReply]] = defaultdict(list)
         for r in replies:
-            by_language[r.language].append(style_of(r.reply, r.language, signature))
-        self._target = {
-            language: _Style(
-                _mode([s.greeting for s in styles]),
-                _mode([s.sign_off for s in styles]),
-                round(mean(s.words for s in styles)),
-                _mode([s.formality for s in styles]),
+            by_language[r.language].append(
+                PublishedReply(r.language, r.stars, r.reply, r.author_name)
             )
-            for language, styles in by_language.items()
+        self.styles: dict[str, CompanyStyle] = {
+            language: learn_style(language, published)
+            for language, published in sorted(by_language.items())
         }
 
     @classmethod
     def load(cls, path: Path, counter: TokenCounter) -> History:
+        """Read a JSONL history; raises ``ValueError`` naming the line of a malformed reply."""
         decoder = msgspec.json.Decoder(HistoryReply)
-        replies = [
-            decoder.decode(line) for line in path.read_text("utf-8").splitlines() if line.strip()
-        ]
+        replies = []
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                replies.append(decoder.decode(line))
+            except msgspec.DecodeError as exc:
+                raise ValueError(f"{path}:{number}: {exc}") from exc
         return cls(replies, counter)
 
     def examples(self, case: EvalCase) -> list[str]:
@@ -149,26 +102,83 @@ class History:
     def arms(self, version: str, prompts: PromptLibrary) -> list[Arm]:
         return [Arm(version, prompts), Arm(f"{version}{WITH_EXAMPLES}", prompts, self.examples)]
 
-    def closeness(self, results: Sequence[CaseResult]) -> dict[str, dict[str, Any]]:
-        """Per arm, the mean of each measure over the drafts in the history's languages."""
-        scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    def match(self, results: Sequence[CaseResult]) -> dict[str, Any]:
+        """The company's style per language, and per arm how many drafts match it on each
+        measure, over all the history's languages and per language. A measure that does not
+        apply to a draft (formality in English) is left out of its share, and a case whose
+        model call failed is not counted at all."""
+        per_arm: dict[str, dict[str, list[tuple[CaseResult, StyleMatch]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
         for result in results:
-            target = self._target.get(result.case.language)
-            if target is None or not result.text:
+            style = self.styles.get(result.case.language)
+            if style is None or not result.scored:
                 continue
-            style = style_of(result.text, result.case.language, EVAL_COMPANY.signature)
-            measures = {
-                "greeting": float(style.greeting == target.greeting),
-                "sign_off": float(style.sign_off == target.sign_off),
-                "length": max(0.0, 1 - abs(style.words - target.words) / max(1, target.words)),
-                "formality": float(style.formality == target.formality),
-            }
-            measures["overall"] = mean(measures.values())
-            for name, value in measures.items():
-                scores[result.arm][name].append(value)
-        out: dict[str, dict[str, Any]] = {}
-        for arm, by_measure in sorted(scores.items()):
-            row: dict[str, Any] = {k: round(mean(v), 4) for k, v in by_measure.items()}
-            row["cases"] = len(by_measure["overall"])
-            out[arm] = row
-        return out
+            matched = match_style(
+                result.text, style, stars=result.case.stars, reader_name=result.case.author_name
+            )
+            per_arm[result.arm][result.case.language].append((result, matched))
+        return {
+            "company": {language: _style_row(style) for language, style in self.styles.items()},
+            "arms": {
+                arm: {
+                    "all": _shares([m for rows in by_language.values() for m in rows]),
+                    "by_language": {
+                        language: _shares(rows) for language, rows in sorted(by_language.items())
+                    },
+                }
+                for arm, by_language in sorted(per_arm.items())
+            },
+        }
+
+
+def _style_row(style: CompanyStyle) -> dict[str, Any]:
+    return {
+        "replies": style.replies,
+        "greeting": style.greeting_named
+        if style.greeting_named is not None
+        else style.greeting_generic,
+        "sign_off": style.sign_off,
+        "formality": style.address,
+        "words": style.words,
+        "words_by_band": style.words_by_band,
+    }
+
+
+def _share(values: Sequence[bool | None]) -> dict[str, Any]:
+    measured = [v for v in values if v is not None]
+    return {
+        "match": round(sum(measured) / len(measured), 4) if measured else None,
+        "matched": sum(measured),
+        "of": len(measured),
+    }
+
+
+def _usual(values: Sequence[str | None]) -> str | None:
+    present = [v for v in values if v is not None]
+    return Counter(present).most_common(1)[0][0] if present else None
+
+
+def _shares(rows: Sequence[tuple[CaseResult, StyleMatch]]) -> dict[str, Any]:
+    """Per measure: the share of drafts that match, and what the drafts most often do."""
+    matches = [m for _, m in rows]
+    ratios = [m.length_ratio for m in matches]
+    return {
+        "drafts": len(matches),
+        "greeting": {
+            **_share([m.greeting for m in matches]),
+            "drafts_usually": _usual([m.draft_greeting for m in matches]),
+        },
+        "sign_off": {
+            **_share([m.sign_off for m in matches]),
+            "drafts_usually": _usual([m.draft_sign_off for m in matches]),
+        },
+        "formality": {
+            **_share([m.formality for m in matches]),
+            "drafts_usually": _usual([m.draft_address for m in matches]),
+        },
+        "length": {
+            **_share([m.length for m in matches]),
+            "ratio": round(sum(ratios) / len(ratios), 2) if ratios else None,
+        },
+    }

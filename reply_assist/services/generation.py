@@ -26,6 +26,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from reply_assist import metrics
+from reply_assist.drafting import framing
 from reply_assist.drafting.base import (
     Answering,
     CompanyFacts,
@@ -34,23 +35,27 @@ from reply_assist.drafting.base import (
     ReviewFacts,
     Usage,
 )
+from reply_assist.drafting.style import Style, frame_for
 from reply_assist.errors import (
     LLMUnavailable,
     ReplyAssistError,
     StoreUnavailable,
 )
 from reply_assist.markets import star_band, star_shift
-from reply_assist.models import GENERATION_LIMIT, Company, DraftUsage, StoredDraft
+from reply_assist.models import GENERATION_LIMIT, Company, DraftUsage, Origin, StoredDraft
 from reply_assist.runtime import Runtime
 from reply_assist.services import idempotency, safety, voice
 from reply_assist.services.eligibility import LIMIT_DETAIL, evaluate, refusal
 from reply_assist.services.lookups import require_found
+from reply_assist.services.style import style_for_draft
 from reply_assist.store.drafts import DraftRecord
 from reply_assist.store.reviews import Loaded, Reservation, ReviewRecord
 
-__all__ = ["GenerateCall", "Generation", "begin_generation"]
+__all__ = ["RULE_DRAFT_DETAIL", "GenerateCall", "Generation", "begin_generation"]
 
 log = structlog.get_logger(__name__)
+
+RULE_DRAFT_DETAIL = "The review already has the draft its company's rules made."
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,9 @@ class GenerateCall:
     review_id: str
     guidance: str | None
     idempotency_key: str | None
+    origin: Origin = "request"
+    # The draft-rules job (its stream entry id) that this call runs: the commit finishes it.
+    job: str | None = None
 
 
 def _new_draft_id() -> str:
@@ -96,6 +104,12 @@ class Generation:
         self._reservation = reservation
         self._claim = claim
         self.request = request
+        # The frame's lines are the company's own words, which the system prompt quotes: a
+        # draft that carries them repeats nothing it should not (no prompt_leak for them).
+        self._frame = frame_for(request)
+        frame = self._frame
+        lines = (frame.greeting, frame.closing, frame.sign_off) if frame else ()
+        self._own_passages = (*request.examples, *filter(None, lines))
 
     async def complete(self) -> DraftRecord:
         """Generate without streaming; one retry when the output checks find something."""
@@ -127,7 +141,13 @@ class Generation:
         try:
             completion: Completion | None = None
             with _model_timer(self._rt.drafter.kind) as timer:
-                async for item in self._rt.drafter.stream(self.request):
+                items = self._rt.drafter.stream(self.request)
+                if self._frame is not None:
+                    # Framed as the company frames its replies (drafting/framing.py): the
+                    # greeting streams first, the closing and sign-off last; the draft stored is
+                    # the text streamed.
+                    items = framing.framed_stream(items, self.request)
+                async for item in items:
                     if isinstance(item, Completion):
                         completion = item
                     else:
@@ -149,7 +169,9 @@ class Generation:
             completion = await call
             timer.ok = True
         _count_tokens(completion.usage)
-        return completion
+        if self._frame is None:
+            return completion
+        return framing.frame_completion(completion, self.request)
 
     def _inspect(self, completion: Completion) -> list[str]:
         return safety.inspect_draft(
@@ -159,7 +181,7 @@ class Generation:
             system_prompt=self.request.messages.system,
             cut_off=completion.cut_off,
             review=self._record.review,
-            examples=self.request.examples,
+            examples=self._own_passages,
         )
 
     async def _commit(self, completion: Completion, warnings: list[str]) -> DraftRecord:
@@ -170,7 +192,7 @@ class Generation:
         draft = StoredDraft(
             id=_new_draft_id(),
             review_id=call.review_id,
-            text=completion.text,
+            text=safety.visible(completion.text),  # as the checks read it: approved is checked
             language=self.request.review.language,
             model=completion.model,
             prompt_version=self.request.messages.prompt_version,
@@ -181,6 +203,7 @@ class Generation:
             created_at=now,
             warnings=warnings,
             prompt_truncated=self.request.messages.truncated,
+            origin=call.origin,
             star_band=self.request.review.star_band,
             country=self.request.review.country,
         )
@@ -197,7 +220,11 @@ class Generation:
             created_epoch_s=now.timestamp(),
             limit=GENERATION_LIMIT,
             idempotency=idempotency,
+            origin=call.origin,
+            job=call.job,
         )
+        if result == "duplicate":  # a rule's job run twice: the first one's draft stands
+            raise refusal("rule_draft_exists", RULE_DRAFT_DETAIL)
         if result is None:
             # Only when the model outlived the reservation and others took the slots meanwhile.
             raise refusal("generation_limit_reached", LIMIT_DETAIL)
@@ -213,6 +240,7 @@ class Generation:
             generation=result.generation,
             model=draft.model,
             warnings=warnings,
+            origin=call.origin,
         )
         return DraftRecord(
             data=draft,
@@ -341,8 +369,9 @@ async def begin_generation(
             raise refusal("generation_limit_reached", LIMIT_DETAIL)
         assert record.language is not None  # evaluate() refuses a review without one
         examples = await _voice_examples(rt, company, record, record.language)
+        style = await style_for_draft(rt, company, record.language)
         request = _draft_request(
-            rt, company, record, record.language, call.guidance, reservation.used, examples
+            rt, company, record, record.language, call.guidance, reservation.used, examples, style
         )
     except BaseException as exc:
         _count_failure(exc)
@@ -360,6 +389,7 @@ def _draft_request(
     guidance: str | None,
     variant: int,
     examples: list[str],
+    style: Style | None = None,
 ) -> DraftRequest:
     review = record.review
     # Every free-text field that reaches the model is masked: it needs no one's e-mail address
@@ -385,7 +415,13 @@ def _draft_request(
         name=company.name, brand_voice=company.brand_voice, signature=company.signature
     )
     messages = rt.prompts.render(
-        company_facts, facts, guidance, rt.tokens, rt.settings.max_prompt_tokens, examples
+        company_facts,
+        facts,
+        guidance,
+        rt.tokens,
+        rt.settings.max_prompt_tokens,
+        examples,
+        style=style,
     )
     return DraftRequest(
         company=company_facts,
@@ -396,6 +432,7 @@ def _draft_request(
         variant=variant,
         company_id=company.id,
         examples=tuple(examples),
+        style=style,
     )
 
 
@@ -412,13 +449,17 @@ async def _voice_examples(
     except RedisError as exc:
         log.warning("voice_examples_unavailable", company_id=company.id, error=type(exc).__name__)
         return []
+    # The newest examples of the language and band, not those most like this review: the same
+    # for every review, so the prompt's head stays the same (voice.py). Each is checked again
+    # with today's checks before it is shown.
     return voice.choose_examples(
         candidates,
         language=language,
         band=star_band(
             record.review.stars, star_shift(record.review.country, company.market_star_shift)
         ),
-        review_text=record.review.text,
+        review_text=None,
         counter=rt.tokens,
         exclude_review=record.review.id,
+        accept=lambda example: voice.example_passes(example, company),
     )

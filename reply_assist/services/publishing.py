@@ -1,14 +1,21 @@
 """Publishing: the only way a reply goes out, always by a person (an agent's explicit call).
 
 Publishing is safe to repeat: a text equal to the current version's publishes nothing and is
-answered with that version (200), so a double click or a retry never makes a second version or
-event; and an ``Idempotency-Key`` replays the first call's answer, as on generate, even after
-someone else has published since.
+answered with that version (200, ``changed`` false), so a double click or a retry never makes a
+second version or event; and an ``Idempotency-Key`` replays the first call's answer, as on
+generate, even after someone else has published since.
+
+Which draft a version came from: a publish records the ``draft_id`` it names, as given. The
+reply desk's "Edit reply → Publish updated reply" edits the published reply, not a draft, so it
+names none, as an API client's update of the text does; publishing a draft (the desk's
+"Publish reply", or ``draft_id`` in the API) names it. The statistics count a draft's first
+publish only (``from_draft``, ``unedited``, the edit ratio): however many times the review's
+reply is updated, naming that draft again or not, the draft counts once (``publish.lua``).
 """
 
 from __future__ import annotations
 
-import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
@@ -21,21 +28,30 @@ from redis.exceptions import RedisError
 from reply_assist.errors import NotFound
 from reply_assist.markets import star_band, star_shift
 from reply_assist.runtime import Runtime
-from reply_assist.services import idempotency, voice
+from reply_assist.services import idempotency, style, voice
+from reply_assist.services import text as texts
+from reply_assist.services.access import AGENT, ANY_ROLE, Principal, authorize
 from reply_assist.services.lookups import require_review
 from reply_assist.store.drafts import DraftRecord
 from reply_assist.store.replies import ReplyVersion
 from reply_assist.store.reviews import ReviewRecord
 
-__all__ = ["Published", "is_blank", "keep_upvoted_reply", "publish_reply"]
+__all__ = [
+    "PublishPreview",
+    "Published",
+    "ReplyVersion",
+    "deliver_pending_events",
+    "get_reply",
+    "keep_upvoted_reply",
+    "preview_publish",
+    "publish_reply",
+    "reply_versions",
+]
 
 log = structlog.get_logger(__name__)
 
 # A publish is a few Redis calls: a claim older than this belongs to a process that died.
 _LEASE_S: Final = 60.0
-# Characters that show nothing: white space, controls, and format characters (zero-width
-# space, word joiner, byte-order mark), which str.isspace() does not count.
-_INVISIBLE: Final = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
 
 
 class Published(msgspec.Struct):
@@ -43,15 +59,72 @@ class Published(msgspec.Struct):
 
     status: int  # 201 the first version, 200 an update or an unchanged text
     version: ReplyVersion
+    # False when the text was the current version's already: nothing was published.
+    changed: bool = True
 
 
-def is_blank(text: str) -> bool:
-    """True when the text would show nothing at all on the review page."""
-    return all(ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in text)
+@dataclass(frozen=True, slots=True)
+class PublishPreview:
+    """What a publish of ``text`` would do, for a face that asks the person once more."""
+
+    text: str  # as it would be published (line endings normalised)
+    current: ReplyVersion | None  # the published reply now, if any
+    draft: DraftRecord | None  # the draft named, if any
+
+    @property
+    def unchanged(self) -> bool:
+        """The published reply already has this text: publishing would change nothing."""
+        return self.current is not None and self.current.text == self.text
+
+    @property
+    def next_version(self) -> int:
+        return 1 if self.current is None else self.current.version + 1
+
+
+async def reply_versions(
+    rt: Runtime, principal: Principal, company_id: str, review_id: str
+) -> list[ReplyVersion]:
+    """Every published version of the review's reply, oldest first (none: an empty list)."""
+    authorize(principal, company_id, ANY_ROLE)
+    return await rt.replies.versions(company_id, review_id)
+
+
+async def get_reply(
+    rt: Runtime, principal: Principal, company_id: str, review_id: str
+) -> list[ReplyVersion]:
+    """The versions, or 404 ``reply_not_found`` when nothing has been published."""
+    versions = await reply_versions(rt, principal, company_id, review_id)
+    if not versions:
+        raise NotFound("This review has no published reply.", code="reply_not_found")
+    return versions
+
+
+async def preview_publish(
+    rt: Runtime,
+    principal: Principal,
+    company_id: str,
+    review_id: str,
+    *,
+    text: str,
+    draft_id: str | None,
+) -> PublishPreview:
+    """Check a publish as ``publish_reply`` would, without publishing: the same refusals (400
+    ``reply_blank``, 403, 404 for the review or the draft), and what it would do."""
+    text = texts.reply_text(text)
+    authorize(principal, company_id, AGENT)
+    await require_review(rt, company_id, review_id)
+    draft = None
+    if draft_id is not None:
+        draft = await rt.drafts.get(company_id, review_id, draft_id)
+        if draft is None:
+            raise NotFound("No such draft for this review.", code="draft_not_found")
+    versions = await rt.replies.versions(company_id, review_id)
+    return PublishPreview(text=text, current=versions[-1] if versions else None, draft=draft)
 
 
 async def publish_reply(
     rt: Runtime,
+    principal: Principal,
     company_id: str,
     review_id: str,
     *,
@@ -61,6 +134,11 @@ async def publish_reply(
     now: datetime,
     idempotency_key: str | None = None,
 ) -> Published:
+    """Publish ``text`` as the review's reply (role agent): 201 the first version, 200 an
+    update; a text equal to the current version's publishes nothing (``changed`` false).
+    Refused: a blank text (400 ``reply_blank``), a missing review or draft (404)."""
+    text = texts.reply_text(text)
+    authorize(principal, company_id, AGENT)
     claim: idempotency.Claim | None = None
     if idempotency_key is not None:
         key = rt.store.keys.publish_idempotency(
@@ -133,7 +211,7 @@ async def _publish(
         log.info(
             "reply_unchanged", company_id=company_id, review_id=review_id, version=stored.version
         )
-        return Published(status=200, version=stored)
+        return Published(status=200, version=stored, changed=False)
     if draft_id is not None:
         await _keep_as_example(rt, company_id, record, stored, draft_id)
     log.info(
@@ -163,6 +241,9 @@ async def _keep_as_example(
     """Keep a published reply as an example of the company's voice when it is one (see
     ``services/voice.py``). Published is published: a failure here is logged, never raised."""
     try:
+        draft = await rt.drafts.get(company_id, record.review.id, draft_id)
+        if draft is None or draft.data.warnings:
+            return  # a draft the checks warned about never teaches the company's voice
         voted_up = False
         if version.edited:
             votes = await rt.store.client.hvals(
@@ -181,7 +262,7 @@ async def keep_upvoted_reply(
 ) -> None:
     """A thumbs up on a draft that was already published (edited) makes that reply an example
     after all. Logged, never raised: the vote itself is stored."""
-    if draft.status != "published" or not draft.published_version:
+    if draft.status != "published" or not draft.published_version or draft.data.warnings:
         return
     try:
         versions = await rt.replies.versions(company_id, review_id)
@@ -199,6 +280,12 @@ async def _store_example(
     company = await rt.companies.get(company_id)
     if company is None or not company.voice_examples or record.language is None:
         return
+    # The text that went out passes today's draft checks against its own review, or it is no
+    # example (an agent's edit may have added what the draft did not have).
+    warnings = voice.reply_warnings(version.text, record.review, company, record.language)
+    if warnings:
+        log.info("voice_example_refused", company_id=company_id, warnings=warnings)
+        return
     example = voice.VoiceExample(
         review_id=record.review.id,
         language=record.language,
@@ -211,6 +298,12 @@ async def _store_example(
         ),
     )
     await rt.voice.add(company_id, example)
+    await style.relearn(rt, company, record.language)
+
+
+async def deliver_pending_events(rt: Runtime) -> int:
+    """Append publish events that a failed call left in an outbox (``store.replies``)."""
+    return await rt.replies.deliver_pending()
 
 
 def _bytes(value: object) -> bytes:

@@ -5,16 +5,20 @@ merged, never O(reviews)), and each review on it is judged by the same eligibili
 ``GET …/eligibility`` (``services.eligibility.evaluate``): no rule is written twice.
 
 The cursor is the index member of the last review shown (its created_at and id), with the
-query it belongs to and a checksum, in base64url. It is opaque to clients but not secret (it
-holds nothing the page did not show); a cursor that was edited, cut, or sent with other filters
-is refused with 400 ``invalid_cursor`` rather than silently starting somewhere else.
+query it belongs to and an HMAC, in base64url. It is opaque to clients but not secret (it holds
+nothing the page did not show); it is signed with a key derived from the service's admin token,
+so a cursor that was edited, cut, made by hand, sent with other filters or issued by a service
+with another admin token is refused with 400 ``invalid_cursor`` rather than silently starting
+somewhere else. (Changing the admin token ends the cursors in use: a client starts its list
+again.)
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
+import functools
+import hmac
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -22,6 +26,7 @@ from typing import Literal
 from reply_assist.drafting.language import normalize_language
 from reply_assist.errors import InvalidRequest, NotFound
 from reply_assist.runtime import Runtime
+from reply_assist.services.draft_rules import RuleDraft, rule_draft
 from reply_assist.services.eligibility import Eligibility, evaluate
 from reply_assist.store.review_index import ALL_STARS, Status, query_sets
 from reply_assist.store.reviews import ReviewRecord
@@ -46,7 +51,7 @@ _STATUS_SETS: dict[ReplyStatus | None, tuple[Status, ...]] = {
     "replied": ("r",),
 }
 _MEMBER_RE = re.compile(r"^\d{18}/[A-Za-z0-9._:-]{1,128}$")
-_CURSOR_VERSION = "1"
+_CURSOR_VERSION = "2"  # 1: an unkeyed checksum, no longer accepted
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,9 @@ class ListedItem:
     record: ReviewRecord
     replied: bool
     eligibility: Eligibility
+    # A draft waits for the agent: the review has one (by rules or by request) and no reply.
+    draft_ready: bool = False
+    rule_draft: RuleDraft | None = None  # where the draft rules' job is, if they queued one
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,19 +104,24 @@ def parse_language(raw: str | None) -> str | None:
     return normalize_language(raw)
 
 
-def _checksum(fingerprint: str, member: str) -> str:
-    digest = hashlib.blake2b(
-        f"{fingerprint}\n{member}".encode(), digest_size=8, person=b"ra-cursor"
-    )
-    return digest.hexdigest()
+@functools.lru_cache(maxsize=4)
+def _cursor_key(server_secret: str) -> bytes:
+    """The cursors' own key, derived from the server's secret (never the secret itself)."""
+    return hmac.digest(server_secret.encode(), b"reply-assist review-list cursor", "sha256")
 
 
-def encode_cursor(filters: ListFilters, company_id: str, member: str) -> str:
-    body = f"{_CURSOR_VERSION}|{member}|{_checksum(filters.fingerprint(company_id), member)}"
+def _checksum(server_secret: str, fingerprint: str, member: str) -> str:
+    mac = hmac.new(_cursor_key(server_secret), f"{fingerprint}\n{member}".encode(), "sha256")
+    return mac.hexdigest()[:32]  # 128 bits
+
+
+def encode_cursor(server_secret: str, filters: ListFilters, company_id: str, member: str) -> str:
+    checksum = _checksum(server_secret, filters.fingerprint(company_id), member)
+    body = f"{_CURSOR_VERSION}|{member}|{checksum}"
     return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, filters: ListFilters, company_id: str) -> str:
+def decode_cursor(server_secret: str, cursor: str, filters: ListFilters, company_id: str) -> str:
     """The member the previous page ended with, or 400 ``invalid_cursor``."""
     invalid = InvalidRequest(
         "Invalid 'cursor': it is not a next_cursor of this list with these filters; "
@@ -126,7 +139,9 @@ def decode_cursor(cursor: str, filters: ListFilters, company_id: str) -> str:
     if (
         version != _CURSOR_VERSION
         or not _MEMBER_RE.fullmatch(member)
-        or checksum != _checksum(filters.fingerprint(company_id), member)
+        or not hmac.compare_digest(
+            checksum, _checksum(server_secret, filters.fingerprint(company_id), member)
+        )
     ):
         raise invalid
     return member
@@ -135,7 +150,8 @@ def decode_cursor(cursor: str, filters: ListFilters, company_id: str) -> str:
 async def list_reviews(
     rt: Runtime, company_id: str, filters: ListFilters, *, limit: int, cursor: str | None
 ) -> ListPage:
-    after = decode_cursor(cursor, filters, company_id) if cursor is not None else None
+    secret = _server_secret(rt)
+    after = decode_cursor(secret, cursor, filters, company_id) if cursor is not None else None
     stars = None if filters.stars == ALL_STARS else filters.stars
     sets = query_sets(
         rt.store.keys, company_id, _STATUS_SETS[filters.status], filters.language, stars
@@ -144,13 +160,28 @@ async def list_reviews(
     if page.company is None:
         raise NotFound("No such company.", code="company_not_found")
     company = page.company
-    items = [
-        ListedItem(
-            record=listed.record,
-            replied=listed.record.index is not None and listed.record.index.status == "r",
-            eligibility=evaluate(company, listed.record, listed.in_flight),
+    items = []
+    for listed in page.items:
+        replied = listed.record.index is not None and listed.record.index.status == "r"
+        items.append(
+            ListedItem(
+                record=listed.record,
+                replied=replied,
+                eligibility=evaluate(company, listed.record, listed.in_flight),
+                draft_ready=not replied and listed.record.drafts > 0,
+                rule_draft=rule_draft(listed.record),
+            )
         )
-        for listed in page.items
-    ]
-    next_cursor = encode_cursor(filters, company_id, page.last_member) if page.last_member else None
+    next_cursor = (
+        encode_cursor(secret, filters, company_id, page.last_member) if page.last_member else None
+    )
     return ListPage(items=items, next_cursor=next_cursor)
+
+
+def _server_secret(rt: Runtime) -> str:
+    """The admin token: every process of one deployment has the same (``serve`` makes one for
+    all its workers when none is set, and ``create_app`` puts it in the settings)."""
+    secret = rt.settings.admin_token
+    if secret is None:  # create_app always sets one
+        raise RuntimeError("the settings hold no admin token")
+    return secret

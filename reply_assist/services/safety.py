@@ -1,7 +1,8 @@
 """Guarding the model's input and output.
 
-Before the model: e-mail addresses and phone numbers in review text are masked (the model needs
-neither, and they should not leave for a third-party API). After the model: every draft is
+Before the model: e-mail addresses, phone numbers and identifiers (personal identity, card and
+bank account numbers) in every free-text field are masked (the model needs none of them, and
+they should not leave for a third-party API). After the model: every draft is
 checked, and what an agent must look at is named in ``warnings`` (never silently passed):
 
     wrong_language       the draft is (detectably) not in the review's language
@@ -20,19 +21,29 @@ A drafter may add its own: the template drafter says ``guidance_not_applied`` wh
 sent guidance that a fixed text cannot follow.
 
 The checks themselves live in ``reply_assist.checks`` and are the same ones ``reply-assist
-eval`` scores drafts with.
+eval`` scores drafts with. They read a draft as a reader sees it (``visible``: without the
+characters that reorder or hide text), and a draft is stored as ``visible`` gives it, so the
+text an agent approves is the text that was checked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from reply_assist.checks import contacts
+from reply_assist.checks import personal
 from reply_assist.checks.draft import CHECKS, GUARDRAILS, MAX_DRAFT_WORDS, DraftContext, run_checks
 from reply_assist.checks.language import surely_in
+from reply_assist.checks.visible import visible
 from reply_assist.models import Company, Review
 
-__all__ = ["MAX_DRAFT_WORDS", "WARNINGS", "inspect_draft", "mask_personal_data", "surely_in"]
+__all__ = [
+    "MAX_DRAFT_WORDS",
+    "WARNINGS",
+    "inspect_draft",
+    "mask_personal_data",
+    "surely_in",
+    "visible",
+]
 
 WARNINGS: tuple[str, ...] = (
     *(str(CHECKS[name][1]) for name in GUARDRAILS),
@@ -41,21 +52,14 @@ WARNINGS: tuple[str, ...] = (
 
 
 def mask_personal_data(text: str, languages: Iterable[str | None] = ()) -> str:
-    """E-mail addresses and phone numbers replaced by ``[e-mail]`` and ``[phone]``, found as the
-    draft checks find them (full-width @, U+2011 hyphens…); ``languages`` choose the countries
-    whose national numbers are read."""
-    found = contacts.find_contacts(text, languages)
-    spans = sorted((c.start, c.end, c.kind) for c in (*found.emails, *found.phones))
-    out: list[str] = []
-    last = 0
-    for start, end, kind in spans:
-        if start < last:
-            continue  # overlapping finds: the first one masked it
-        out.append(text[last:start])
-        out.append("[e-mail]" if kind == "email" else "[phone]")
-        last = end
-    out.append(text[last:])
-    return "".join(out)
+    """What of ``text`` may leave for the model: the text as a reader sees it (no characters
+    that hide or reorder text), with e-mail addresses, phone numbers, personal identity
+    numbers, card numbers and IBANs replaced by ``[e-mail]``, ``[phone]``, ``[id number]``,
+    ``[card number]`` and ``[bank account]`` (``checks/personal.py``). They are found on the
+    text normalised as the draft checks normalise it (line breaks, spelled-out addresses,
+    full-width @, U+2011 hyphens…); ``languages`` choose the countries whose national numbers
+    are read."""
+    return personal.mask_personal(text, languages)
 
 
 def inspect_draft(

@@ -13,8 +13,10 @@ from msgspec import Meta
 
 from reply_assist.errors import InvalidRequest
 from reply_assist.iso3166 import country_code
-from reply_assist.models import GENERATION_LIMIT
+from reply_assist.models import GENERATION_LIMIT, in_utc_range, out_of_utc_range
 from reply_assist.runtime import Runtime
+from reply_assist.services.access import ANALYST, Principal, authorize, require_admin
+from reply_assist.services.lookups import require_company
 from reply_assist.store.buckets import widen
 from reply_assist.store.stats import EDIT_RATIO_BUCKETS, StatsTotals
 
@@ -24,6 +26,8 @@ __all__ = [
     "FeedbackStats",
     "Interval",
     "SeriesBucket",
+    "all_companies_stats",
+    "company_stats",
     "feedback_stats",
 ]
 
@@ -104,6 +108,14 @@ class FeedbackStats(msgspec.Struct, omit_defaults=True):
     published: Published
     by_language: dict[str, Breakdown]
     by_prompt_version: dict[str, Breakdown]
+    by_origin: Annotated[
+        dict[str, Breakdown],
+        Meta(
+            description="Drafts and votes by the draft's origin: `request` (a person or a "
+            "dashboard asked) or `rule` (the draft rules, in the background). Counted from this "
+            "version on; both are always present."
+        ),
+    ]
     by_country: Annotated[dict[str, Breakdown], Meta(description=BY_COUNTRY_DESCRIPTION)]
     down_reasons: Annotated[
         dict[str, int], Meta(description="Reasons given with thumbs down only.")
@@ -136,6 +148,11 @@ def _breakdown(fields: Mapping[str, int], prefix: str) -> dict[str, Breakdown]:
             if kind in ("drafts", "up", "down"):
                 out.setdefault(name, {"drafts": 0, "up": 0, "down": 0})[kind] = value
     return {name: Breakdown(**counts) for name, counts in sorted(out.items())}
+
+
+def _by_origin(fields: Mapping[str, int]) -> dict[str, Breakdown]:
+    found = _breakdown(fields, "o:")
+    return {origin: found.get(origin, Breakdown(0, 0, 0)) for origin in ("request", "rule")}
 
 
 def _view(fields: Counter[str], language: str | None) -> Counter[str]:
@@ -253,6 +270,7 @@ def _shape(
         ),
         by_language=_breakdown(f, "lang:"),
         by_prompt_version=_breakdown(f, "pv:"),
+        by_origin=_by_origin(f),
         by_country=_by_country(f),
         down_reasons={reason: f[f"dreason:{reason}"] for reason in REASONS},
         edit_ratio_histogram={
@@ -302,6 +320,8 @@ async def feedback_stats(
                 f"Invalid '{name}': a timestamp needs an offset (RFC 3339), "
                 "e.g. 2026-11-20T00:00:00Z."
             )
+        if value is not None and not in_utc_range(value):
+            raise InvalidRequest(out_of_utc_range(name, value))
     if since is not None and until is not None and until <= since:
         raise InvalidRequest("'until' must be later than 'since'.")
     now = int(time.time())
@@ -344,4 +364,41 @@ async def feedback_stats(
         language=language,
         country=country,
         starts=starts,
+    )
+
+
+async def company_stats(
+    rt: Runtime,
+    principal: Principal,
+    company_id: str,
+    since: datetime | None,
+    until: datetime | None,
+    *,
+    interval: Interval | None = None,
+    language: str | None = None,
+    country: str | None = None,
+) -> FeedbackStats:
+    """One company's statistics (role analyst, the admin): the API's and the insights page's."""
+    authorize(principal, company_id, ANALYST)
+    await require_company(rt, company_id)
+    return await feedback_stats(
+        rt, [company_id], since, until, interval=interval, language=language, country=country
+    )
+
+
+async def all_companies_stats(
+    rt: Runtime,
+    principal: Principal,
+    since: datetime | None,
+    until: datetime | None,
+    *,
+    interval: Interval | None = None,
+    language: str | None = None,
+    country: str | None = None,
+) -> FeedbackStats:
+    """Every company's statistics together (platform admin)."""
+    require_admin(principal)
+    ids = await rt.companies.all_ids()
+    return await feedback_stats(
+        rt, ids, since, until, interval=interval, language=language, country=country
     )

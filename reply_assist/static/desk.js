@@ -39,6 +39,14 @@ async function* sseEvents(body) {
   }
 }
 
+// While a draft streams into the Reply box, nothing may publish or save the half-written text.
+function holdReplyButtons(held) {
+  for (const id of ["publish", "save-edit"]) {
+    const button = document.getElementById(id);
+    if (button) button.disabled = held;
+  }
+}
+
 async function generate(form) {
   const words = messages();
   const button = form.querySelector("button[type=submit]");
@@ -47,10 +55,13 @@ async function generate(form) {
   const error = document.getElementById("generate-error");
   const token = document.querySelector("meta[name=csrf-token]").content;
   button.disabled = true;
+  holdReplyButtons(true);
   say(error, "");
   say(status, words["draft.writing"]);
-  reply.value = "";
-  reply.setAttribute("aria-busy", "true");
+  if (reply) {
+    reply.value = "";
+    reply.setAttribute("aria-busy", "true");
+  }
   try {
     const response = await fetch(form.action, {
       method: "POST",
@@ -64,8 +75,10 @@ async function generate(form) {
     }
     for await (const { event, data } of sseEvents(response.body)) {
       if (event === "delta") {
-        reply.value += data.text;
-        reply.scrollTop = reply.scrollHeight;
+        if (reply) {
+          reply.value += data.text;
+          reply.scrollTop = reply.scrollHeight;
+        }
       } else if (event === "draft") {
         say(status, words["draft.done"]);
         const url = new URL(window.location.href);
@@ -81,21 +94,41 @@ async function generate(form) {
   } catch (problem) {
     say(status, "");
     say(error, problemText(problem || {}, words));
-    reply.removeAttribute("aria-busy");
+    if (reply) reply.removeAttribute("aria-busy");
+    holdReplyButtons(false);
     button.disabled = false;
     button.focus();
   }
+}
+
+// The reasons offered are those of the chosen direction (helpful goes with thumbs up, the rest
+// with thumbs down); the server refuses a mismatched pair anyway.
+function offerReasons(select, direction) {
+  if (!select.allGroups) select.allGroups = Array.from(select.querySelectorAll("optgroup"));
+  const chosen = select.value;
+  for (const group of select.allGroups) {
+    if (group.dataset.vote === direction || !direction) {
+      if (!group.parentNode) select.appendChild(group);
+    } else if (group.parentNode) {
+      group.remove();
+    }
+  }
+  const stillThere = Array.from(select.options).some((o) => o.value === chosen);
+  select.value = stillThere ? chosen : "";
 }
 
 function setUpThumbs() {
   const form = document.getElementById("feedback-form");
   if (!form) return;
   const vote = document.getElementById("vote");
+  const reason = document.getElementById("reason");
   const thumbs = form.querySelectorAll("button.thumb");
+  offerReasons(reason, vote.value);
   thumbs.forEach((thumb) => {
     thumb.addEventListener("click", () => {
       vote.value = thumb.dataset.vote;
       thumbs.forEach((other) => other.setAttribute("aria-pressed", String(other === thumb)));
+      offerReasons(reason, vote.value);
       say(document.getElementById("vote-missing"), "");
     });
   });
@@ -122,7 +155,8 @@ document.addEventListener("DOMContentLoaded", () => {
   const note = new URLSearchParams(window.location.search).get("note");
   const reply = document.getElementById("reply");
   if (note === "generated" && reply) reply.focus();
-  if (note === "published" && document.getElementById("reply-heading")) {
+  const published = ["published", "updated", "unchanged"].includes(note);
+  if (published && document.getElementById("reply-heading")) {
     document.getElementById("published-reply").focus();
   }
 });

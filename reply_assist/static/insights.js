@@ -24,12 +24,13 @@ function percentAxis(words) {
 
 // Thumbs-up rate over time for each name in one breakdown ("by_prompt_version" or "by_language");
 // with no time series, one bar per name for the whole range.
-function rateChart(canvas, data, breakdown, words) {
+function rateChart(canvas, data, breakdown, words, shownAs) {
   const series = data.series || [];
   const names = Object.keys(data[breakdown] || {});
+  const label = (name) => (shownAs || {})[name] || name;
   if (series.length) {
     const datasets = names.map((name, i) => ({
-      label: name,
+      label: label(name),
       data: series.map((bucket) => {
         const counts = (bucket[breakdown] || {})[name];
         return counts ? rate(counts) : null;
@@ -47,7 +48,7 @@ function rateChart(canvas, data, breakdown, words) {
   return new Chart(canvas, {
     type: "bar",
     data: {
-      labels: names,
+      labels: names.map(label),
       datasets: [{
         label: words["insights.up_rate"],
         data: names.map((name) => rate(data[breakdown][name])),
@@ -76,9 +77,13 @@ document.addEventListener("DOMContentLoaded", () => {
   if (!data || typeof Chart === "undefined") return;
   const byId = (id) => document.getElementById(id);
   if (byId("chart-version")) rateChart(byId("chart-version"), data, "by_prompt_version", words);
-  if (byId("chart-language")) rateChart(byId("chart-language"), data, "by_language", words);
+  const labels = JSON.parse(byId("insights-labels").textContent);
+  if (byId("chart-language")) {
+    rateChart(byId("chart-language"), data, "by_language", words, labels.languages);
+  }
+  // Only the reasons a thumbs down can carry: "helpful" goes with thumbs up.
   const reasons = data.down_reasons || {};
-  const reasonNames = Object.keys(reasons);
+  const reasonNames = labels.down_reasons.filter((r) => r in reasons);
   if (byId("chart-reasons")) {
     countChart(byId("chart-reasons"),
       reasonNames.map((r) => words["feedback.reason." + r] || r),

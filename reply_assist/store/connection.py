@@ -64,6 +64,9 @@ _SCRIPT_NAMES = (
     "idempotency_begin",
     "idempotency_abandon",
     "idempotency_finish",
+    "queue_rule_job",
+    "job_finish",
+    "auth_failure",
 )
 
 _TRUE = frozenset({"1", "true", "yes", "on"})

@@ -26,13 +26,22 @@ class Keys:
         """Companies that have ever published: the event relay looks at their outboxes."""
         return f"{self._prefix}outbox-index"
 
+    def job_companies(self) -> str:
+        """Set of the companies whose job stream workers read (added when rules are set)."""
+        return f"{self._prefix}job-companies"
+
     def rate_limit(self, token_hash: str, window: int) -> str:
         """One API key's calls in one minute. The key's lookup name is the hash tag, so the
         script that reads the lookup and counts the call touches a single cluster slot."""
         return f"{{{self.api_key(token_hash)}}}/rate/{window}"
 
+    def auth_failures(self, address: str) -> str:
+        """Failed authentications from one client address in the current window
+        (``services.auth_throttle``); the address is an IP, or an IPv6 /64 network."""
+        return f"{self._prefix}auth-failures/{address}"
+
     def desk_session(self, session_hash: str) -> str:
-        """A browser session of the reply desk (web/sessions.py), named by its id's hash."""
+        """A browser session of the reply desk (store/sessions.py), named by its id's hash."""
         return f"{self._prefix}desk-session/{session_hash}"
 
     # One company's keys.
@@ -129,6 +138,20 @@ class Keys:
         """List of published replies kept as examples of the company's voice, newest first."""
         return f"{self._tag(company_id)}/voice"
 
+    def style(self, company_id: str) -> str:
+        """Hash of the company's style profile: ``learned/<language>`` and ``pins``."""
+        return f"{self._tag(company_id)}/style"
+
     def outbox(self, company_id: str) -> str:
         """Hash of publish events not yet appended to the events stream."""
         return f"{self._tag(company_id)}/outbox"
+
+    def draft_rules(self, company_id: str) -> str:
+        """The company's draft rules (JSON): which stored reviews get a draft in the background."""
+        return f"{self._tag(company_id)}/draft-rules"
+
+    def jobs(self, company_id: str) -> str:
+        """The company's stream of background draft jobs (consumer group ``drafters``): in the
+        company's slot, so a review's store queues its job and a draft's commit finishes it in
+        the same script, and a Redis Cluster spreads companies' jobs over its shards."""
+        return f"{self._tag(company_id)}/jobs"

@@ -9,11 +9,13 @@ process that dies mid-call frees its slot by itself; the committed count stays t
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import secrets
 import time
 from collections.abc import AsyncIterator, Collection
-from typing import cast
+from datetime import datetime
+from typing import Literal, cast
 
 import msgspec
 
@@ -27,6 +29,7 @@ from reply_assist.store.companies import (
     key_found,
 )
 from reply_assist.store.connection import Store
+from reply_assist.store.jobs import JOB_GROUP
 from reply_assist.store.review_index import (
     MOVE_ROUNDS,
     NO_LANGUAGE,
@@ -54,6 +57,9 @@ class ReviewRecord(msgspec.Struct):
     language_reason: str | None  # why there is no language
     drafts: int  # committed generations
     index: IndexEntry | None = None  # where the reply desk's list has it (None: not indexed)
+    # The draft-rules job's state (store/scripts/lib/queue_rule_job.lua): "q:<entry id>",
+    # "d:<draft id>", "s:<reason>", "f:<reason>"; None when the rules never queued one.
+    rule_job: str | None = None
 
 
 class ListedReview(msgspec.Struct, frozen=True):
@@ -94,20 +100,89 @@ class ReviewRepository:
         self._redis = store.client
         self._keys = store.keys
 
-    async def put(self, review: Review, language: str | None, language_reason: str | None) -> bool:
+    async def put(
+        self,
+        review: Review,
+        language: str | None,
+        language_reason: str | None,
+        *,
+        queue_rule_job: bool = False,
+    ) -> tuple[bool, bool]:
         """Create or replace the review (drafts, count and reply stay), and move it in the
-        reply desk's indexes; True when created. A new review takes one round trip, a replaced
-        one two (the first answers where it is indexed now)."""
+        reply desk's indexes; (created, job queued). A new review takes one round trip, a
+        replaced one two (the first answers where it is indexed now).
+
+        ``queue_rule_job``: the review matches its company's draft rules; the same script
+        queues its job unless one was queued or drafted already, or it has a draft or a reply
+        (``scripts/lib/queue_rule_job.lua``)."""
         fields: list[bytes | str] = [
             msgspec.json.encode(review),
             language or "",
             language_reason or "",
+            "1" if queue_rule_job else "0",
+            review.id,
         ]
         return await self._index(review, language, fields)
 
+    async def queue_rule_jobs(self, company_id: str, review_ids: list[str]) -> int:
+        """Queue stored reviews' draft-rules jobs (the same rule as ``put``), up to 100 calls
+        in flight; how many were queued."""
+        k = self._keys
+
+        async def queue(review_id: str) -> int:
+            keys = [
+                k.review(company_id, review_id),
+                k.reply_versions(company_id, review_id),
+                k.jobs(company_id),
+            ]
+            return int(await self._store.scripts.run("queue_rule_job", keys, [review_id]))
+
+        queued = 0
+        for start in range(0, len(review_ids), 100):
+            chunk = review_ids[start : start + 100]
+            queued += sum(await asyncio.gather(*(queue(r) for r in chunk)))
+        return queued
+
+    async def open_reviews(
+        self,
+        company_id: str,
+        since: datetime,
+        until: datetime | None,
+        below: str | None,
+        limit: int,
+    ) -> list[tuple[str, ReviewRecord]]:
+        """(index member, record) of up to ``limit`` reviews needing a reply, created in
+        [since, until), newest first, strictly below the index member ``below``."""
+        k = self._keys
+        low = "[" + member_of(since, "")[:-1]  # the 18 digits: every member at or after since
+        if below is not None:
+            high = f"({below}"
+        elif until is not None:
+            high = "(" + member_of(until, "")[:-1]
+        else:
+            high = "+"
+        members = cast(
+            list[str],
+            await self._redis.zrevrangebylex(
+                k.review_index(company_id, "n", "*", "*"), high, low, 0, limit
+            ),
+        )
+        if not members:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for member in members:
+                pipe.hgetall(k.review(company_id, review_id_of(member)))
+            raws = await pipe.execute()
+        found = []
+        for member, raw in zip(members, raws, strict=True):
+            record = _record(cast(dict[str, str], raw))
+            if record is not None:
+                found.append((member, record))
+        return found
+
     async def _index(
         self, review: Review, language: str | None, fields: list[bytes | str] | None
-    ) -> bool:
+    ) -> tuple[bool, bool]:
         """Index the review, writing its hash ``fields`` (json, lang, lang_reason) in the same
         script, or (None) only indexing what is stored: compare-and-set rounds, see the script."""
         mode: list[bytes | str] = ["index"] if fields is None else ["put", *fields]
@@ -121,13 +196,14 @@ class ReviewRepository:
             if old is not None:
                 keys += entry_sets(k, cid, old)
             keys += entry_sets(k, cid, new)
+            keys.append(k.jobs(cid))  # read only when the caller asks to queue a job
             result = await self._store.scripts.run(
                 "put_review",
                 keys,
                 [mode[0], current, new.encode(), "1" if replied else "0", *mode[1:]],
             )
             if int(result[0]):
-                return bool(int(result[1]))
+                return bool(int(result[1])), len(result) > 2 and bool(int(result[2]))
             current, replied = str(result[1]), str(result[2]) == "1"
         raise busy()
 
@@ -287,11 +363,15 @@ class ReviewRepository:
         created_epoch_s: float,
         limit: int,
         idempotency: tuple[str, str, int] | None,
+        origin: str = "request",
+        job: str | None = None,
         country: str | None = None,
-    ) -> CommitResult | None:
-        """Store the draft and count it; None if the limit no longer allows it (see the script).
+    ) -> CommitResult | Literal["duplicate"] | None:
+        """Store the draft and count it; None if the limit no longer allows it (see the script);
+        "duplicate" when a rule draft is committed for a review that has one already.
 
-        ``idempotency`` is (record key, request fingerprint, ttl s) when the call had a key.
+        ``idempotency`` is (record key, request fingerprint, ttl s) when the call had a key;
+        ``job``: the stream entry id of the draft-rules job that the draft finishes;
         ``country``: the reviewer's, counted under it too (None: under no country).
         """
         k, cid, rid = self._keys, reservation.company_id, reservation.review_id
@@ -310,9 +390,11 @@ class ReviewRepository:
         if idempotency is not None:
             keys.append(idempotency[0])
             idem_fingerprint, idem_ttl = idempotency[1], idempotency[2]
-        if country is not None:  # the script finds these last: after the optional record
+        if country is not None:  # after the optional record, before the job's stream
             keys += [k.stats_reviews(cid, b.level.name, b.name, None, country) for b in buckets]
             keys += [k.stats_reviews(cid, b.level.name, b.name, language, country) for b in buckets]
+        if job is not None:
+            keys.append(k.jobs(cid))
         result = await self._store.scripts.run(
             "commit_draft",
             keys,
@@ -329,9 +411,14 @@ class ReviewRepository:
                 data,
                 idem_ttl,
                 idem_fingerprint,
+                origin,
+                job or "",
+                JOB_GROUP,
                 country or "",
             ],
         )
+        if int(result[0]) == 2:
+            return "duplicate"
         if not int(result[0]):
             return None
         return CommitResult(generation=int(result[1]), generations_left=int(result[2]))
@@ -346,4 +433,5 @@ def _record(raw: dict[str, str]) -> ReviewRecord | None:
         language_reason=raw.get("lang_reason") or None,
         drafts=int(raw.get("drafts", 0)),
         index=IndexEntry.decode(raw.get("ix", "")),
+        rule_job=raw.get("rule") or None,
     )

@@ -15,13 +15,27 @@ from collections import OrderedDict
 
 import msgspec
 
-from reply_assist.services.voice import VoiceExample
+from reply_assist.markets import StarBand
 from reply_assist.store.connection import Store
 
-__all__ = ["VoiceRepository"]
+__all__ = ["VoiceExample", "VoiceRepository"]
 
 MAX_CANDIDATES = 200  # per company: the newest; enough to match on, small to read (~100 KB)
 _CACHED_COMPANIES = 1024
+
+
+class VoiceExample(msgspec.Struct, frozen=True):
+    """One candidate as stored; ``services.voice`` decides what becomes one and which to show."""
+
+    review_id: str
+    language: str
+    stars: int
+    review_text: str  # masked, cut: only for choosing, never sent to the model
+    reply_text: str  # cleaned: what the model sees
+    published_at: float
+    # The band the reply was written in, after the company's market shift (``markets``); None
+    # for examples kept before it was recorded (``services.voice.example_band``: their stars').
+    star_band: StarBand | None = None
 
 
 class VoiceRepository:

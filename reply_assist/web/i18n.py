@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "Translator", "choose_language", "translator"]
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "Translator",
+    "choose_language",
+    "language_name",
+    "translator",
+]
 
 LANGUAGES = {"en": "English", "sv": "Svenska", "nl": "Nederlands"}
 DEFAULT_LANGUAGE = "en"
@@ -27,7 +34,7 @@ def _strings(language: str) -> Mapping[str, str]:
 
 class Translator:
     def __init__(self, language: str) -> None:
-        self.language = language
+        self.language = language  # the page's language (en, sv, nl)
         self._strings = _strings(language)
         self._fallback = _strings(DEFAULT_LANGUAGE)
 
@@ -38,9 +45,23 @@ class Translator:
     def has(self, key: str) -> bool:
         return key in self._fallback
 
+    def language_name(self, code: str | None) -> str:
+        """A review's language by name in the page's language ("Swedish", "svenska")."""
+        return "–" if not code else language_name(code, self.language)
+
     def group(self, *prefixes: str) -> dict[str, str]:
         """Every string whose key starts with one of ``prefixes`` (for the pages' scripts)."""
         return {key: self(key) for key in self._fallback if key.startswith(prefixes)}
+
+
+@cache
+def language_name(code: str, in_language: str) -> str:
+    """CLDR's name of language ``code`` in language ``in_language`` (Babel), capitalised as a
+    label; the code itself for one CLDR does not name."""
+    from babel import Locale  # loaded on first use: the API alone never needs it
+
+    name = Locale.parse(in_language).languages.get(code)
+    return name[:1].upper() + name[1:] if name else code
 
 
 def translator(language: str) -> Translator:

@@ -11,15 +11,14 @@ from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 from litestar.response import Template
 
-from reply_assist.auth import ANY_ROLE, authorize
-from reply_assist.services.lookups import require_company
+from reply_assist.services.companies import get_company
 from reply_assist.services.review_list import (
     DEFAULT_LIMIT,
     ListFilters,
-    list_reviews,
     parse_language,
     parse_stars,
 )
+from reply_assist.services.reviews import list_company_reviews
 from reply_assist.web.i18n import Translator
 from reply_assist.web.pages import render
 from reply_assist.web.viewer import current_viewer, page_translator, runtime_of
@@ -54,9 +53,8 @@ class InboxController(Controller):
     ) -> Template:
         viewer = await current_viewer(request)
         company_id = viewer.company_id
-        authorize(viewer.principal, company_id, ANY_ROLE)
         rt = runtime_of(request)
-        company = await require_company(rt, company_id)
+        company = await get_company(rt, viewer.principal, company_id)
         status = status or None
         filters = ListFilters(
             status="needs_reply"
@@ -67,8 +65,8 @@ class InboxController(Controller):
             language=parse_language(language or None),
             stars=parse_stars(stars or None),
         )
-        page = await list_reviews(
-            rt, company_id, filters, limit=DEFAULT_LIMIT, cursor=cursor or None
+        page = await list_company_reviews(
+            rt, viewer.principal, company_id, filters, limit=DEFAULT_LIMIT, cursor=cursor or None
         )
         t = page_translator(request)
         now = datetime.now(UTC)

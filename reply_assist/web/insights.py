@@ -18,13 +18,14 @@ from litestar import Controller, Request, Response, get
 from litestar.params import QueryParameter
 from litestar.response import Template
 
-from reply_assist.auth import ANALYST, authorize
 from reply_assist.errors import InvalidRequest
-from reply_assist.services.lookups import require_company
+from reply_assist.services.companies import get_company
+from reply_assist.services.drafts import DOWN_REASONS
 from reply_assist.services.review_list import parse_language
-from reply_assist.services.stats import FeedbackStats, Interval, feedback_stats
+from reply_assist.services.stats import FeedbackStats, Interval, company_stats
+from reply_assist.web.i18n import Translator
 from reply_assist.web.pages import render
-from reply_assist.web.viewer import Viewer, current_viewer, runtime_of
+from reply_assist.web.viewer import Viewer, current_viewer, page_translator, runtime_of
 
 __all__ = ["InsightsController", "insight_rows"]
 
@@ -54,6 +55,8 @@ class Filters(msgspec.Struct):
 
     @property
     def end(self) -> datetime:
+        if self.until == date.max:  # the day after it is not a date: the range ends with it
+            return datetime.max.replace(tzinfo=UTC)
         return datetime.combine(self.until + timedelta(days=1), time(), tzinfo=UTC)
 
     def query(self) -> str:
@@ -71,7 +74,9 @@ def _filters(
 ) -> Filters:
     today = datetime.now(UTC).date()
     last = _day(until, "until") or today
-    first = _day(since, "since") or last - timedelta(days=_DEFAULT_DAYS - 1)
+    span = timedelta(days=_DEFAULT_DAYS - 1)
+    # The default range starts at 0001-01-01 (date.min) if it would start before it.
+    first = _day(since, "since") or (last - span if last - date.min > span else date.min)
     if last < first:
         raise InvalidRequest("'To' must not be before 'From'.")
     return Filters(
@@ -130,25 +135,86 @@ def insight_rows(stats: FeedbackStats) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+# The table says what the cards say: each metric by the card's label where there is one.
+_METRIC_LABELS = {
+    "drafts": "insights.drafts",
+    "reviews_with_drafts": "insights.reviews_with_drafts",
+    "up": "insights.votes_up",
+    "down": "insights.votes_down",
+    "up_rate": "insights.up_rate",
+    "published": "insights.published",
+    "published_from_draft": "insights.metric.published_from_draft",
+    "published_unedited": "insights.metric.published_unedited",
+    "mean_edit_ratio": "insights.mean_edit_ratio",
+    "votes": "insights.metric.votes",
+    "publishes": "insights.metric.publishes",
+    "reviews": "insights.metric.reviews",
+    "unedited": "insights.metric.unedited",
+}
+
+
+def labelled_rows(t: Translator, rows: list[tuple[str, str, str, str]]) -> list[dict[str, str]]:
+    """The rows of ``insight_rows`` in the page's words (the CSV keeps the keys)."""
+    out = []
+    for section, name, metric, value in rows:
+        if section == "down_reasons":
+            shown = t(f"feedback.reason.{name}") if t.has(f"feedback.reason.{name}") else name
+        elif section == "language":
+            shown = t.language_name(name)
+        else:
+            shown = name
+        out.append(
+            {
+                "key": f"{section}/{name}/{metric}",
+                "section": t(f"insights.section.{section}"),
+                "name": shown,
+                "metric": t(_METRIC_LABELS[metric]) if metric in _METRIC_LABELS else metric,
+                "value": value,
+            }
+        )
+    return out
+
+
 def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
+
+
+class _NotForThisRole(Exception):
+    """Insights asked for by a role that may not read them: the page says which role may."""
+
+    def __init__(self, viewer: Viewer) -> None:
+        super().__init__()
+        self.viewer = viewer
+
+
+def _not_for_this_role(request: Request[Any, Any, Any], exc: _NotForThisRole) -> Response[Any]:
+    t = page_translator(request)
+    role = t(f"role.{exc.viewer.role}")
+    return render(
+        request,
+        exc.viewer,
+        "error.html",
+        status=403,
+        message=t("role.cannot_see_insights", role=role),
+    )
 
 
 class InsightsController(Controller):
     path = "/insights"
     include_in_schema = False
+    exception_handlers = {_NotForThisRole: _not_for_this_role}
 
     async def _stats(
         self, request: Request[Any, Any, Any], filters: Filters
     ) -> tuple[Viewer, FeedbackStats]:
         viewer = await current_viewer(request)
         company_id = viewer.company_id
-        authorize(viewer.principal, company_id, ANALYST)
-        rt = runtime_of(request)
-        await require_company(rt, company_id)
-        stats = await feedback_stats(
-            rt,
-            [company_id],
+        if not viewer.can_see_insights:
+            raise _NotForThisRole(viewer)
+        stats = await company_stats(
+            runtime_of(request),
+            viewer.principal,
+            company_id,
             filters.start,
             filters.end,
             interval=filters.interval,
@@ -167,7 +233,8 @@ class InsightsController(Controller):
     ) -> Template:
         filters = _filters(since, until, interval, language)
         viewer, stats = await self._stats(request, filters)
-        company = await require_company(runtime_of(request), viewer.company_id)
+        company = await get_company(runtime_of(request), viewer.principal, viewer.company_id)
+        t = page_translator(request)
         return render(
             request,
             viewer,
@@ -182,7 +249,11 @@ class InsightsController(Controller):
                 else None
             ),
             chart_data=msgspec.to_builtins(stats),
-            rows=insight_rows(stats),
+            labelled_rows=labelled_rows(t, insight_rows(stats)),
+            chart_labels={
+                "languages": {code: t.language_name(code) for code in stats.by_language},
+                "down_reasons": list(DOWN_REASONS),
+            },
         )
 
     @get("/export.csv")

@@ -10,8 +10,8 @@ from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 from redis.exceptions import RedisError
 
-from reply_assist.api.problems import problem_response
 from reply_assist.errors import ReplyAssistError, StoreUnavailable, Unauthorized
+from reply_assist.http.problems import problem_response
 from reply_assist.web.i18n import LANGUAGES, Translator
 from reply_assist.web.security import CSRF_HEADER
 from reply_assist.web.viewer import (
@@ -81,13 +81,16 @@ def _on_error(request: Request[Any, Any, Any], exc: ReplyAssistError) -> Respons
     if _wants_data(request):
         return problem_response(exc)
     t = page_translator(request)
-    return render(
+    page = render(
         request,
         None,
         "error.html",
         status=exc.status,
         message=error_message(t, exc),
     )
+    if "Retry-After" in exc.headers:  # 429 and 503 say when to try again, as the API does
+        page.headers["Retry-After"] = exc.headers["Retry-After"]
+    return page
 
 
 def _on_store_error(request: Request[Any, Any, Any], _: RedisError) -> Response[Any]:

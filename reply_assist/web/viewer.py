@@ -6,36 +6,27 @@ both to show a control and, again, when the request that the control sends arriv
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
 
-from reply_assist.auth import (
-    ADMIN,
-    AGENT,
-    ANALYST,
-    WRITERS,
-    Principal,
-    hash_token,
-    key_principal,
-)
 from reply_assist.models import Role
 from reply_assist.runtime import Runtime
+from reply_assist.services.access import AGENT, ANALYST, WRITERS, Principal
+from reply_assist.services.desk_sessions import DeskSession, session_principal
 from reply_assist.web.i18n import Translator, choose_language, translator
 from reply_assist.web.security import SESSION_COOKIE
-from reply_assist.web.sessions import DeskSession, SessionStore
 
 __all__ = [
     "LANGUAGE_COOKIE",
     "CompanyRequired",
     "SignInRequired",
     "Viewer",
+    "admin_token_of",
     "current_viewer",
     "page_translator",
     "runtime_of",
-    "sessions_of",
 ]
 
 LANGUAGE_COOKIE = "ra_lang"
@@ -90,8 +81,9 @@ def runtime_of(request: Request[Any, Any, Any]) -> Runtime:
     return runtime
 
 
-def sessions_of(request: Request[Any, Any, Any]) -> SessionStore:
-    return SessionStore(runtime_of(request).store)
+def admin_token_of(request: Request[Any, Any, Any]) -> str:
+    token: str = request.app.state.admin_token
+    return token
 
 
 def page_translator(request: Request[Any, Any, Any]) -> Translator:
@@ -104,21 +96,11 @@ def page_translator(request: Request[Any, Any, Any]) -> Translator:
 
 async def current_viewer(request: Request[Any, Any, Any]) -> Viewer:
     """The signed-in viewer, or SignInRequired. A key's session is checked against the key on
-    every request (a revoked key ends its sessions at once); an admin's against the token."""
+    every request (a revoked key ends its sessions at once), an admin's against the token, and
+    a session idle too long or older than 8 hours has ended (``services.desk_sessions``)."""
     session_id = request.cookies.get(SESSION_COOKIE, "")
-    sessions = sessions_of(request)
-    session = await sessions.get(session_id)
-    if session is None:
+    found = await session_principal(runtime_of(request), admin_token_of(request), session_id)
+    if found is None:
         raise SignInRequired
-    principal: Principal | None
-    if session.kind == "admin":
-        admin_token: str = request.app.state.admin_token
-        same = hmac.compare_digest(session.token_hash, hash_token(admin_token))
-        principal = ADMIN if same else None
-    else:
-        key_company = session.company_id if session.key_names_company else None
-        principal = await key_principal(runtime_of(request), session.token_hash, key_company)
-    if principal is None:
-        await sessions.delete(session_id)
-        raise SignInRequired
+    session, principal = found
     return Viewer(session_id=session_id, session=session, principal=principal)

@@ -43,7 +43,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# Every screenshot a test takes goes under build/ (ignored by git); the README's own pictures in
+# docs/screenshots/ are rewritten only when asked: pytest -m browser --readme-screenshots
+TEST_SCREENSHOTS = ROOT / "build" / "screenshots"
+README_SCREENSHOTS = ROOT / "docs" / "screenshots"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:  # pragma: no cover
@@ -152,10 +155,11 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, service: Service) -> Iterator[Any]:
+def page(browser: Any, service: Service, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(
         base_url=service.url, viewport={"width": 1280, "height": 900}, locale="en-GB"
     )
+    context.readme_screenshots = request.config.getoption("--readme-screenshots")
     context.set_default_timeout(10_000)
     page = context.new_page()
     problems = watch(page)
@@ -165,9 +169,20 @@ def page(browser: Any, service: Service) -> Iterator[Any]:
 
 
 def watch(page: Any) -> list[str]:
-    """Script errors, and anything the Content-Security-Policy blocked, as the test went."""
+    """Script errors, anything the Content-Security-Policy blocked, and any asset or script
+    request the service refused (a missing favicon was a 404 on every page), as the test went.
+    A page itself may be an error page on purpose: only what a page loads is watched."""
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on(
+        "response",
+        lambda response: (
+            problems.append(f"{response.status} for {response.url}")
+            if response.status >= 400
+            and response.request.resource_type not in ("document", "fetch", "xhr")
+            else None
+        ),
+    )
     page.on(
         "console",
         lambda message: (
@@ -179,10 +194,14 @@ def watch(page: Any) -> list[str]:
     return problems
 
 
-def shoot(page: Any, name: str, *, full_page: bool = True) -> None:
-    """A screenshot for the README, into docs/screenshots/."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
+def shoot(page: Any, name: str, *, full_page: bool = True, readme: bool = False) -> None:
+    """A screenshot into build/screenshots/ (to look at after a run); one the README shows is
+    also written to docs/screenshots/ when the run was given --readme-screenshots."""
+    TEST_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(TEST_SCREENSHOTS / name), full_page=full_page)
+    if readme and getattr(page.context, "readme_screenshots", False):
+        README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(README_SCREENSHOTS / name), full_page=full_page)
 
 
 class World:

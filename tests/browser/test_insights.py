@@ -49,7 +49,7 @@ def test_insights_show_the_apis_numbers(page: Any, world: World) -> None:
     expect(page).to_have_url(re.compile("/insights$"))
     expect(page.get_by_role("heading", name="Insights · Acme AB")).to_be_visible()
     page.wait_for_function("() => document.body.dataset.chartsReady === 'true'")
-    shoot(page, "insights.png", full_page=False)
+    shoot(page, "insights.png", full_page=False, readme=True)
 
     api = api_stats(world, key, interval="day")
     assert metric(page, "drafts") == str(api["drafts"]) == "4"
@@ -59,6 +59,27 @@ def test_insights_show_the_apis_numbers(page: Any, world: World) -> None:
     assert metric(page, "published") == str(api["published"]["total"]) == "3"
     assert metric(page, "unedited_share") == "33 %"  # 1 of 3 publishes from a draft unedited
     assert api["published"]["unedited"] == 1 and api["published"]["from_draft"] == 3
+    # The table says what the cards say, in words, not the CSV's keys.
+    labels = page.locator("tr[data-row='totals//up'] td")
+    expect(labels.nth(0)).to_have_text("Totals")
+    expect(labels.nth(2)).to_have_text("Thumbs up")
+    reason = page.locator("tr[data-row='down_reasons/too_long/votes'] td")
+    expect(reason.nth(1)).to_have_text("Too long")
+    expect(page.locator("tr[data-row='language/sv/down'] td").nth(1)).to_have_text("Swedish")
+    # The thumbs-down chart has the thumbs-down reasons only; the languages are named.
+    reasons = page.evaluate("() => Chart.getChart('chart-reasons').data.labels")
+    assert reasons == [
+        "Wrong tone",
+        "Inaccurate",
+        "Too long",
+        "Too generic",
+        "Wrong language",
+        "Other",
+    ]
+    languages = page.evaluate(
+        "() => Chart.getChart('chart-language').data.datasets.map((d) => d.label)"
+    )
+    assert sorted(languages) == ["English", "Swedish"]
 
     table = table_of(page)
     assert table["down_reasons/too_long/votes"] == str(api["down_reasons"]["too_long"]) == "1"
@@ -125,4 +146,6 @@ def test_insights_are_for_analysts_and_the_admin(page: Any, world: World) -> Non
     sign_in(page, key)
     expect(page.get_by_role("link", name="Insights")).to_have_count(0)
     page.goto("/insights")
-    expect(page.get_by_role("alert")).to_have_text("Your key's role may not do that.")
+    expect(page.get_by_role("alert")).to_have_text(
+        "Insights are for analysts and the platform admin; your key's role is Agent."
+    )

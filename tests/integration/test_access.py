@@ -23,6 +23,9 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "text": "Hi Erik, thank you. Anna",
         "agent_id": "a-1",
     },
+    ("put", "/v1/companies/{company_id}/draft-rules"): {"enabled": True},
+    ("post", "/v1/companies/{company_id}/draft-rules/run"): {"since": "2026-01-01T00:00:00Z"},
+    ("put", "/v1/companies/{company_id}/style"): {"languages": {"en": {"closing": "Cheers,"}}},
 }
 
 

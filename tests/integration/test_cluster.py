@@ -228,10 +228,10 @@ async def test_limit_of_ten_is_exact_across_two_processes_on_a_cluster(
         edit = {"text": "Tack Erik!", "agent_id": "a-1"}
         edited = await client.patch(f"{b}{drafts2}/{draft_id}", json=edit, headers=agent)
         assert edited.status_code == 200, edited.text
-        for vote in ("down", "up"):  # the second replaces the first
+        for vote, reason in (("down", "too_long"), ("up", "helpful")):  # the second replaces
             r = await client.post(
                 f"{a}{drafts2}/{draft_id}/feedback",
-                json={"vote": vote, "agent_id": "a-1", "reason": "helpful"},
+                json={"vote": vote, "agent_id": "a-1", "reason": reason},
                 headers=agent,
             )
             assert r.status_code == 201, r.text

@@ -732,12 +732,13 @@ async def test_scripts_sent_twice_count_once(
         assert (await api.generate()).json()["generation"] == generation
     assert_problem(await api.generate(), 422, "generation_limit_reached")
     feedback = f"/v1/companies/acme/reviews/r1/drafts/{first.json()['id']}/feedback"
-    for vote in ("down", "up"):  # each sent twice; the second replaces the first
-        body = {"vote": vote, "agent_id": "a-1", "reason": "wrong_tone"}
+    for vote, reason in (("down", "wrong_tone"), ("up", "helpful")):  # each sent twice
+        body = {"vote": vote, "agent_id": "a-1", "reason": reason}  # the second replaces the first
         assert (await api.client.post(feedback, json=body, headers=ADMIN)).status_code == 201
     stats = await api.client.get("/v1/companies/acme/feedback/stats", headers=ADMIN)
     assert stats.json()["votes"] == {"up": 1, "down": 0}, stats.json()
-    assert stats.json()["reasons"].get("wrong_tone") == 1, stats.json()
+    assert stats.json()["reasons"].get("helpful") == 1, stats.json()
+    assert stats.json()["reasons"].get("wrong_tone") == 0, stats.json()
     for version, text in ((1, "Thanks, Erik!"), (2, "Thanks again, Erik!")):
         # A publish sent twice is one version, an update (another text) the next.
         reply = {"text": text, "agent_id": "a-1", "draft_id": first.json()["id"]}

@@ -32,7 +32,7 @@ async def test_draft_carries_model_usage_and_prompt_version(
     assert draft["warnings"] == []
     assert draft["model"] == "gpt-test"
     assert draft["usage"] == {"prompt_tokens": 120, "completion_tokens": 30}
-    assert draft["prompt_version"] == "reply-v1"
+    assert draft["prompt_version"] == "reply-v2"
     assert draft["status"] == "draft"
     assert (draft["generation"], draft["generations_left"]) == (1, 9)
     assert draft["language"] == "en"

@@ -152,14 +152,81 @@ async def test_the_templates_write_in_the_shifted_band(
 UNHAPPY = "Tone: the customer is unhappy."
 MIXED = "Tone: a mixed experience"
 PLEASED = "Tone: the customer is pleased."
-DELIGHTED = "Tone: the customer is delighted."
+DELIGHTED = "Tone: the customer is delighted."  # reply-v1 tells a 5 from a 4
 
 
-async def test_the_model_is_told_the_shifted_rating_and_band(
-    api: Api, llm: respx.MockRouter
-) -> None:
+def user_message(llm: respx.MockRouter) -> str:
+    sent = json.loads(llm["chat"].calls.last.request.content)
+    return str(sent["messages"][1]["content"])
+
+
+async def test_the_model_is_told_the_shifted_band(api: Api, llm: respx.MockRouter) -> None:
+    """reply-v2 (the default): the market sentence sits with the band's tone, after the part
+    that is the same for every draft of the company; the exact rating only in the fence."""
     await api.company(languages=["en"], market_star_shift={"FR": 1})
-    # A French 4 is answered like a 5: the delighted tone, and the model is told why.
+    await api.review("none4", stars=4)
+    assert (await api.generate("none4")).status_code == 201
+    unshifted = system_prompt(llm)
+
+    # A French 4 is answered like a 5, and the model is told why.
+    await api.review("fr4", stars=4, country="FR")
+    r = await api.generate("fr4")
+    assert r.status_code == 201, r.text
+    assert r.json()["star_band"] == "positive"
+    system = system_prompt(llm)
+    assert (
+        "The market: the customer is in FR, where customers rate more strictly than elsewhere, "
+        "so Acme AB answers this review as if it were rated 1 star higher (positive)." in system
+    )
+    assert PLEASED in system
+    assert "4 out of 5" not in system and "5-star" not in system
+    assert "Stars: 4/5" in user_message(llm)  # the fenced review keeps the customer's rating
+    # The company's part comes first, unchanged: a model server's prefix cache still holds it.
+    head = unshifted.split(PLEASED)[0]
+    assert system.startswith(head)
+    assert system.index("The market:") > system.index("Language:")
+
+    # A French 2 crosses into the mixed band.
+    await api.review("fr2", stars=2, country="FR")
+    r = await api.generate("fr2")
+    assert r.json()["star_band"] == "mixed"
+    system = system_prompt(llm)
+    assert "answers this review as if it were rated 1 star higher (mixed)." in system
+    assert MIXED in system
+    assert UNHAPPY not in system
+
+    # A 4 from another country, and a French 5 (the shift cannot move it), get the prompt of
+    # any review of their band: no market sentence, the same system message.
+    for review_id, stars, country in (("se4", 4, "SE"), ("fr5", 5, "FR"), ("none5", 5, None)):
+        await api.review(review_id, stars=stars, country=country)
+        r = await api.generate(review_id)
+        assert r.json()["star_band"] == "positive"
+        assert system_prompt(llm) == unshifted
+
+
+async def test_a_negative_shift_is_told_as_generous_rating(api: Api, llm: respx.MockRouter) -> None:
+    await api.company(languages=["en"], market_star_shift={"US": -2})
+    await api.review("us4", stars=4, country="US")
+    r = await api.generate("us4")
+    assert r.json()["star_band"] == "negative"
+    system = system_prompt(llm)
+    assert (
+        "where customers rate more generously than elsewhere, so Acme AB answers this review "
+        "as if it were rated 2 stars lower (negative)." in system
+    )
+    assert UNHAPPY in system
+
+
+@pytest.fixture
+async def reply_v1(with_settings: Callable[..., Settings], redis_client: aioredis.Redis) -> Any:
+    """The app with the model and the older prompt version, which states the rating."""
+    async with serve(with_settings(prompt_version="reply-v1")) as client:
+        yield Api(client)
+
+
+async def test_reply_v1_tells_the_shifted_rating(reply_v1: Api, llm: respx.MockRouter) -> None:
+    api = reply_v1
+    await api.company(languages=["en"], market_star_shift={"FR": 1, "US": -1})
     await api.review("fr4", stars=4, country="FR")
     r = await api.generate("fr4")
     assert r.status_code == 201, r.text
@@ -172,39 +239,19 @@ async def test_the_model_is_told_the_shifted_rating_and_band(
     )
     assert DELIGHTED in system
     assert PLEASED not in system
-    # The fenced review still shows the rating the customer gave.
-    user = json.loads(llm["chat"].calls.last.request.content)["messages"][1]["content"]
-    assert "Stars: 4/5" in user
 
-    # A French 2 crosses into the mixed band.
-    await api.review("fr2", stars=2, country="FR")
-    r = await api.generate("fr2")
-    assert r.json()["star_band"] == "mixed"
-    system = system_prompt(llm)
-    assert "answers this review as a 3-star review (mixed)." in system
-    assert MIXED in system
-    assert UNHAPPY not in system
-
-    # The same 4 from a reviewer without a country (or another country) is answered as rated.
-    for review_id, country in (("none4", None), ("se4", "SE")):
-        await api.review(review_id, stars=4, country=country)
-        r = await api.generate(review_id)
-        assert r.json()["star_band"] == "positive"
-        system = system_prompt(llm)
-        assert "The market:" not in system
-        assert PLEASED in system
-        assert DELIGHTED not in system
-
-
-async def test_a_negative_shift_is_told_as_generous_rating(api: Api, llm: respx.MockRouter) -> None:
-    await api.company(languages=["en"], market_star_shift={"US": -1})
     await api.review("us3", stars=3, country="US")
-    r = await api.generate("us3")
-    assert r.json()["star_band"] == "negative"
+    assert (await api.generate("us3")).json()["star_band"] == "negative"
     system = system_prompt(llm)
-    assert "where customers rate more generously than elsewhere" in system
+    assert "rate more generously than elsewhere" in system
     assert "answers this review as a 2-star review (negative)." in system
     assert UNHAPPY in system
+
+    await api.review("se4", stars=4, country="SE")
+    await api.generate("se4")
+    system = system_prompt(llm)
+    assert "The market:" not in system
+    assert PLEASED in system
 
 
 async def test_example_replies_are_chosen_by_the_shifted_band(
@@ -227,7 +274,7 @@ async def test_example_replies_are_chosen_by_the_shifted_band(
     llm["chat"].mock(return_value=httpx.Response(200, json=completion("Thanks. Anna, Acme")))
     await api.review("plain3", stars=3, text=text)
     assert (await api.generate("plain3")).status_code == 201
-    assert "FRENCH-MIXED reply" in system_prompt(llm)
+    assert "FRENCH-MIXED reply" in user_message(llm)  # examples travel in the user message
     await api.review("plain2", stars=2, text=text)
     assert (await api.generate("plain2")).status_code == 201
-    assert "FRENCH-MIXED reply" not in system_prompt(llm)
+    assert "FRENCH-MIXED reply" not in user_message(llm)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pytest
 import redis.asyncio as aioredis
 
-from reply_assist import auth
+from reply_assist.services import access
 from reply_assist.settings import Settings
 from tests.conftest import Api, serve
 
@@ -23,7 +23,7 @@ LIMIT = 5
 
 
 class Clock:
-    """Stands in for the ``time`` module in ``reply_assist.auth``."""
+    """Stands in for the ``time`` module in ``reply_assist.services.access``."""
 
     def __init__(self, now: float) -> None:
         self.now = now
@@ -46,7 +46,7 @@ async def test_a_client_that_waits_the_announced_time_gets_through(
     429s (a client that did not wait), then the wait the last 429 announced."""
     minute = math.floor(time.time() / 60) * 60
     clock = Clock(minute - 60 + seconds_into_minute)
-    monkeypatch.setattr(auth, "time", clock)
+    monkeypatch.setattr(access, "time", clock)
     async with serve(with_settings(rate_limit_per_min=LIMIT)) as client:
         api = Api(client)
         await api.company()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import os
 import sys
 from dataclasses import replace
@@ -206,6 +207,41 @@ async def test_a_tampered_or_foreign_cursor_is_refused(api: Api) -> None:
         assert r.json()["code"] == "invalid_cursor"
     page = await listing(api, limit=1, cursor=cursor)
     assert [i["id"] for i in page["items"]] == ["r1"]
+
+
+def _hand_made_cursor(version: str, member: str, checksum: str) -> str:
+    body = f"{version}|{member}|{checksum}"
+    return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+
+
+async def test_a_cursor_is_signed_with_the_servers_secret(
+    api: Api, base_settings: Settings
+) -> None:
+    await api.company()
+    for i in range(3):
+        await api.review(f"r{i}", created_at=f"2026-11-2{i}T08:00:00Z")
+    cursor = (await listing(api, limit=1))["next_cursor"]
+    _, member, _ = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
+    # Anyone who reads the source could make the unkeyed checksum of before: no longer taken.
+    digest = hashlib.blake2b(
+        f"acme\n\n\n\n{member}".encode(), digest_size=8, person=b"ra-cursor"
+    ).hexdigest()
+    forged = _hand_made_cursor("1", member, digest)
+    r = await api.client.get(LIST, params={"cursor": forged}, headers=ADMIN)
+    assert (r.status_code, r.json()["code"]) == (400, "invalid_cursor")
+    # The same data behind a service with another admin token: its cursors are not ours.
+    other_token = "another-admin-token-" + "z" * 20
+    other = replace(base_settings, admin_token=other_token)
+    async with serve(other) as elsewhere:
+        headers = {"Authorization": f"Bearer {other_token}"}
+        r = await elsewhere.get(LIST, params={"cursor": cursor, "limit": 1}, headers=headers)
+        assert (r.status_code, r.json()["code"]) == (400, "invalid_cursor")
+        theirs = (await elsewhere.get(LIST, params={"limit": 1}, headers=headers)).json()
+    assert theirs["items"][0]["id"] == "r2"  # the same list, read there
+    r = await api.client.get(LIST, params={"cursor": theirs["next_cursor"]}, headers=ADMIN)
+    assert (r.status_code, r.json()["code"]) == (400, "invalid_cursor")
+    # And ours still works here.
+    assert [i["id"] for i in (await listing(api, limit=1, cursor=cursor))["items"]] == ["r1"]
 
 
 async def test_generations_and_in_flight_show_per_item(api: Api, llm: respx.MockRouter) -> None:

@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 from reply_assist.models import Company, Review
 from reply_assist.runtime import Runtime
 from reply_assist.services.review_list import ListFilters, list_reviews
+from reply_assist.settings import Settings
 from reply_assist.store.connection import Store, connect
 from reply_assist.store.reviews import ReviewRepository
 
@@ -112,9 +113,11 @@ async def test_a_page_costs_the_same_with_a_hundred_times_more_reviews(
         languages=["sv", "en"],
     )
     await store.client.set(store.keys.company("acme"), msgspec.json.encode(company))
-    rt = Runtime.__new__(Runtime)  # only the store and the reviews are used by a listing
+    # A listing uses only the store, the reviews and the settings' admin token (cursor key).
+    rt = Runtime.__new__(Runtime)
     object.__setattr__(rt, "store", store)
     object.__setattr__(rt, "reviews", ReviewRepository(store))
+    object.__setattr__(rt, "settings", Settings(admin_token="cost-test-admin-token-" + "0" * 16))
     cost = ServerCost(private_redis)
     queries = [
         ListFilters(),

@@ -19,9 +19,10 @@ async def test_the_schema_ui_loads_nothing_from_another_origin(
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     html = r.text
-    assert "SwaggerUIBundle" in html
     references = _REFERENCE.findall(html)
-    assert len(references) >= 4, references  # the bundle, the preset, the CSS, the icon
+    # The bundle, the preset, the CSS, the icon and the script that starts the UI.
+    assert len(references) >= 5, references
+    assert "/assets/schema-ui.js" in references
     origin = urlsplit(str(client.base_url))
     for ref in references:
         url = urlsplit(urljoin(f"{client.base_url}{page}", ref))
@@ -46,3 +47,18 @@ async def test_the_vendored_assets_have_their_types_and_licence(client: httpx.As
         assert r.status_code == 200, name
         assert media in r.headers["content-type"], (name, r.headers["content-type"])
     assert (await client.get("/schema/openapi.json")).status_code == 200
+
+
+@pytest.mark.parametrize("page", ["/schema", "/schema/swagger", "/schema/openapi.json"])
+async def test_the_schema_pages_forbid_framing_and_inline_script(
+    client: httpx.AsyncClient, page: str
+) -> None:
+    r = await client.get(page)
+    assert r.status_code == 200
+    assert r.headers["x-frame-options"] == "DENY"
+    policy = r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    if page != "/schema/openapi.json":  # nothing in the page that the policy would block
+        assert not re.search(r"<script(?![^>]*\bsrc=)", r.text), r.text
+        assert "<style" not in r.text and "style=" not in r.text

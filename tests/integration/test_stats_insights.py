@@ -57,6 +57,7 @@ async def activity(api: Api) -> dict[str, list[dict[str, Any]]]:
     await vote(api, made["r3"][0], "a-3", "down", "wrong_language")
     await vote(api, made["r3"][1], "a-3", "up", None)
     await publish(api, "r1", REPLY, made["r1"][0]["id"])  # unedited: ratio 0
+    # An update naming the same draft: a publish, but the draft counts once (its first).
     await publish(api, "r1", REPLY.replace("truly sorry", "so sorry"), made["r1"][0]["id"])
     await publish(api, "r3", "Tack Erik! " * 3, made["r3"][1]["id"])  # rewritten
     await publish(api, "r2", "Thank you, Erik.")  # by hand, counted as the review's (en)
@@ -76,12 +77,13 @@ async def test_insights_fields_match_the_activity(api: Api, llm: respx.MockRoute
         "other": 0,
     }
     assert s["reasons"]["helpful"] == 1  # all reasons, as before
-    ratios = [0.0, Levenshtein.normalized_distance(REPLY, REPLY.replace("truly sorry", "so sorry"))]
-    ratios.append(Levenshtein.normalized_distance(REPLY, "Tack Erik! " * 3))
+    # r1's draft counts once, by its first publish (unedited); r3's draft by its only one.
+    ratios = [0.0, Levenshtein.normalized_distance(REPLY, "Tack Erik! " * 3)]
     expected = Counter(EDIT_RATIO_BUCKETS[edit_ratio_bucket(r)] for r in ratios)
     assert s["edit_ratio_histogram"] == {label: expected[label] for label in EDIT_RATIO_BUCKETS}
     assert s["edit_ratio_histogram"]["0"] == 1
-    assert sum(s["edit_ratio_histogram"].values()) == s["published"]["from_draft"] == 3
+    assert sum(s["edit_ratio_histogram"].values()) == s["published"]["from_draft"] == 2
+    assert s["published"]["total"] == 4
     assert s["generations_histogram"] == {
         **{str(n): 0 for n in range(1, 11)},
         "1": 1,  # r2
@@ -101,9 +103,9 @@ async def test_the_language_filter(api: Api, llm: respx.MockRouter) -> None:
     assert en["votes"] == {"up": 1, "down": 1}
     assert en["down_reasons"]["too_long"] == 1 and en["down_reasons"]["wrong_language"] == 0
     assert en["published"]["total"] == 3  # two of r1's draft, one by hand on r2
-    assert en["published"]["from_draft"] == 2 and en["published"]["unedited"] == 1
+    assert en["published"]["from_draft"] == 1 and en["published"]["unedited"] == 1
     assert en["by_language"] == {"en": {"drafts": 4, "up": 1, "down": 1}}
-    assert en["by_prompt_version"] == {"reply-v1": {"drafts": 4, "up": 1, "down": 1}}
+    assert en["by_prompt_version"] == {"reply-v2": {"drafts": 4, "up": 1, "down": 1}}
     assert en["generations_histogram"]["3"] == 1 and en["generations_histogram"]["2"] == 0
     sv = await stats(api, language="SV")
     assert (sv["drafts"], sv["reviews_with_drafts"], sv["votes"]) == (2, 1, {"up": 1, "down": 1})

@@ -29,7 +29,7 @@ def test_every_error_code_in_the_code_is_in_the_error_table() -> None:
         r'code="([a-z_]+)"',  # raised with an explicit code
         r'default_code = "([a-z_]+)"',  # an error class's own code
         r'failed\["([a-z_]+)"\]',  # the refusal rules
-        r'^\s+\d{3}: "([a-z_]+)",$',  # Litestar's own 4xx, mapped in api/problems.py
+        r'^\s+\d{3}: "([a-z_]+)",$',  # Litestar's own 4xx, mapped in http/problems.py
     ]
     found: set[str] = set()
     for path in (ROOT / "reply_assist").rglob("*.py"):
@@ -44,7 +44,7 @@ def test_every_error_code_in_the_code_is_in_the_error_table() -> None:
 
 
 def test_every_v1_operation_says_who_may_call_it() -> None:
-    schema = create_app(Settings(admin_token="x" * 20, log_level="ERROR")).openapi_schema
+    schema = create_app(Settings(admin_token="x" * 32, log_level="ERROR")).openapi_schema
     operations = {
         (method, path)
         for path, item in (schema.paths or {}).items()

@@ -44,7 +44,9 @@ def test_serve_help_gives_every_option_a_description_and_a_default(
         ("--port", "8000"),
         ("--workers", "1"),
         ("--head-timeout", "10.0"),
+        ("--body-timeout", "30.0"),
         ("--max-connections", "4096"),
+        ("--forwarded-allow-ips", "127.0.0.1"),
     ]:
         entry = options.split(flag, 1)[1].split("\n  -", 1)[0]
         assert len(entry.split()) > 6, f"{flag} has no description"
@@ -89,3 +91,55 @@ def test_bad_option_values_are_refused_with_the_reason(
         cli.main(["serve", "--workers", "0"])
     assert exited.value.code == 2
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_worker_needs_redis_and_serve_runs_jobs_only_when_asked(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = _help(["worker", "--help"], capsys)
+    for option in ("--concurrency", "--workers", "--port"):
+        assert option in text
+    assert "REPLY_ASSIST_JOB_LEASE_S" in text
+    monkeypatch.delenv("REPLY_ASSIST_REDIS_URL", raising=False)
+    assert cli.main(["worker"]) == 2
+    assert "`reply-assist serve` runs the draft-rules jobs itself" in capsys.readouterr().err
+    args = cli.build_parser().parse_args(["serve", "--with-worker"])
+    assert args.with_worker is True
+    assert cli.build_parser().parse_args(["serve"]).with_worker is False
+
+
+def test_serve_options_default_to_their_environment_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REPLY_ASSIST_BODY_TIMEOUT_S", "12.5")
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.0/8,192.0.2.7")
+    args = cli.build_parser().parse_args(["serve"])
+    assert args.body_timeout == 12.5
+    assert args.forwarded_allow_ips == "10.0.0.0/8,192.0.2.7"
+    # The flag wins over the variable.
+    args = cli.build_parser().parse_args(
+        ["serve", "--body-timeout", "3", "--forwarded-allow-ips", "*"]
+    )
+    assert (args.body_timeout, args.forwarded_allow_ips) == (3, "*")
+
+
+def test_a_short_admin_token_stops_the_start_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REPLY_ASSIST_ADMIN_TOKEN", "s3cret-but-only-27-characters")
+    assert cli.main(["serve", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "reply-assist: REPLY_ASSIST_ADMIN_TOKEN is too short: use at least 32 characters\n"
+    )
+    assert "s3cret" not in err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_a_wrong_body_timeout_variable_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("REPLY_ASSIST_BODY_TIMEOUT_S", value)
+    with pytest.raises(SystemExit) as exited:
+        cli.build_parser()
+    assert str(exited.value).startswith(f"reply-assist: REPLY_ASSIST_BODY_TIMEOUT_S={value!r}")

@@ -1,10 +1,10 @@
-"""The transport that sends a response's head together with its body (serving.py)."""
+"""The transport that sends a response's head together with its body (connection_guard.py)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from reply_assist.serving import _HeadJoiningTransport
+from reply_assist.connection_guard import _HeadJoiningTransport
 
 HEAD = b"HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\n"
 

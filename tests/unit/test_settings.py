@@ -24,7 +24,7 @@ def test_defaults_when_nothing_is_set() -> None:
 def test_values_are_read() -> None:
     s = Settings.from_env(
         {
-            "REPLY_ASSIST_ADMIN_TOKEN": "a" * 20,
+            "REPLY_ASSIST_ADMIN_TOKEN": "a" * 32,
             "REPLY_ASSIST_REDIS_URL": "redis://127.0.0.1:6379/3",
             "OPENAI_BASE_URL": "http://127.0.0.1:8080/v1",
             "REPLY_ASSIST_MODEL": "llama-3.2",
@@ -152,3 +152,16 @@ def test_cli_names_the_missing_model_in_one_line() -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "REPLY_ASSIST_MODEL" in lines[0]
+
+
+def test_the_admin_token_has_at_least_32_characters() -> None:
+    assert Settings.from_env({"REPLY_ASSIST_ADMIN_TOKEN": "a" * 32}).admin_token == "a" * 32
+    for make in (
+        lambda: Settings.from_env({"REPLY_ASSIST_ADMIN_TOKEN": "a" * 31}),
+        lambda: Settings(admin_token="a" * 31),
+    ):
+        with pytest.raises(SettingsError) as exc:
+            make()
+        assert str(exc.value) == (
+            "REPLY_ASSIST_ADMIN_TOKEN is too short: use at least 32 characters"
+        )

@@ -2,20 +2,37 @@
 -- KEYS[1] review hash, KEYS[2] in-flight set, KEYS[3] draft id list, KEYS[4] draft hash,
 -- KEYS[5..7] stats counters (minute, hour, day), KEYS[8..10] stats review HLLs (same buckets),
 -- KEYS[11] stats active-days set, KEYS[12..14] the draft language's review HLLs (same buckets),
--- KEYS[15] idempotency record (optional), then with a country the country's review HLLs and
--- the language's and country's (same buckets): the last 6 keys
+-- KEYS[15] idempotency record (only with a fingerprint), then with a country (ARGV[16]) the
+-- country's review HLLs (minute, hour, day) and the language's and country's (same buckets),
+-- then the job stream (only with a job)
 -- ARGV[1] token, ARGV[2] limit, ARGV[3] review id, ARGV[4] language, ARGV[5] prompt version,
 -- ARGV[6] minute ttl s, ARGV[7] hour ttl s, ARGV[8] day number, ARGV[9] draft id,
--- ARGV[10] draft data (JSON), ARGV[11] idempotency ttl s, ARGV[12] idempotency fingerprint,
--- ARGV[13] the reviewer's country ("" none)
--- Returns {1, generation, generations_left} or {0, used} when the limit no longer allows it.
+-- ARGV[10] draft data (JSON), ARGV[11] idempotency ttl s, ARGV[12] idempotency fingerprint
+-- ("" without a key), ARGV[13] origin ("request" or "rule"), ARGV[14] the draft-rules job's
+-- stream entry id ("" for none; then KEYS[#KEYS] is the job stream), ARGV[15] its group,
+-- ARGV[16] the reviewer's country ("" none)
+-- Returns {1, generation, generations_left} or {0, used} when the limit no longer allows it,
+-- or {2} when the review already has its rule draft (a job run twice: nothing is stored).
+-- A job's draft finishes the job in the same step: it leaves the stream (XACK, XDEL) and the
+-- review records its rule draft, so a job is done exactly when its draft exists.
 -- Run twice for one draft (redis-py sends a command again after a timeout, and the first may
 -- have run), it answers as the first run did and counts nothing again.
 -- #include by_country
-local market_keys = ARGV[13] ~= '' and 6 or 0
 if redis.call('EXISTS', KEYS[4]) == 1 then
   local done = redis.call('HMGET', KEYS[4], 'generation', 'generations_left')
   return {1, tonumber(done[1]), tonumber(done[2])}
+end
+local origin = ARGV[13]
+local job = ARGV[14] or ''
+local function finish_job()
+  if job ~= '' then
+    redis.call('XACK', KEYS[#KEYS], ARGV[15], job)
+    redis.call('XDEL', KEYS[#KEYS], job)
+  end
+end
+if origin == 'rule' and string.sub(redis.call('HGET', KEYS[1], 'rule') or '', 1, 2) == 'd:' then
+  finish_job()
+  return {2}
 end
 local limit = tonumber(ARGV[2])
 local t = redis.call('TIME')
@@ -41,6 +58,7 @@ for i = 1, 3 do
   redis.call('HINCRBY', counts, 'drafts', 1)
   redis.call('HINCRBY', counts, 'lang:' .. ARGV[4] .. ':drafts', 1)
   redis.call('HINCRBY', counts, 'pv:' .. ARGV[5] .. ':drafts', 1)
+  redis.call('HINCRBY', counts, 'o:' .. origin .. ':drafts', 1)
   redis.call('PFADD', KEYS[7 + i], ARGV[3])
   -- By generation number (services/stats.py turns these into reviews per number of drafts),
   -- and every count again under "L:<language>:" for the stats' language filter.
@@ -49,6 +67,7 @@ for i = 1, 3 do
   redis.call('HINCRBY', counts, by_lang .. 'drafts', 1)
   redis.call('HINCRBY', counts, by_lang .. 'pv:' .. ARGV[5] .. ':drafts', 1)
   redis.call('HINCRBY', counts, by_lang .. 'gen:' .. generation, 1)
+  redis.call('HINCRBY', counts, by_lang .. 'o:' .. origin .. ':drafts', 1)
   redis.call('PFADD', KEYS[11 + i], ARGV[3])
   if ttls[i] > 0 then
     redis.call('EXPIRE', counts, ttls[i])
@@ -57,11 +76,13 @@ for i = 1, 3 do
   end
 end
 -- Markets: the same counts by the reviewer's country, when it is known (lib/by_country.lua).
-if market_keys > 0 then
-  local fields = {'drafts', 'pv:' .. ARGV[5] .. ':drafts', 'gen:' .. generation}
+if ARGV[16] ~= '' then
+  local fields = {'drafts', 'pv:' .. ARGV[5] .. ':drafts', 'gen:' .. generation,
+    'o:' .. origin .. ':drafts'}
+  local first_country_key = ARGV[12] ~= '' and 16 or 15  -- after the idempotency record, if any
   for i = 1, 3 do
-    count_by_country(KEYS[4 + i], ARGV[13], ARGV[4], fields, 1)
-    local reviews = {KEYS[#KEYS - 6 + i], KEYS[#KEYS - 3 + i]}
+    count_by_country(KEYS[4 + i], ARGV[16], ARGV[4], fields, 1)
+    local reviews = {KEYS[first_country_key - 1 + i], KEYS[first_country_key + 2 + i]}
     for _, hll in ipairs(reviews) do
       redis.call('PFADD', hll, ARGV[3])
       if ttls[i] > 0 then
@@ -71,7 +92,11 @@ if market_keys > 0 then
   end
 end
 redis.call('ZADD', KEYS[11], ARGV[8], ARGV[8])
-if #KEYS - market_keys >= 15 then
+if origin == 'rule' then
+  redis.call('HSET', KEYS[1], 'rule', 'd:' .. ARGV[9])
+end
+finish_job()
+if ARGV[12] ~= '' then
   redis.call('HSET', KEYS[15], 'state', 'done', 'fingerprint', ARGV[12], 'draft_id', ARGV[9],
     'data', ARGV[10], 'generation', generation, 'generations_left', left)
   redis.call('EXPIRE', KEYS[15], ARGV[11])

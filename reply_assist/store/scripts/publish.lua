@@ -9,6 +9,10 @@
 -- replied, ARGV[11] its index member, ARGV[12] the language to count it under ("" none),
 -- ARGV[13] its edit ratio's histogram bucket (services/stats.py; "" when not from a draft),
 -- ARGV[14] the reviewer's country to count it under ("" none)
+-- A draft counts once in the statistics: only its first publish adds to from_draft, unedited
+-- and the edit ratio; a later publish naming the same draft (an update) adds to total only.
+-- That first publish also keeps the published text as the draft's text (its edit, when it
+-- differs from the generated one): a published draft is frozen as it went out.
 -- Returns the new version number; 0 when the named draft no longer exists; minus the current
 -- version's number when its text is the text sent: nothing is published again (a double click,
 -- a retry), no version, no event, no count; or "moved" when the review moved in the list since
@@ -30,6 +34,7 @@ local current = redis.call('LINDEX', KEYS[1], -1)
 if current and cjson.decode(current)['text'] == cjson.decode(ARGV[1])['text'] then
   return -redis.call('LLEN', KEYS[1])
 end
+local first_of_draft = ARGV[2] == '1' and redis.call('HGET', KEYS[7], 'status') ~= 'published'
 local version = redis.call('RPUSH', KEYS[1], ARGV[1])
 local ttls = {tonumber(ARGV[5]), tonumber(ARGV[6]), 0}
 -- Each count also under "L:<language>:", for the stats' language filter.
@@ -44,7 +49,7 @@ for i = 1, 3 do
   local counts = KEYS[1 + i]
   for _, p in ipairs(prefixes) do
     redis.call('HINCRBY', counts, p .. 'pub:total', 1)
-    if ARGV[2] == '1' then
+    if first_of_draft then
       redis.call('HINCRBY', counts, p .. 'pub:from_draft', 1)
       redis.call('HINCRBYFLOAT', counts, p .. 'pub:edit_ratio_sum', ARGV[4])
       redis.call('HINCRBY', counts, p .. 'pub:er:' .. ARGV[13], 1)
@@ -61,6 +66,15 @@ redis.call('ZADD', KEYS[5], ARGV[7], ARGV[7])
 -- The event is delivered to the stream after this script; the outbox keeps it until then, so a
 -- failure in between loses nothing (the relay delivers it later).
 redis.call('HSET', KEYS[6], ARGV[8] .. '/' .. version, ARGV[1])
+if first_of_draft then
+  local published = cjson.decode(ARGV[1])
+  local kept = redis.call('HGET', KEYS[7], 'edited_text')
+  if kept == false then kept = cjson.decode(redis.call('HGET', KEYS[7], 'data'))['text'] end
+  if kept ~= published['text'] then
+    redis.call('HSET', KEYS[7], 'edited_text', published['text'], 'edited_by',
+      published['agent_id'], 'edited_at', published['published_at'])
+  end
+end
 if ARGV[2] == '1' then
   redis.call('HSET', KEYS[7], 'status', 'published', 'published_version', version)
 end

@@ -6,9 +6,12 @@
 -- ARGV[1] "put" (write the review's fields) or "index" (only index what is stored),
 -- ARGV[2] the review's "ix" as the caller read it ("" none): compare-and-set,
 -- ARGV[3] the new "ix", ARGV[4] "1" if the caller found a published reply,
--- ARGV[5] review JSON, ARGV[6] language, ARGV[7] why there is no language (put mode)
--- Returns {1, created (1/0)}, or {0, current ix, replied (1/0)} when the caller read stale
--- state: it names the sets again from these and retries.
+-- ARGV[5] review JSON, ARGV[6] language, ARGV[7] why there is no language (put mode),
+-- ARGV[8] "1" to queue the review's draft-rules job (put mode), ARGV[9] the review id;
+-- then KEYS[#KEYS] is the company's job stream (lib/queue_rule_job.lua decides).
+-- Returns {1, created (1/0), queued (1/0)}, or {0, current ix, replied (1/0)} when the caller
+-- read stale state: it names the sets again from these and retries.
+-- #include queue_rule_job
 local current = redis.call('HGET', KEYS[1], 'ix') or ''
 local replied = redis.call('LLEN', KEYS[2]) > 0 and '1' or '0'
 if current ~= ARGV[2] or replied ~= ARGV[4] then
@@ -30,10 +33,14 @@ local member = string.match(ARGV[3], '^[^|]*|[^|]*|[^|]*|(.*)$')
 for i = new_at, new_at + 3 do
   redis.call('ZADD', KEYS[i], 0, member)
 end
+local queued = 0
 if ARGV[1] == 'put' then
   redis.call('HSET', KEYS[1], 'json', ARGV[5], 'lang', ARGV[6], 'lang_reason', ARGV[7],
     'ix', ARGV[3])
+  if ARGV[8] == '1' then
+    queued = queue_rule_job(KEYS[1], KEYS[#KEYS], replied, ARGV[9])
+  end
 else
   redis.call('HSET', KEYS[1], 'ix', ARGV[3])
 end
-return {1, exists and 0 or 1}
+return {1, exists and 0 or 1, queued}

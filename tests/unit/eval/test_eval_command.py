@@ -144,55 +144,6 @@ def test_two_prompt_versions_side_by_side(tmp_path: Path) -> None:
     assert set(_report(tmp_path / "r")["arms"]) == {"reply-v1", "reply-v2"}
 
 
-def test_history_reports_closeness_with_and_without_examples(tmp_path: Path) -> None:
-    """A model that writes in the company's style only when it is shown examples: the report
-    must see the difference, and the examples must reach the prompt with names removed."""
-    history = (
-        Path(__file__).parents[3] / "reply_assist" / "eval" / "data" / "history-nordhavn.jsonl"
-    )
-    prompts: list[str] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        system = json.loads(request.content)["messages"][0]["content"]
-        prompts.append(system)
-        styled = "--- example 1 ---" in system
-        greeting, closing = (
-            ("Dear", "Warm wishes from the fjords,") if styled else ("Hi", "Regards,")
-        )
-        text = f"{greeting} Ann,\n\nThank you, and sorry.\n\n{closing}\nMaja, Nordhavn Outdoor"
-        return httpx.Response(200, json=_completion(text))
-
-    with respx.mock(base_url=LLM) as mock:
-        mock.post("/chat/completions").mock(side_effect=answer)
-        code = cli_main(
-            [
-                "eval",
-                "--base-url",
-                LLM,
-                "--model",
-                "m",
-                "--languages",
-                "en",
-                "--sample",
-                "8",
-                "--history",
-                str(history),
-                "--no-cache",
-                "--out",
-                str(tmp_path),
-                "--quiet",
-            ]
-        )
-    assert code == 0
-    voice = _report(tmp_path)["voice"]
-    assert voice["reply-v1"]["greeting"] == 0.0 and voice["reply-v1"]["sign_off"] == 0.0
-    assert voice["reply-v1+examples"]["greeting"] == 1.0
-    assert voice["reply-v1+examples"]["sign_off"] == 1.0
-    shown = [p for p in prompts if "--- example 1 ---" in p]
-    assert len(shown) == 8 and "Dear ‹name›," in shown[0]
-    assert not any(name in p for p in shown for name in ("Sarah", "Thompson", "Kate Moss"))
-
-
 def test_concurrency_is_what_was_asked(tmp_path: Path) -> None:
     import asyncio
 

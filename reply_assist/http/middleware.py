@@ -3,6 +3,9 @@
 The id is the client's ``X-Request-ID`` when it sent a sane one, else a new one; it is bound to
 every log line of the request and returned on every response (errors included: the header is
 added in the app's ``before_send`` hook, which sees every response).
+
+The access log wraps the whole application (``RequestContext``), outside Litestar's router: a
+request that matches no route (404, 405) never reaches route middleware, yet gets its line too.
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ from typing import Any
 import structlog
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 __all__ = [
     "CLIENT_CLOSED_REQUEST",
-    "RequestContextMiddleware",
+    "SERVER_CLOSED_STATUS",
+    "RequestContext",
     "add_request_id_header",
     "client_went_away",
+    "closed_status",
     "complete_allow_header",
     "request_id_of",
 ]
@@ -34,6 +38,10 @@ _SANE_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
 # The status logged and counted for a client that closed its connection before the answer was
 # sent (nginx's convention): nobody received a status, and it is not the service's failure.
 CLIENT_CLOSED_REQUEST = 499
+# Where the server (connection_guard) notes the status it answered itself when it closed a
+# connection in the middle of a request, e.g. 408 for a body past its deadline: the access log
+# and the metrics then show that, not 499.
+SERVER_CLOSED_STATUS = "server_closed_status"
 
 
 def request_id_of(scope: Scope) -> str:
@@ -76,8 +84,25 @@ def client_went_away(scope: Scope) -> bool:
     return bool(scope.get("state", {}).get("client_went_away"))
 
 
-class RequestContextMiddleware(ASGIMiddleware):
-    scopes = (ScopeType.HTTP,)
+def closed_status(scope: Scope) -> int:
+    """The status to log for a request whose connection closed before its answer: what the
+    server answered itself (408 for a body past its deadline), else 499 (the client left)."""
+    status: int = scope.get("state", {}).get(SERVER_CLOSED_STATUS, CLIENT_CLOSED_REQUEST)
+    return status
+
+
+class RequestContext:
+    """Binds the request id to every log line of an HTTP request and writes its access line;
+    wraps the app's whole ASGI handler (``create_app``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        await self.handle(scope, receive, send, self.app)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         rid = request_id_of(scope)

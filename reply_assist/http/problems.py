@@ -19,7 +19,6 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from reply_assist import metrics
-from reply_assist.api.middleware import CLIENT_CLOSED_REQUEST, client_went_away
 from reply_assist.errors import (
     PROBLEM_MEDIA_TYPE,
     ClientError,
@@ -27,6 +26,7 @@ from reply_assist.errors import (
     ReplyAssistError,
     StoreUnavailable,
 )
+from reply_assist.http.middleware import client_went_away, closed_status
 
 __all__ = ["exception_handlers", "problem_response", "response_for"]
 
@@ -105,6 +105,8 @@ def _allowed_values(body_type: Any, field: str) -> tuple[Any, ...] | None:
 
 
 def _without_none(node: Any) -> Any:
+    if isinstance(node, msgspec.inspect.Metadata):  # a field with a description or limits
+        node = node.type
     if isinstance(node, msgspec.inspect.UnionType):
         rest = [t for t in node.types if not isinstance(t, msgspec.inspect.NoneType)]
         return rest[0] if len(rest) == 1 else node
@@ -176,7 +178,7 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
     if client_went_away(request.scope):
         # Reading the body failed because the client left: not our failure, and nobody to tell.
         log.info("client_disconnected", error=type(exc).__name__)
-        return Response(None, status_code=CLIENT_CLOSED_REQUEST)
+        return Response(None, status_code=closed_status(request.scope))
     log.exception("unexpected_error", error=type(exc).__name__)
     error = ReplyAssistError("An unexpected error occurred; it has been logged.")
     return problem_response(error)

@@ -1,17 +1,16 @@
 """Browser sessions of the reply desk: a random id in an HttpOnly cookie, the rest in Redis.
 
-The API key never leaves the server after sign-in: the session keeps only the key's hash, and
-every request resolves that hash again through the same lookup the API's bearer auth uses
-(``CompanyRepository.authenticate``), so a revoked key's session stops at its next request and
-the key's rate limit counts the pages too. An admin session keeps the admin token's hash and
-ends when the service's admin token changes. Redis holds the session under the hash of its id,
-so a copy of the store does not hand out live sessions.
+Redis holds a session under the hash of its id, so a copy of the store does not hand out live
+sessions. A session ends after ``idle_s`` without a request (each read renews that, in the same
+round trip: ``GETEX``) and, however busy, ``SESSION_TTL_S`` after sign-in. What a session may do
+is decided above (``services.desk_sessions``); this only keeps it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from typing import Literal
 
 import msgspec
@@ -31,6 +30,9 @@ class DeskSession(msgspec.Struct):
     company_id: str | None = None  # a key's company; the company an admin chose
     # A key of the form that names its company is looked up in that company (auth.key_principal).
     key_names_company: bool = False
+    # When the session began (epoch seconds); 0 for a session kept by an earlier version, which
+    # therefore ends at its next request.
+    signed_in_at: float = 0.0
 
 
 def _hash(session_id: str) -> str:
@@ -38,25 +40,35 @@ def _hash(session_id: str) -> str:
 
 
 class SessionStore:
-    def __init__(self, store: Store, ttl_s: int = SESSION_TTL_S) -> None:
+    def __init__(self, store: Store, idle_s: int, ttl_s: int = SESSION_TTL_S) -> None:
         self._redis = store.client
         self._keys = store.keys
+        self._idle_s = min(idle_s, ttl_s)
         self._ttl_s = ttl_s
 
     async def create(self, session: DeskSession) -> str:
         session_id = secrets.token_urlsafe(32)
         key = self._keys.desk_session(_hash(session_id))
-        await self._redis.set(key, msgspec.json.encode(session), ex=self._ttl_s)
+        await self._redis.set(key, msgspec.json.encode(session), ex=self._idle_s)
         return session_id
 
     async def get(self, session_id: str) -> DeskSession | None:
+        """The live session, its idle time renewed; None when there is none, it was idle too
+        long (Redis expired it) or it began more than ``ttl_s`` ago."""
         if not session_id or len(session_id) > 100:
             return None
-        raw = await self._redis.get(self._keys.desk_session(_hash(session_id)))
-        return None if raw is None else msgspec.json.decode(raw, type=DeskSession)
+        key = self._keys.desk_session(_hash(session_id))
+        raw = await self._redis.getex(key, ex=self._idle_s)
+        if raw is None:
+            return None
+        session = msgspec.json.decode(raw, type=DeskSession)
+        if time.time() - session.signed_in_at >= self._ttl_s:
+            await self._redis.delete(key)
+            return None
+        return session
 
     async def update(self, session_id: str, session: DeskSession) -> None:
-        """Change a live session; it keeps the expiry it was given at sign-in."""
+        """Change a live session; it keeps the expiry it has."""
         key = self._keys.desk_session(_hash(session_id))
         await self._redis.set(key, msgspec.json.encode(session), keepttl=True, xx=True)
 
