@@ -139,7 +139,6 @@ def make_plan(args: argparse.Namespace) -> Plan:
         servers=_with_default_server([s for s in args.servers.split(",") if s]),
         floor_http=[h for h in floor_http.split(",") if h],
         patches=[p for p in args.patches.split(",") if p],
-        default_pool_burst=args.default_pool_burst,
         phases=args.phases,
         memory_versions=2 if args.baseline else 1,
         soak_calls=int(args.soak_minutes * 60 * args.soak_rate),
@@ -178,11 +177,6 @@ def _parser() -> argparse.ArgumentParser:
         default="",
         help="also measure the service with bench/patched_app.py's patches, e.g. "
         "aiohttp,quietlogs,lingua,leakcache",
-    )
-    p.add_argument(
-        "--default-pool-burst",
-        action="store_true",
-        help="also burst a service with its default model pool (200 connections)",
     )
     p.add_argument(
         "--phases",

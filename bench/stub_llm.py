@@ -7,9 +7,19 @@ installed, so the stub costs as little CPU as possible beside the service it mea
   ``chat.completion.chunk`` events ending in ``data: [DONE]``; with
   ``"stream_options": {"include_usage": true}`` the last chunk before ``[DONE]`` carries usage.
 - ``GET /v1/models``: one model.
-- ``GET /_stats``: ``{"completions": n, "streams": m}`` served so far (a bench checks how many
-  model calls one generate call made).
-- ``POST /_config``: change ``ttft_ms``, ``tokens_per_s``, ``tokens`` or ``stamp`` while running.
+- ``GET /_stats``: ``{"completions": n, "streams": m, "sent_bytes": b, "cut_short": c}`` served
+  so far (a bench checks how many model calls one generate call made); ``sent_bytes`` is how much
+  of its last answer the client took, ``cut_short`` how many answers it stopped reading.
+- ``POST /_config``: change ``ttft_ms``, ``tokens_per_s``, ``tokens``, ``stamp``, ``hostile`` or
+  ``hostile_bytes`` while running.
+
+Hostile answers, to test what a broken or hostile server does to the service (``hostile``):
+
+- ``"huge"``: the answer's text is ``hostile_bytes`` long (20 MB by default) whatever
+  ``max_tokens`` says: a plain completion with that ``Content-Length``, or a stream of 1 KiB
+  deltas; written piece by piece, so ``sent_bytes`` shows where the client stopped reading.
+- ``"surrogate"``: the text holds a lone surrogate (``\ud800`` in the JSON), which no UTF-8
+  text can carry.
 
 Timing: the first token is due ``ttft_ms`` after the request arrived, each further one
 ``1/tokens_per_s`` later (``tokens_per_s`` 0: all at once). A plain completion answers when its
@@ -52,12 +62,16 @@ class StubConfig:
     tokens: int = 60
     model: str = "stub-model"
     stamp: bool = False
+    hostile: str = ""  # "", "huge" or "surrogate" (see the module's docstring)
+    hostile_bytes: int = 20_000_000
 
 
 @dataclass
 class _Counters:
     completions: int = 0
     streams: int = 0
+    sent_bytes: int = 0  # of the last answer, as far as the client took it
+    cut_short: int = 0  # answers whose client stopped reading (closed the connection)
 
 
 def _token(i: int) -> str:
@@ -130,7 +144,9 @@ class StubServer:
             except (ValueError, _BadRequest):
                 await self._send_json(writer, 400, {"error": {"message": "bad request"}})
                 return
-            if request.get("stream"):
+            if self.config.hostile == "huge":
+                await self._huge(writer, request, stream=bool(request.get("stream")))
+            elif request.get("stream"):
                 await self._stream(writer, request, len(body), arrived)
             else:
                 await self._complete(writer, request, len(body), arrived)
@@ -139,9 +155,7 @@ class StubServer:
             await self._send_json(writer, 200, {"object": "list", "data": [model]})
         elif method == "GET" and path == "/_stats":
             counters = self.counters
-            await self._send_json(
-                writer, 200, {"completions": counters.completions, "streams": counters.streams}
-            )
+            await self._send_json(writer, 200, vars(counters))
         elif method == "POST" and path == "/_config":
             changes = json.loads(body or b"{}")
             for name, value in changes.items():
@@ -168,6 +182,73 @@ class StubServer:
         prompt = max(1, body_size // 4)
         return {"prompt_tokens": prompt, "completion_tokens": n, "total_tokens": prompt + n}
 
+    def _text(self, n: int) -> str:
+        text = _text(n)
+        if self.config.hostile == "surrogate":
+            # json.dumps writes the lone surrogate as the escape \ud800, as a broken server would.
+            text = text.replace(" ", " \ud800", 1)
+        return text
+
+    async def _huge(
+        self, writer: asyncio.StreamWriter, request: dict[str, Any], stream: bool
+    ) -> None:
+        """An answer of ``hostile_bytes`` of text, written piece by piece until the client stops
+        reading it (then ``sent_bytes`` says how far it got)."""
+        total = self.config.hostile_bytes
+        piece = (_SENTENCE + " ") * (1024 // (len(_SENTENCE) + 1) + 1)
+        piece = piece[:1024]
+        model = json.dumps(request.get("model") or self.config.model)
+        sent = 0
+        self.counters.sent_bytes = 0
+        try:
+            if stream:
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                    b"transfer-encoding: chunked\r\n\r\n"
+                )
+                event = (
+                    '{"id":"chatcmpl-stub","object":"chat.completion.chunk","created":0,'
+                    f'"model":{model},"choices":[{{"index":0,"delta":{{"content":{json.dumps(piece)}}},'
+                    '"finish_reason":null}]}'
+                )
+                data = b"data: " + event.encode() + b"\n\n"
+                framed = b"%x\r\n%s\r\n" % (len(data), data)
+                batch = framed * 64
+                while sent < total:
+                    writer.write(batch)
+                    await writer.drain()
+                    sent += len(piece) * 64
+                    self.counters.sent_bytes = sent
+                done = b"data: [DONE]\n\n"
+                writer.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(done), done))
+                await writer.drain()
+                self.counters.streams += 1
+            else:
+                head = (
+                    '{"id":"chatcmpl-stub","object":"chat.completion","created":0,'
+                    f'"model":{model},"choices":[{{"index":0,"message":{{"role":"assistant",'
+                    '"content":"'
+                ).encode()
+                tail = b'"},"finish_reason":"stop"}]}'
+                count = total // len(piece)
+                length = len(head) + count * len(piece) + len(tail)
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                    b"content-length: %d\r\n\r\n%s" % (length, head)
+                )
+                block = piece.encode() * 64
+                for _ in range(count // 64):
+                    writer.write(block)
+                    await writer.drain()
+                    sent += len(block)
+                    self.counters.sent_bytes = sent
+                writer.write(piece.encode() * (count % 64) + tail)
+                await writer.drain()
+                self.counters.completions += 1
+        except (ConnectionError, OSError):
+            self.counters.cut_short += 1
+            raise ConnectionResetError from None
+
     async def _complete(
         self, writer: asyncio.StreamWriter, request: dict[str, Any], size: int, arrived: float
     ) -> None:
@@ -185,7 +266,7 @@ class StubServer:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": _text(n)},
+                        "message": {"role": "assistant", "content": self._text(n)},
                         "finish_reason": "stop",
                     }
                 ],
@@ -218,6 +299,8 @@ class StubServer:
         )
         await self._sleep_until(self._due(arrived, 0))
         first = f"{time.time_ns()}" if config.stamp else _token(0)
+        if config.hostile == "surrogate":
+            first += " \ud800"
         writer.write(chunk({"role": "assistant", "content": first}))
         await writer.drain()
         pending: list[bytes] = []

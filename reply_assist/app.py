@@ -98,9 +98,8 @@ def _drafter(settings: Settings, tokens: TokenCounter) -> Drafter:
         model=settings.model,
         temperature=settings.llm_temperature,
         counter=tokens,
-        # Every attempt, plus a second of backoff between attempts; below reservation_ttl_s.
-        deadline_s=settings.llm_timeout_s * (settings.llm_max_retries + 1)
-        + settings.llm_max_retries,
+        # For JSON calls and streams alike; reservation_ttl_s outlasts it (settings.py).
+        deadline_s=settings.model_deadline_s,
     )
     gate = FairGate(
         capacity=settings.llm_max_connections,

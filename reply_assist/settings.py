@@ -83,14 +83,23 @@ class Settings:
         return bool(self.openai_api_key or self.openai_base_url)
 
     @property
-    def reservation_ttl_s(self) -> float:
-        """How long a generation slot is held: longer than the slowest model call can take.
+    def model_deadline_s(self) -> float:
+        """The longest one model call may take, JSON or stream: every attempt, plus a second of
+        backoff between attempts. The SDK's timeout bounds each socket read, not the call, so a
+        model that trickles (a token every few seconds) is cut off here."""
+        return self.llm_timeout_s * (self.llm_max_retries + 1) + self.llm_max_retries
 
-        The SDK runs ``1 + max_retries`` attempts of at most ``timeout`` each, with backoff between
-        them; 30 s of slack covers the backoff and the commit. A process that dies mid-call leaks
-        its slot for at most this long.
+    @property
+    def reservation_ttl_s(self) -> float:
+        """How long a generation slot is held: longer than the slowest generate call can take.
+
+        A call waits for a model connection (at most ``llm_queue_wait_s``), then the model runs
+        (at most ``model_deadline_s``); a JSON draft with warnings does both twice (its one
+        retry). 30 s of slack cover the rest (the prompt, the checks, the commit), so a
+        reservation never lapses under a running call, a stream included. A process that dies
+        mid-call leaks its slot for at most this long.
         """
-        return self.llm_timeout_s * (self.llm_max_retries + 1) + 30.0
+        return 2 * (self.llm_queue_wait_s + self.model_deadline_s) + 30.0
 
     @property
     def llm_company_connections(self) -> int:

@@ -22,7 +22,15 @@ from typing import Any
 
 import redis
 
-from harness.constants import BENCH_COMPANY, BENCH_DIR, BENCH_REVIEW, COMPANY, LIMIT, ROOT
+from harness.constants import (
+    BENCH_COMPANY,
+    BENCH_DIR,
+    BENCH_REVIEW,
+    COMPANY,
+    LIMIT,
+    OTHER_COMPANY,
+    ROOT,
+)
 from harness.http import HttpError, HttpPool, http_request, run_calls
 from harness.model import Plan, Results, Reviews, Target
 from harness.procs import Proc, free_port
@@ -193,8 +201,10 @@ class Bench:
             # On, so that its Redis round trip is measured, but never reached.
             "REPLY_ASSIST_RATE_LIMIT_PER_MIN": "1000000",
             "REPLY_ASSIST_LLM_MAX_CONNECTIONS": str(self.args.llm_connections),
-            # The bench has one company: let it use the whole pool, as the floors do (the
-            # share left to other companies is tested in tests/integration/test_model_sharing.py).
+            # The whole pool for the bench's one company, as the floors have: the service gives
+            # a lone company the whole pool anyway, the code before (--baseline) did not. Phase 2
+            # also measures the default pool and share; tests/integration/test_model_sharing.py
+            # tests the share left to other companies.
             "REPLY_ASSIST_LLM_MAX_CONNECTIONS_PER_COMPANY": str(self.args.llm_connections),
             "REPLY_ASSIST_REDIS_MAX_CONNECTIONS": str(self.args.redis_connections),
         }
@@ -243,7 +253,8 @@ class Bench:
             await asyncio.sleep(2.0)
         return Target(name, port, None, proc)
 
-    async def start_floor(self, http: str = "httpx") -> Target:
+    async def start_floor(self, http: str = "httpx", connections: int | None = None) -> Target:
+        """A floor; ``connections``: its model pool, when not ``--llm-connections``."""
         assert self.redis_url
         port = free_port()
         argv = [sys.executable, "-m", "uvicorn", "--factory", "--app-dir", str(BENCH_DIR)]
@@ -253,12 +264,14 @@ class Bench:
             "FLOOR_REDIS_URL": self.redis_url,
             "FLOOR_PREFIX": self.floor_prefix,
             "FLOOR_REDIS_CONNECTIONS": str(self.args.redis_connections),
-            "FLOOR_LLM_CONNECTIONS": str(self.args.llm_connections),
+            "FLOOR_LLM_CONNECTIONS": str(connections or self.args.llm_connections),
             "FLOOR_HTTP": http,
             "OPENAI_BASE_URL": f"http://127.0.0.1:{self.stub_port}/v1",
         }
         name = "floor" if http == "httpx" else f"floor ({http})"
-        proc = self.start(f"floor-{http}", argv, env)
+        if connections:
+            name += f", {connections} connections"
+        proc = self.start(f"floor-{http}-{connections or ''}", argv, env)
         await self.wait_http(proc, port)
         return Target(name, port, None, proc)
 
@@ -302,6 +315,20 @@ class Bench:
             f"setup: {n} reviews created through the API in {time.perf_counter() - started:.1f} s"
         )
         return Reviews(ids)
+
+    async def other_company(self, service: Target) -> tuple[str, Reviews]:
+        """A second company (``OTHER_COMPANY``), its key and a few reviews, made by ``service``."""
+        pool = HttpPool(service.port, 4)
+        try:
+            path = f"/v1/companies/{OTHER_COMPANY}"
+            await self.expect(pool, "PUT", path, BENCH_COMPANY, (200, 201))
+            key = await self.expect(pool, "POST", f"{path}/api-keys", {"role": "dashboard"}, (201,))
+            ids = [f"o{i:04d}" for i in range(20)]
+            for rid in ids:
+                await self.expect(pool, "PUT", f"{path}/reviews/{rid}", BENCH_REVIEW, (200, 201))
+        finally:
+            pool.close()
+        return str(json.loads(key)["key"]), Reviews(ids)
 
     def redis_client(self) -> redis.Redis:
         assert self.redis_url

@@ -7,6 +7,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent.parent
 ROOT = BENCH_DIR.parent
 COMPANY = "bench"
+OTHER_COMPANY = "bench-other"  # a second company, where a measure needs one (phase 2)
 CLUSTER_COMPANIES = 12  # one company's keys share a slot: several spread the load over masters
 LIMIT = 10  # drafts per review
 BENCH_COMPANY = {

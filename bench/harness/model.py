@@ -15,6 +15,7 @@ class Target:
     port: int
     token: str | None
     proc: Proc | None = None
+    company: str = COMPANY  # whose reviews it drafts for
 
     @property
     def is_floor(self) -> bool:
@@ -23,7 +24,7 @@ class Target:
     def path(self, review_id: str) -> str:
         if self.is_floor:
             return f"/floor/{review_id}"
-        return f"/v1/companies/{COMPANY}/reviews/{review_id}/drafts"
+        return f"/v1/companies/{self.company}/reviews/{review_id}/drafts"
 
     def generate(self, review_id: str, accept: str | None = None) -> bytes:
         return http_request("POST", self.path(review_id), self.token, accept=accept)
@@ -71,7 +72,6 @@ class Plan:
     servers: list[str]
     floor_http: list[str]  # extra floors with another SDK transport, e.g. ["aiohttp"]
     patches: list[str]  # a service with bench/patched_app.py's patches, if any
-    default_pool_burst: bool
     phases: str = "123456"
     memory_versions: int = 1  # phase 8: the service, and the --baseline one if given
     soak_calls: int = 0  # phase 9
@@ -96,7 +96,8 @@ class Plan:
             + (self.overhead_warmup + self.overhead_latency + self.overhead_throughput)
             * len(self.servers)
             + self.streams_at(self.stream_concurrency[-1]) * len(self.servers)
-            + (self.burst if self.default_pool_burst else 0)
+            + 2 * self.burst
+            + 800  # phase 2: the default pool's bursts and floods (two services)
             + (self.commands + 1) * services  # phase 4 measures every service version
             + self.memory
             + (self.overhead_warmup + self.workers_calls) * len(self.workers)

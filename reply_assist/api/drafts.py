@@ -14,6 +14,7 @@ from msgspec import Meta
 
 from reply_assist.api.common import principal_of
 from reply_assist.auth import take_prefetched
+from reply_assist.http.disconnect import unless_client_leaves
 from reply_assist.http.drafts import (
     DraftOut,
     draft_event_stream,
@@ -130,7 +131,9 @@ class DraftController(Controller):
             # the model's first token to the client's first delta (p99 6.5 → 2.7 ms, 16 streams).
             first = await anext(items)
             return draft_event_stream(first, items)
-        return Response(draft_out(await started.complete()), status_code=201)
+        # Like a stream, the call ends with its client: nothing stored or counted for nobody.
+        record = await unless_client_leaves(request.receive, started.complete)
+        return Response(draft_out(record), status_code=201)
 
     @get(summary="The review's drafts, newest first")
     async def list_drafts(

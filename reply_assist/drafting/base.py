@@ -90,6 +90,9 @@ class Completion(msgspec.Struct, frozen=True):
     model: str
     usage: Usage
     cut_off: bool = False  # the model stopped at max_tokens, mid-answer (finish_reason "length")
+    # The model sent more than its token limit allows; the text was cut at the bound
+    # (drafting/output_limits.py) and the rest never read. Implies cut_off.
+    over_limit: bool = False
     # What the drafter itself knows an agent must look at ("guidance_not_applied"), added to
     # the warnings of the service's output checks.
     warnings: tuple[str, ...] = ()

@@ -9,8 +9,14 @@ own timeout: it failed with "did not answer in time" although the model answers 
 
 - at most ``capacity`` calls run at once (the pool's size), so an admitted call never waits for
   a connection, and the model's timeout measures the model alone;
-- at most ``per_company`` of them belong to one company (below ``capacity``), so a company
-  flooding the pool always leaves room for the others: its excess queues behind itself;
+- at most ``per_company`` of them belong to one company (below ``capacity``) while another
+  company has asked for a model call in the last ``shared_window_s`` (five minutes), so a
+  company flooding the pool leaves room for the others: its excess queues behind itself. A
+  company alone (a single-company deployment, or the only one calling lately) may use the whole
+  pool: a reserve kept for nobody only slows it down (bench/README.md). A company that calls
+  for the first time in five minutes while another holds every connection waits for the first
+  one to free (it goes to the company with the fewest calls running: the newcomer), and from
+  then on the other is held to its share again;
 - when calls wait, a freed place goes to the waiting company with the fewest calls running (of
   equals, the one whose turn came longest ago), its oldest call first, so a flood never stands
   in front of another company's call;
@@ -26,29 +32,50 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import time
 from collections import deque
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Final
 
 import structlog
 
 from reply_assist.drafting.base import Completion, Drafter, DraftRequest, StreamItem
 from reply_assist.errors import LLMBusy
 
-__all__ = ["FairDrafter", "FairGate"]
+__all__ = ["SHARED_WINDOW_S", "FairDrafter", "FairGate"]
 
 _log = structlog.get_logger(__name__)
 
+# How long after a company's last model call it still counts as calling: while two or more do,
+# each is held to its share. Long enough that a company drafting now and then keeps its reserve
+# between two drafts; short enough that a lone company gets the whole pool back soon after.
+SHARED_WINDOW_S: Final = 300.0
+
 
 class FairGate:
-    """Admits at most ``capacity`` calls at once, ``per_company`` of them per company, fairly."""
+    """Admits at most ``capacity`` calls at once, ``per_company`` of them per company while
+    others call too, fairly."""
 
-    def __init__(self, capacity: int, per_company: int, wait_s: float) -> None:
+    def __init__(
+        self,
+        capacity: int,
+        per_company: int,
+        wait_s: float,
+        *,
+        shared_window_s: float = SHARED_WINDOW_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not 1 <= per_company <= capacity:
             raise ValueError("per_company must be between 1 and capacity")
         self._capacity = capacity
         self._per_company = per_company
         self._wait_s = wait_s
+        self._shared_window_s = shared_window_s
+        self._clock = clock
+        # The last call (company, when), and the last one of any other company than its own:
+        # enough to tell whether anyone but a given company has called within the window.
+        self._last: tuple[str, float] | None = None
+        self._last_other: tuple[str, float] | None = None
         self._running = 0
         self._running_of: dict[str, int] = {}
         self._waiting: dict[str, deque[asyncio.Future[None]]] = {}
@@ -73,17 +100,34 @@ class FairGate:
         finally:
             self._release(company_id)
 
+    def _note_call(self, company_id: str) -> None:
+        last = self._last
+        if last is not None and last[0] != company_id:
+            self._last_other = last
+        self._last = (company_id, self._clock())
+
+    def _share_of(self, company_id: str) -> int:
+        """How many calls ``company_id`` may run: its share while another company has called
+        within the window, else the whole pool."""
+        for entry in (self._last, self._last_other):
+            if entry is not None and entry[0] != company_id:
+                if self._clock() - entry[1] < self._shared_window_s:
+                    return self._per_company
+                break
+        return self._capacity
+
     def _may_run(self, company_id: str) -> bool:
-        return (
-            self._running < self._capacity
-            and self._running_of.get(company_id, 0) < self._per_company
-        )
+        if self._running >= self._capacity:
+            return False
+        running = self._running_of.get(company_id, 0)
+        return running < self._per_company or running < self._share_of(company_id)
 
     def _admit(self, company_id: str) -> None:
         self._running += 1
         self._running_of[company_id] = self._running_of.get(company_id, 0) + 1
 
     async def _acquire(self, company_id: str) -> None:
+        self._note_call(company_id)
         # A company's own earlier calls go first: never overtake them.
         if company_id not in self._waiting and self._may_run(company_id):
             self._admit(company_id)
@@ -143,7 +187,8 @@ class FairGate:
         while self._turns and self._running < self._capacity:
             # min() keeps the first of equals, and _turns is in turn order.
             company_id = min(self._turns, key=lambda c: self._running_of.get(c, 0))
-            if self._running_of.get(company_id, 0) >= self._per_company:
+            running = self._running_of.get(company_id, 0)
+            if running >= self._per_company and running >= self._share_of(company_id):
                 return  # every waiting company is at its own limit: they wait for their own
             queue = self._waiting[company_id]
             waiter = queue.popleft()

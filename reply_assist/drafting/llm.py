@@ -16,14 +16,22 @@ Log lines carry status codes and error codes only: never the prompt, the review 
 Parameters sent: ``max_tokens`` (not ``max_completion_tokens``), because vLLM, llama.cpp and
 Ollama understand it; OpenAI's reasoning models (o-series, gpt-5) reject it with a 400, which
 shows up here as an error-level ``llm_configuration_error`` line naming ``param=max_tokens``.
+
+The answer is read here, not by the SDK (which reads a body whole and a stream's lines without
+a bound): at most ``output_limits.OutputLimits`` of it, under the call's deadline, streams
+included. What does not fit is never read; the text that fits is kept and the completion says
+``over_limit`` (and ``cut_off``). Text that JSON does not allow (a lone surrogate, bytes that
+are not UTF-8) is a malformed answer, like any other that is not a chat completion.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import math
+import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any, Final, cast
 
 import anyio
@@ -32,7 +40,6 @@ import httpx2
 import msgspec
 import openai
 import structlog
-from openai import AsyncStream
 
 from reply_assist.drafting.base import (
     ANSWERING,
@@ -51,6 +58,12 @@ from reply_assist.drafting.failures import (
     TLS,
     transport_cause,
 )
+from reply_assist.drafting.output_limits import (
+    OutputLimits,
+    cut_text,
+    text_of_partial_completion,
+)
+from reply_assist.drafting.sse import SSEDecoder
 from reply_assist.errors import LLMUnavailable
 
 if TYPE_CHECKING:
@@ -66,6 +79,7 @@ _CONFIG_RETRY_AFTER_S: Final = 30  # a bad key or model name will not fix itself
 _MAX_RETRY_AFTER_S: Final = 300
 _PROBE_TIMEOUT_S: Final = 3.0
 _CHARS_PER_TOKEN_ESTIMATE: Final = 4  # only when a server omits usage and no counter is given
+_DRAIN_S: Final = 0.1  # how long the rest of a finished stream is read, so its connection is reused
 
 # What a client and /readyz are told for each transport-level cause (failures.py names them).
 _CAUSE_DETAILS: Final = {
@@ -130,7 +144,7 @@ def make_openai_client(
         # openai 3.x types this as httpx2.AsyncClient but accepts a legacy httpx client at
         # runtime (openai 2.x types it as httpx.AsyncClient); cast keeps both type-clean.
         http_client=cast(Any, http_client),
-        default_headers=_WITHOUT_PLATFORM_HEADERS,
+        default_headers=_DEFAULT_HEADERS,
     )
 
 
@@ -150,6 +164,12 @@ _WITHOUT_PLATFORM_HEADERS: Final[dict[str, str]] = {
         "X-Stainless-Async",
     )
 }
+_DEFAULT_HEADERS: Final[dict[str, str]] = {
+    **_WITHOUT_PLATFORM_HEADERS,
+    # Bodies are read under a byte bound (output_limits.py); a compressed one could unpack far
+    # past it within one read, so none is asked for, and one sent anyway is refused.
+    "Accept-Encoding": "identity",
+}
 
 
 class OpenAIDrafter:
@@ -168,6 +188,10 @@ class OpenAIDrafter:
         # The SDK's timeout bounds each socket read, not the call: a model that answers slowly
         # (a stall, a trickling body) would never be cut off without a deadline of our own.
         self._deadline_s = deadline_s
+        timeout = client.timeout
+        self._read_timeout_s: float | None = (
+            float(timeout) if isinstance(timeout, int | float) else getattr(timeout, "read", None)
+        )
         self._model = model
         self._temperature = temperature
         self._counter = counter
@@ -200,18 +224,33 @@ class OpenAIDrafter:
             body["stream_options"] = {"include_usage": True}
         return _encode_json(body)
 
+    async def _post(self, request: DraftRequest, *, stream: bool) -> httpx2.Response:
+        """The SDK's generic post (its retries, timeouts and error types) with the body we build,
+        answered by the response itself, its body not read yet (``cast_to`` a response type).
+
+        Not ``chat.completions.create``: it first walks every argument through its TypedDict
+        transform and then builds pydantic models, ~0.3 ms a call that was the largest cost of
+        a draft in this service (bench/README.md). The legacy httpx client (the tests') returns
+        an ``httpx.Response``, which reads the same way.
+        """
+        return await self._client.post(
+            "/chat/completions",
+            content=self._body(request, stream=stream),
+            cast_to=httpx2.Response,
+            stream=True,
+        )
+
     async def complete(self, request: DraftRequest) -> Completion:
         started = time.perf_counter()
+        limits = OutputLimits.for_tokens(request.max_tokens)
         try:
             with anyio.fail_after(self._deadline_s):
-                # The SDK's generic post (its retries, timeouts and error types) with the body
-                # we build: ``chat.completions.create`` first walks every argument through its
-                # TypedDict transform and then builds pydantic models, ~0.3 ms a call that was
-                # the largest cost of a draft in this service (bench/README.md).
-                data = await self._client.post(
-                    "/chat/completions", content=self._body(request, stream=False), cast_to=object
-                )
-            completion = self._completion_from(data, request)
+                response = await self._post(request, stream=False)
+                try:
+                    body, whole = await _read_body(response, limits.body_bytes)
+                finally:
+                    await response.aclose()
+            completion = self._completion_from(body, whole, request, limits)
         except Exception as exc:  # the Drafter protocol: LLMUnavailable and nothing else
             raise self._failed(exc) from exc
         _log.debug(
@@ -223,18 +262,39 @@ class OpenAIDrafter:
         )
         return completion
 
-    def _completion_from(self, data: object, request: DraftRequest) -> Completion:
+    def _completion_from(
+        self, body: bytes, whole: bool, request: DraftRequest, limits: OutputLimits
+    ) -> Completion:
+        if not whole:  # larger than the bound: its text up to the cut, if it is in what was read
+            try:
+                content, model = text_of_partial_completion(body)
+            except ValueError as exc:
+                raise _Malformed(str(exc)) from None
+            if content is None:
+                raise _Malformed("the response is larger than the bound and shows no text in it")
+            text = _required_text(cut_text(content, limits.text_chars), "the response has no text")
+            return Completion(
+                text=text,
+                model=model or self._model,
+                usage=self._usage(None, request, text),
+                cut_off=True,
+                over_limit=True,
+            )
         # Servers differ (and fail) in what they send: check the shape of what we use.
-        answer = _answer(data)
+        answer = _answer(body)
         if not answer.choices:
             raise _Empty("the response has no choices")
         message = answer.choices[0].message
         text = _required_text(message.content if message else None, "the response has no text")
+        over_limit = len(text) > limits.text_chars
+        if over_limit:  # within the body's bound, beyond the text's (long escapes, say)
+            text = cut_text(text, limits.text_chars)
         return Completion(
             text=text,
             model=answer.model or self._model,
             usage=self._usage(answer.usage, request, text),
-            cut_off=answer.choices[0].finish_reason == "length",
+            cut_off=over_limit or answer.choices[0].finish_reason == "length",
+            over_limit=over_limit,
         )
 
     def _usage(self, usage: object, request: DraftRequest, text: str) -> Usage:
@@ -256,44 +316,67 @@ class OpenAIDrafter:
         """Yield ``ANSWERING`` once the model answered HTTP 200, then text deltas as they
         arrive, then one ``Completion`` with the whole text.
 
+        The whole stream keeps to the call's deadline, as a JSON call does: a model that sends
+        a token every few seconds (each read well within the SDK's timeout) is cut off there.
         Closing the generator early (a client that went away) closes the HTTP response, so the
         connection goes back to the pool and the model stops being billed for tokens nobody reads.
         """
+        limits = OutputLimits.for_tokens(request.max_tokens)
+        deadline = _Deadline(self._deadline_s, self._read_timeout_s)
         parts: list[str] = []
+        kept = 0
         usage: _Usage | None = None
         model: str | None = None
+        finished = cut_off = over_bytes = text_full = False
         try:
-            # The SDK reads the SSE lines and turns an error event into an APIError; each
-            # chunk's JSON comes back as is (``cast_to=object``) and is checked by msgspec,
-            # ~1 µs against ~100 µs for the SDK's pydantic ChatCompletionChunk.
-            chunks = await self._client.post(
-                "/chat/completions",
-                content=self._body(request, stream=True),
-                cast_to=object,
-                stream=True,
-                stream_cls=AsyncStream[object],
-            )
-            finished = cut_off = False
-            yield ANSWERING
-            async with chunks:
-                async for data in chunks:
-                    chunk = _answer(data)
-                    choice = chunk.choices[0] if chunk.choices else None
-                    # The last chunks of a complete answer: a finish_reason, then the usage.
-                    if chunk.usage is not None or (choice is not None and choice.finish_reason):
-                        finished = True
-                    cut_off = cut_off or (choice is not None and choice.finish_reason == "length")
-                    model = chunk.model or model
-                    usage = chunk.usage or usage
-                    delta = choice.delta.content if choice and choice.delta else None
-                    if delta and not parts:
-                        # Like the final text, which is stripped: the deltas a client joins
-                        # should not open with the newline some models start with.
-                        delta = delta.lstrip()
-                    if delta:
-                        parts.append(delta)
-                        yield delta
+            with anyio.fail_after(deadline.remaining()):
+                response = await self._post(request, stream=True)
+            # Whatever ends the stream (its end, an error, a client gone) closes the response.
+            async with contextlib.AsyncExitStack() as stack:
+                stack.push_async_callback(response.aclose)
+                yield ANSWERING
+                chunks = await stack.enter_async_context(contextlib.aclosing(_raw_chunks(response)))
+                events = SSEDecoder()
+                left = limits.stream_bytes
+                done = False
+                while not done and (piece := await deadline.read(chunks)) is not None:
+                    if len(piece) > left:  # the rest of the stream is never read
+                        piece, over_bytes = piece[:left], True
+                    left -= len(piece)
+                    for data in events.feed(piece):
+                        if data.startswith(b"[DONE]"):
+                            done = True
+                            break
+                        chunk = _answer(data)
+                        choice = chunk.choices[0] if chunk.choices else None
+                        # The last chunks of a complete answer: a finish_reason, then the usage.
+                        if chunk.usage is not None or (choice is not None and choice.finish_reason):
+                            finished = True
+                        cut_off = cut_off or (
+                            choice is not None and choice.finish_reason == "length"
+                        )
+                        model = chunk.model or model
+                        usage = chunk.usage or usage
+                        delta = choice.delta.content if choice and choice.delta else None
+                        if delta and not parts:
+                            # Like the final text, which is stripped: the deltas a client joins
+                            # should not open with the newline some models start with.
+                            delta = delta.lstrip()
+                        if delta and kept + len(delta) > limits.text_chars:
+                            delta, text_full = cut_text(delta, limits.text_chars - kept), True
+                        if delta:
+                            parts.append(delta)
+                            kept += len(delta)
+                            yield delta
+                        if text_full:
+                            break
+                    done = done or over_bytes or text_full
+                over_limit = over_bytes or text_full
+                if not over_limit:
+                    await _drain(chunks, left)
             text = _required_text("".join(parts), "the stream carried no text")
+            if over_limit:  # what was kept is the draft: cut off, like one at max_tokens
+                finished = cut_off = True
             if not finished:  # cut off: the body ended without a finish_reason or usage
                 raise _Malformed("the stream ended before the model finished its answer")
         except Exception as exc:
@@ -303,6 +386,7 @@ class OpenAIDrafter:
             model=model or self._model,
             usage=self._usage(usage, request, text),
             cut_off=cut_off,
+            over_limit=over_limit,
         )
 
     def _failed(self, exc: BaseException) -> LLMUnavailable:
@@ -351,13 +435,86 @@ class _Answer(msgspec.Struct):
     model: str | None = None
     choices: list[_Choice] | None = None
     usage: _Usage | None = None
+    error: object = None  # a server that gave up mid-stream says so in a chunk of its own
 
 
-def _answer(data: object) -> _Answer:
+_decode_answer = msgspec.json.Decoder(_Answer).decode
+
+
+def _answer(data: bytes) -> _Answer:
     try:
-        return msgspec.convert(data, _Answer)
-    except msgspec.ValidationError as exc:  # HTML, a bare string, a list, a wrong field type
+        answer = _decode_answer(data)
+    except msgspec.ValidationError as exc:  # a bare string, a list, a wrong field type
         raise _Malformed(f"not a chat completion: {exc}") from None
+    except msgspec.DecodeError as exc:  # not JSON, not UTF-8, a lone surrogate (\ud800)
+        raise _Malformed(f"not JSON text: {exc}") from None
+    if answer.error:
+        error = answer.error if isinstance(answer.error, dict) else {}
+        raise _ModelError(error.get("code"), error.get("type"))
+    return answer
+
+
+def _raw_chunks(response: httpx2.Response) -> AsyncGenerator[bytes, None]:
+    """The body's bytes as they arrive. Refused when compressed: identity was asked for, and a
+    compressed piece could unpack to far more than the bound within one read."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        raise _Malformed("the response is compressed although identity was asked for")
+    return response.aiter_raw()
+
+
+async def _read_body(response: httpx2.Response, limit: int) -> tuple[bytes, bool]:
+    """At most ``limit`` bytes of the body, and whether that is all of it."""
+    parts: list[bytes] = []
+    size = 0
+    async with contextlib.aclosing(_raw_chunks(response)) as chunks:
+        async for piece in chunks:
+            if size + len(piece) > limit:
+                parts.append(piece[: limit - size])
+                return b"".join(parts), False
+            parts.append(piece)
+            size += len(piece)
+    return b"".join(parts), True
+
+
+async def _drain(chunks: AsyncIterator[bytes], limit: int) -> None:
+    """Read what follows a stream's ``[DONE]`` (usually only the end of its chunked body), so
+    that its connection can serve another call: briefly, at most ``limit`` bytes, errors
+    ignored (the answer is complete; a connection that cannot be reused is merely closed)."""
+    with anyio.move_on_after(_DRAIN_S):
+        try:
+            async for piece in chunks:
+                limit -= len(piece)
+                if limit < 0:
+                    return
+        except Exception:  # noqa: S110 - nothing of the answer is lost; see the docstring
+            pass
+
+
+class _Deadline:
+    """The one deadline of a streamed call, for each of its reads.
+
+    A read is bounded by the SDK's timeout already; it gets a timer of its own only when less
+    than that is left of the deadline, so a stream far from its deadline (every normal one)
+    pays no timer per chunk.
+    """
+
+    def __init__(self, seconds: float | None, read_timeout_s: float | None) -> None:
+        self._at = None if seconds is None else time.monotonic() + seconds
+        self._read_timeout_s = read_timeout_s
+
+    def remaining(self) -> float | None:
+        return None if self._at is None else self._at - time.monotonic()
+
+    async def read(self, chunks: AsyncIterator[bytes]) -> bytes | None:
+        """The next piece of the body, or None at its end."""
+        left = self.remaining()
+        if left is None or (self._read_timeout_s is not None and left > self._read_timeout_s):
+            return await anext(chunks, None)
+        if left <= 0:
+            raise TimeoutError("the model's deadline passed")
+        with anyio.fail_after(left):
+            return await anext(chunks, None)
 
 
 def _required_text(content: object, reason: str) -> str:
@@ -372,6 +529,53 @@ class _Malformed(Exception):
 
 class _Empty(Exception):
     """The server answered a well-formed completion without any text."""
+
+
+class _ModelError(Exception):
+    """The server answered 200, then an error in place of the answer (mid-stream, typically)."""
+
+    def __init__(self, code: object, type_: object) -> None:
+        super().__init__("the model sent an error")
+        self.code = code
+        self.type = type_
+
+
+# What of a model's error is logged. Its message and ``param`` may echo the prompt (the review,
+# the reviewer's name): never logged. ``code`` and ``type`` are logged when they look like the
+# identifiers servers use ("context_length_exceeded", "invalid_request_error", 400); anything
+# else is logged as "unrecognised". ``param`` only as the name of a field this service sends.
+_SAFE_IDENTIFIER: Final = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,47}")
+_SAFE_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_SENT_FIELDS: Final = frozenset(
+    {"model", "messages", "max_tokens", "temperature", "stream", "stream_options"}
+)
+_UNRECOGNISED: Final = "unrecognised"
+
+
+def _safe_identifier(value: object) -> str | int | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1000:
+        return value
+    if isinstance(value, str) and _SAFE_IDENTIFIER.fullmatch(value):
+        return value
+    return _UNRECOGNISED
+
+
+def _safe_param(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        name = re.split(r"[.\[]", value, maxsplit=1)[0]
+        if name in _SENT_FIELDS:
+            return name
+    return _UNRECOGNISED
+
+
+def _safe_request_id(value: object) -> str | None:
+    if isinstance(value, str) and _SAFE_REQUEST_ID.fullmatch(value):
+        return value
+    return None
 
 
 def _retry_after_s(response: object) -> int | None:
@@ -419,13 +623,13 @@ def _unavailable(exc: BaseException, *, model: str) -> LLMUnavailable:
     if isinstance(exc, _Empty):
         _log.warning("llm_empty_completion", model=model, reason=str(exc), cause="empty_completion")
         return LLMUnavailable("The language model returned no text.", cause="empty_completion")
-    if isinstance(exc, openai.APIError):
+    if isinstance(exc, _ModelError | openai.APIError):
         # e.g. an error event inside a stream: no status code, the server gave up mid-answer.
         _log.warning(
             "llm_api_error",
             model=model,
-            error_code=exc.code,
-            error_type=exc.type,
+            error_code=_safe_identifier(exc.code),
+            error_type=_safe_identifier(exc.type),
             cause="model_error",
         )
         return LLMUnavailable("The language model failed to answer.", cause="model_error")
@@ -444,12 +648,12 @@ def _status_unavailable(exc: openai.APIStatusError, *, model: str) -> LLMUnavail
     fields: dict[str, Any] = {
         "model": model,
         "status": status,
-        "error_code": exc.code,
-        "error_type": exc.type,
-        "param": exc.param,
+        "error_code": _safe_identifier(exc.code),
+        "error_type": _safe_identifier(exc.type),
+        "param": _safe_param(exc.param),
         "cause": "http_status",
         # The model's own id for the call, beside (never instead of) our request_id.
-        "llm_request_id": exc.request_id,
+        "llm_request_id": _safe_request_id(exc.request_id),
     }
     if status == 429:
         _log.warning("llm_rate_limited", retry_after_s=retry_after, **fields)

@@ -14,6 +14,7 @@ cancels the handler), and if Redis itself is gone the reservation's expiry frees
 from __future__ import annotations
 
 import contextlib
+import functools
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -56,6 +57,10 @@ __all__ = ["RULE_DRAFT_DETAIL", "GenerateCall", "Generation", "begin_generation"
 log = structlog.get_logger(__name__)
 
 RULE_DRAFT_DETAIL = "The review already has the draft its company's rules made."
+# A draft up to this long (a reply is 300-1,300 characters) is checked on the event loop, in at
+# most ~2 ms whatever it holds; a longer one, which only a model writing far past the reply the
+# prompt asks for sends, in a worker thread (see Generation._inspect).
+_CHECK_ON_LOOP_MAX_CHARS = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,13 +120,15 @@ class Generation:
         """Generate without streaming; one retry when the output checks find something."""
         try:
             completion = await self._call_model(self._rt.drafter.complete(self.request))
-            warnings = self._inspect(completion)
-            if warnings:
+            warnings = await self._inspect(completion)
+            # A model that ignored its token limit is not asked again: its answer was cut at the
+            # bound (cut_off), and a second one would most likely cost as much again.
+            if warnings and not completion.over_limit:
                 try:
                     retry = await self._call_model(self._rt.drafter.complete(self.request))
                 except LLMUnavailable:  # the first draft, warnings and all, beats no draft
                     return await self._commit(completion, warnings)
-                retry_warnings = self._inspect(retry)
+                retry_warnings = await self._inspect(retry)
                 usage = _add_usage(completion.usage, retry.usage)
                 if len(retry_warnings) < len(warnings):
                     completion, warnings = retry, retry_warnings
@@ -150,6 +157,9 @@ class Generation:
                 async for item in items:
                     if isinstance(item, Completion):
                         completion = item
+                    elif isinstance(item, str):
+                        # As stored: what hides or reorders text never reaches a page either.
+                        yield safety.visible(item)
                     else:
                         yield item
                 timer.ok = True
@@ -158,7 +168,7 @@ class Generation:
                     "The model's stream ended without a completion.", cause="malformed_response"
                 )
             _count_tokens(completion.usage)
-            yield await self._commit(completion, self._inspect(completion))
+            yield await self._commit(completion, await self._inspect(completion))
         except BaseException as exc:
             _count_failure(exc)
             await self._abandon()
@@ -173,8 +183,9 @@ class Generation:
             return completion
         return framing.frame_completion(completion, self.request)
 
-    def _inspect(self, completion: Completion) -> list[str]:
-        return safety.inspect_draft(
+    async def _inspect(self, completion: Completion) -> list[str]:
+        check = functools.partial(
+            safety.inspect_draft,
             completion.text,
             language=self.request.review.language,
             company=self._company,
@@ -183,6 +194,12 @@ class Generation:
             review=self._record.review,
             examples=self._own_passages,
         )
+        if len(completion.text) <= _CHECK_ON_LOOP_MAX_CHARS:
+            return check()
+        # A long text (the drafter's bound allows 16 characters a token) takes the checks tens
+        # of milliseconds; in a worker thread the event loop gets the interpreter back every few
+        # milliseconds meanwhile, instead of serving nobody until they end.
+        return await anyio.to_thread.run_sync(check)
 
     async def _commit(self, completion: Completion, warnings: list[str]) -> DraftRecord:
         rt, call = self._rt, self._call

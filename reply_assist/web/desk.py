@@ -18,6 +18,7 @@ from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from reply_assist.errors import ReplyAssistError
+from reply_assist.http.disconnect import unless_client_leaves
 from reply_assist.http.drafts import draft_event_stream
 from reply_assist.http.ids import DraftId, ReviewId
 from reply_assist.models import GENERATION_LIMIT
@@ -118,7 +119,8 @@ class DeskController(Controller):
             items = started.stream()
             first = await anext(items)  # the model accepted the call: refusals came before
             return draft_event_stream(first, items)
-        record = await started.complete()
+        # As on the API, the call ends with its client: nothing stored or counted for nobody.
+        record = await unless_client_leaves(request.receive, started.complete)
         return Redirect(_review_url(review_id, record.data.id, "generated"), status_code=303)
 
     @post("/drafts/{draft_id:str}/feedback", status_code=303)

@@ -10,6 +10,7 @@ import pytest
 import redis
 from playwright.sync_api import expect
 
+from reply_assist.services.safety import visible
 from reply_assist.store.keys import Keys
 from tests.browser.conftest import ADMIN_TOKEN, REDIS_URL, Service, World, shoot, sign_in
 
@@ -110,7 +111,7 @@ def test_a_blank_reply_is_refused_next_to_the_box(page: Any, world: World) -> No
         page.get_by_role("button", name="Publish reply").click()
         alert = page.get_by_role("alert")
         expect(alert).to_have_text("Write the reply first: this text has nothing visible in it.")
-        expect(box).to_have_value(typed)
+        expect(box).to_have_value(visible(typed))  # as shown: hidden characters dropped
         expect(page.get_by_role("heading", name="Slow delivery")).to_be_visible()
     shoot(page, "review-refused-blank.png")
     r = world.http.get(f"/v1/companies/{world.company_id}/reviews/r1/reply", headers=ADMIN)

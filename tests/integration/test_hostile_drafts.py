@@ -87,6 +87,16 @@ async def test_a_streamed_hostile_draft_is_stored_and_sent_as_checked(
     draft = json.loads(event)
     assert draft["warnings"] == ["url_not_allowed"]
     assert not HIDDEN.search(draft["text"])
+    # What streamed is what was stored: the deltas carry no hidden character either.
+    deltas = [
+        json.loads(line.removeprefix("data:"))["text"]
+        for block in r.text.replace("\r\n", "\n").split("\n\n")
+        if block.startswith("event: delta")
+        for line in block.split("\n")
+        if line.startswith("data:")
+    ]
+    assert deltas and not any(HIDDEN.search(d) for d in deltas)
+    assert "".join(deltas) == draft["text"]
 
 
 async def test_the_desk_shows_review_and_draft_without_hidden_characters(

@@ -1,9 +1,11 @@
-"""One company's flood of model calls never starves another company's call.
+"""One company's flood of model calls never starves another company's call, and a company
+alone is never held to a share kept for nobody.
 
 The model is a real HTTP server in this event loop (respx would skip the client's connection
 pool, which is what is being tested): it answers a plain completion in ``LATENCY`` s and holds a
-stream open, after its first token, until the test lets it go. Company "flood" opens more streams
-than the pool has connections; company "acme" then asks for one draft.
+stream open, after its first token, until the test lets it go. Company "acme" has been calling;
+company "flood" then opens more streams than the pool has connections; "acme" asks for one more
+draft.
 """
 
 from __future__ import annotations
@@ -104,6 +106,8 @@ async def test_a_flooding_company_does_not_starve_another(
         for company in ("flood", "acme"):
             await api.company(company)
             await api.review("r1", company)
+        # acme has been calling: while it does, the flood is held to its share.
+        assert (await api.generate("r1", "acme")).status_code == 201
 
         async def flood_stream() -> tuple[int, str]:
             async with client.stream(
@@ -171,3 +175,31 @@ async def test_a_busy_answer_carries_retry_after(
         assert (await first).status_code == 200
         used = await client.get("/v1/companies/flood/reviews/r1/eligibility", headers=ADMIN)
         assert used.json()["generations_used"] == 1  # the busy call counted nothing
+
+
+async def test_a_company_alone_uses_every_connection(
+    model: tuple[HeldModel, str], with_settings: Callable[..., Settings], redis_client: object
+) -> None:
+    stub, url = model
+    settings = with_settings(
+        openai_base_url=url, llm_timeout_s=5.0, llm_max_connections=POOL, llm_queue_wait_s=3.0
+    )
+    async with serve(settings) as client:
+        api = Api(client)
+        await api.company("flood")
+        await api.review("r1", "flood")
+
+        async def one_stream() -> int:
+            async with client.stream(
+                "POST",
+                "/v1/companies/flood/reviews/r1/drafts",
+                headers={**ADMIN, "Accept": "text/event-stream"},
+            ) as r:
+                await r.aread()
+                return r.status_code
+
+        streams = [asyncio.create_task(one_stream()) for _ in range(POOL)]
+        # No share held back for other companies while none calls: all POOL streams run.
+        await _until(lambda: stub.streams == POOL, limit_s=2.0)
+        stub.release.set()
+        assert await asyncio.gather(*streams) == [200] * POOL

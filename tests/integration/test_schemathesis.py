@@ -167,11 +167,15 @@ def test_operation_conforms_to_the_schema(
 # draft rules' run ("until later than since", across two parameters), feedback (a reason of the
 # vote's direction: helpful with up, the others with down, stated only in words), setting the
 # draft rules (their languages must be among the company's, which another resource holds), and
-# pinning a style (a pinned line must pass the draft checks: tests/integration/test_style.py).
+# pinning a style (a pinned line must pass the draft checks: tests/integration/test_style.py),
+# and a reply or an edit, whose text must have a visible character by Unicode properties (else
+# 400 reply_blank: tests/unit/services/test_text.py and tests/integration/test_parity.py).
 _CROSS_FIELD_RULES = (
     "PUT /v1/companies/{company_id}/draft-rules",
     "POST /v1/companies/{company_id}/draft-rules/run",
     "PUT /v1/companies/{company_id}/style",
+    "PUT /v1/companies/{company_id}/reviews/{review_id}/reply",
+    "PATCH /v1/companies/{company_id}/reviews/{review_id}/drafts/{draft_id}",
 )
 ACCEPTANCE = [
     label

@@ -56,14 +56,76 @@ async def calls(capacity: int, per_company: int, wait_s: float = 10) -> AsyncIte
 
 async def test_a_company_at_its_share_leaves_the_rest_to_others() -> None:
     async with calls(capacity=4, per_company=3) as c:
+        c.start("b0")
+        await c.end("b0")  # b has been calling
         for name in ("a1", "a2", "a3", "a4", "a5"):
             c.start(name)
         await c.settle()
-        assert c.admitted == ["a1", "a2", "a3"]  # a4, a5 wait although a place is free
+        assert c.admitted == ["b0", "a1", "a2", "a3"]  # a4, a5 wait although a place is free
         c.start("b1")
         await c.settle()
         assert c.admitted[-1] == "b1"
         assert (c.gate.running, c.gate.waiting) == (4, 2)
+
+
+async def test_a_company_alone_uses_the_whole_pool() -> None:
+    async with calls(capacity=4, per_company=3) as c:
+        for name in ("a1", "a2", "a3", "a4", "a5"):
+            c.start(name)
+        await c.settle()
+        assert c.admitted == ["a1", "a2", "a3", "a4"]  # no reserve held for nobody
+        assert (c.gate.running, c.gate.waiting) == (4, 1)
+
+
+async def test_a_newcomer_gets_the_next_free_place_then_the_share_holds_again() -> None:
+    async with calls(capacity=4, per_company=3) as c:
+        for name in ("a1", "a2", "a3", "a4", "a5", "a6"):
+            c.start(name)
+        await c.settle()
+        c.start("b1")
+        await c.settle()
+        assert c.admitted == ["a1", "a2", "a3", "a4"]
+        await c.end("a1")
+        await c.settle()
+        assert c.admitted[-1] == "b1"  # before a's own waiting calls
+        await c.end("a2")
+        await c.end("a3")
+        await c.settle()
+        # a runs a4 and a5 now: 2 of its share of 3, never again the whole pool while b calls.
+        assert c.admitted[-1] == "a6"
+        assert (c.gate.running, c.gate.waiting) == (4, 0)
+        await c.end("a4")
+        c.start("a7")
+        c.start("a8")
+        await c.settle()
+        assert c.admitted[-1] == "a7"
+        assert (c.gate.running, c.gate.waiting) == (4, 1)
+        await c.end("b1")
+        await c.settle()
+        assert (c.gate.running, c.gate.waiting) == (3, 1)  # a at its share, a place kept for b
+
+
+async def test_the_share_applies_only_while_others_called_lately() -> None:
+    now = [0.0]
+    gate = FairGate(3, 2, wait_s=10, shared_window_s=300, clock=lambda: now[0])
+    c = Calls(gate)
+    try:
+        c.start("b1")
+        await c.end("b1")
+        for name in ("a1", "a2", "a3"):
+            c.start(name)
+        await c.settle()
+        assert c.admitted == ["b1", "a1", "a2"]  # b called a moment ago: a keeps to its share
+        await c.end("a1")
+        now[0] = 301.0  # five minutes without a call from b
+        await c.settle()
+        c.start("a4")
+        await c.settle()
+        assert c.admitted[-2:] == ["a3", "a4"]  # a alone again: the whole pool
+        assert gate.running == 3
+    finally:
+        for name in ("a2", "a3", "a4"):
+            await c.end(name)
 
 
 async def test_a_freed_place_goes_to_the_company_with_fewest_calls_running() -> None:

@@ -7,6 +7,7 @@ actually goes over the wire, not what we think we passed to the SDK.
 from __future__ import annotations
 
 import email.utils
+import gzip
 import json
 import math
 import time
@@ -30,6 +31,7 @@ from reply_assist.drafting.base import (
     Usage,
 )
 from reply_assist.drafting.llm import OpenAIDrafter, _unavailable, make_openai_client
+from reply_assist.drafting.output_limits import OutputLimits
 from reply_assist.drafting.prompting import (
     FENCE_END,
     FENCE_START,
@@ -625,3 +627,179 @@ async def test_probe_reports_a_reason_without_retrying(
     assert result is not None
     assert reason in result
     assert route.call_count == 1  # with_options(max_retries=0): a probe never waits on retries
+
+
+# --- what a model may send: bounded, valid text, logged safely -----------------------------
+
+
+async def test_a_completion_past_the_bound_is_cut_and_the_rest_never_read(
+    drafter: OpenAIDrafter, llm: respx.MockRouter, request_: DraftRequest
+) -> None:
+    limits = OutputLimits.for_tokens(request_.max_tokens)
+    pieces_read = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal pieces_read
+        whole = json.dumps(completion_body("Tack "))
+        yield whole[: whole.index('"Tack ') + len('"Tack ')].encode()  # the text goes on:
+        for _ in range(10_000):  # 100 MB, if anyone read it all
+            pieces_read += 1
+            yield b"tack " * 2000
+
+    llm.post("/chat/completions").mock(return_value=httpx.Response(200, content=body()))
+
+    completion = await drafter.complete(request_)
+
+    assert completion.over_limit and completion.cut_off
+    assert limits.text_chars // 2 < len(completion.text) <= limits.text_chars
+    assert completion.text.endswith("tack")
+    assert completion.model == SERVED_MODEL
+    assert pieces_read <= limits.body_bytes // 10_000 + 1
+
+
+async def test_a_completion_whose_text_alone_passes_the_bound_is_cut(
+    drafter: OpenAIDrafter, llm: respx.MockRouter, request_: DraftRequest
+) -> None:
+    limits = OutputLimits.for_tokens(request_.max_tokens)
+    text = "Tack " * (limits.text_chars // 4)  # in the body's bound, past the text's
+    llm.post("/chat/completions").mock(return_value=httpx.Response(200, json=completion_body(text)))
+    completion = await drafter.complete(request_)
+    assert (completion.over_limit, completion.cut_off) == (True, True)
+    assert len(completion.text) <= limits.text_chars
+    assert completion.text.endswith("Tack")
+
+
+async def test_a_stream_past_the_text_bound_is_cut(
+    drafter: OpenAIDrafter, llm: respx.MockRouter, request_: DraftRequest
+) -> None:
+    limits = OutputLimits.for_tokens(request_.max_tokens)
+    many = [chunk("Tack så mycket, Erik. ") for _ in range(limits.text_chars // 10)]
+    llm.post("/chat/completions").mock(return_value=sse(*many, chunk(finish="stop"), DONE))
+
+    deltas, completions = await collect(drafter.stream(request_))
+
+    (completion,) = completions
+    assert (completion.over_limit, completion.cut_off) == (True, True)
+    assert completion.text == "".join(deltas).strip()
+    assert limits.text_chars - 30 < len(completion.text) <= limits.text_chars
+
+
+async def test_a_stream_past_the_byte_bound_keeps_its_text(
+    drafter: OpenAIDrafter, llm: respx.MockRouter, request_: DraftRequest
+) -> None:
+    limits = OutputLimits.for_tokens(request_.max_tokens)
+    padding = [chunk("") for _ in range(limits.stream_bytes // 150)]  # chunks without text
+    llm.post("/chat/completions").mock(return_value=sse(chunk("Tack, Erik!"), *padding, DONE))
+
+    deltas, completions = await collect(drafter.stream(request_))
+
+    assert deltas == ["Tack, Erik!"]
+    assert completions[0].text == "Tack, Erik!"
+    assert (completions[0].over_limit, completions[0].cut_off) == (True, True)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_compressed_answer_is_refused(
+    drafter: OpenAIDrafter, llm: respx.MockRouter, request_: DraftRequest, stream: bool
+) -> None:
+    route = llm.post("/chat/completions").mock(
+        return_value=httpx.Response(
+            200, content=gzip.compress(b"{}"), headers={"content-encoding": "gzip"}
+        )
+    )
+    call = collect(drafter.stream(request_)) if stream else drafter.complete(request_)
+    with pytest.raises(LLMUnavailable) as caught:
+        await call
+    assert caught.value.cause == "malformed_response"
+    assert route.calls.last.request.headers["accept-encoding"] == "identity"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"choices": [{"message": {"content": "Tack \\ud800 Erik"}}]}',
+        b'{"choices": [{"message": {"content": "Tack \\udc00"}}]}',
+        b'{"choices": [{"message": {"content": "Tack \xff Erik"}}]}',
+    ],
+)
+async def test_text_that_is_not_text_is_a_malformed_response(
+    drafter: OpenAIDrafter, llm: respx.MockRouter, request_: DraftRequest, body: bytes
+) -> None:
+    llm.post("/chat/completions").mock(return_value=httpx.Response(200, content=body))
+    with pytest.raises(LLMUnavailable) as caught:
+        await drafter.complete(request_)
+    assert caught.value.cause == "malformed_response"
+
+
+async def test_a_lone_surrogate_in_a_stream_is_a_malformed_response(
+    drafter: OpenAIDrafter, llm: respx.MockRouter, request_: DraftRequest
+) -> None:
+    llm.post("/chat/completions").mock(
+        return_value=sse(chunk("Tack "), chunk("\ud800"), chunk(finish="stop"), DONE)
+    )
+    with pytest.raises(LLMUnavailable) as caught:
+        await collect(drafter.stream(request_))
+    assert caught.value.cause == "malformed_response"
+
+
+ECHOED = f"prompt: {REVIEW.text}"
+
+
+@pytest.mark.parametrize("status", [400, 429, 500])
+async def test_a_models_error_fields_are_logged_only_when_known_safe(
+    drafter: OpenAIDrafter, llm: respx.MockRouter, request_: DraftRequest, status: int
+) -> None:
+    llm.post("/chat/completions").mock(
+        return_value=httpx.Response(
+            status,
+            json={"error": {"message": ECHOED, "param": ECHOED, "code": ECHOED, "type": ECHOED}},
+            headers={"x-request-id": ECHOED},
+        )
+    )
+    with capture_logs() as logs, pytest.raises(LLMUnavailable):
+        await drafter.complete(request_)
+    (line,) = logs
+    assert (line["error_code"], line["error_type"], line["param"]) == ("unrecognised",) * 3
+    assert line["llm_request_id"] is None
+    assert "parcel" not in repr(logs)
+
+
+async def test_a_models_known_error_fields_are_logged(
+    drafter: OpenAIDrafter, llm: respx.MockRouter, request_: DraftRequest
+) -> None:
+    llm.post("/chat/completions").mock(
+        return_value=httpx.Response(
+            400,
+            json={
+                "error": {
+                    "message": ECHOED,
+                    "param": "max_tokens",
+                    "code": "unsupported_parameter",
+                    "type": "invalid_request_error",
+                }
+            },
+            headers={"x-request-id": "req_0123abc"},
+        )
+    )
+    with capture_logs() as logs, pytest.raises(LLMUnavailable):
+        await drafter.complete(request_)
+    (line,) = logs
+    assert line["error_code"] == "unsupported_parameter"
+    assert line["error_type"] == "invalid_request_error"
+    assert line["param"] == "max_tokens"
+    assert line["llm_request_id"] == "req_0123abc"
+
+
+async def test_an_error_event_in_a_stream_logs_only_known_safe_fields(
+    drafter: OpenAIDrafter, llm: respx.MockRouter, request_: DraftRequest
+) -> None:
+    error = {"error": {"message": ECHOED, "code": ECHOED, "type": "server_error", "param": ECHOED}}
+    llm.post("/chat/completions").mock(
+        return_value=sse(chunk("Hej"), f"data: {json.dumps(error)}\n\n".encode())
+    )
+    with capture_logs() as logs, pytest.raises(LLMUnavailable) as caught:
+        await collect(drafter.stream(request_))
+    assert caught.value.cause == "model_error"
+    (line,) = logs
+    assert (line["error_code"], line["error_type"]) == ("unrecognised", "server_error")
+    assert "parcel" not in repr(logs)
