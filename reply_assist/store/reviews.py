@@ -365,12 +365,14 @@ class ReviewRepository:
         idempotency: tuple[str, str, int] | None,
         origin: str = "request",
         job: str | None = None,
+        country: str | None = None,
     ) -> CommitResult | Literal["duplicate"] | None:
         """Store the draft and count it; None if the limit no longer allows it (see the script);
         "duplicate" when a rule draft is committed for a review that has one already.
 
         ``idempotency`` is (record key, request fingerprint, ttl s) when the call had a key;
-        ``job``: the stream entry id of the draft-rules job that the draft finishes.
+        ``job``: the stream entry id of the draft-rules job that the draft finishes;
+        ``country``: the reviewer's, counted under it too (None: under no country).
         """
         k, cid, rid = self._keys, reservation.company_id, reservation.review_id
         buckets = buckets_of(created_epoch_s)
@@ -388,6 +390,9 @@ class ReviewRepository:
         if idempotency is not None:
             keys.append(idempotency[0])
             idem_fingerprint, idem_ttl = idempotency[1], idempotency[2]
+        if country is not None:  # after the optional record, before the job's stream
+            keys += [k.stats_reviews(cid, b.level.name, b.name, None, country) for b in buckets]
+            keys += [k.stats_reviews(cid, b.level.name, b.name, language, country) for b in buckets]
         if job is not None:
             keys.append(k.jobs(cid))
         result = await self._store.scripts.run(
@@ -409,6 +414,7 @@ class ReviewRepository:
                 origin,
                 job or "",
                 JOB_GROUP,
+                country or "",
             ],
         )
         if int(result[0]) == 2:

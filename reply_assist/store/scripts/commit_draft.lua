@@ -2,18 +2,22 @@
 -- KEYS[1] review hash, KEYS[2] in-flight set, KEYS[3] draft id list, KEYS[4] draft hash,
 -- KEYS[5..7] stats counters (minute, hour, day), KEYS[8..10] stats review HLLs (same buckets),
 -- KEYS[11] stats active-days set, KEYS[12..14] the draft language's review HLLs (same buckets),
--- KEYS[15] idempotency record (optional)
+-- KEYS[15] idempotency record (only with a fingerprint), then with a country (ARGV[16]) the
+-- country's review HLLs (minute, hour, day) and the language's and country's (same buckets),
+-- then the job stream (only with a job)
 -- ARGV[1] token, ARGV[2] limit, ARGV[3] review id, ARGV[4] language, ARGV[5] prompt version,
 -- ARGV[6] minute ttl s, ARGV[7] hour ttl s, ARGV[8] day number, ARGV[9] draft id,
 -- ARGV[10] draft data (JSON), ARGV[11] idempotency ttl s, ARGV[12] idempotency fingerprint
 -- ("" without a key), ARGV[13] origin ("request" or "rule"), ARGV[14] the draft-rules job's
--- stream entry id ("" for none; then KEYS[#KEYS] is the job stream), ARGV[15] its group
+-- stream entry id ("" for none; then KEYS[#KEYS] is the job stream), ARGV[15] its group,
+-- ARGV[16] the reviewer's country ("" none)
 -- Returns {1, generation, generations_left} or {0, used} when the limit no longer allows it,
 -- or {2} when the review already has its rule draft (a job run twice: nothing is stored).
 -- A job's draft finishes the job in the same step: it leaves the stream (XACK, XDEL) and the
 -- review records its rule draft, so a job is done exactly when its draft exists.
 -- Run twice for one draft (redis-py sends a command again after a timeout, and the first may
 -- have run), it answers as the first run did and counts nothing again.
+-- #include by_country
 if redis.call('EXISTS', KEYS[4]) == 1 then
   local done = redis.call('HMGET', KEYS[4], 'generation', 'generations_left')
   return {1, tonumber(done[1]), tonumber(done[2])}
@@ -69,6 +73,22 @@ for i = 1, 3 do
     redis.call('EXPIRE', counts, ttls[i])
     redis.call('EXPIRE', KEYS[7 + i], ttls[i])
     redis.call('EXPIRE', KEYS[11 + i], ttls[i])
+  end
+end
+-- Markets: the same counts by the reviewer's country, when it is known (lib/by_country.lua).
+if ARGV[16] ~= '' then
+  local fields = {'drafts', 'pv:' .. ARGV[5] .. ':drafts', 'gen:' .. generation,
+    'o:' .. origin .. ':drafts'}
+  local first_country_key = ARGV[12] ~= '' and 16 or 15  -- after the idempotency record, if any
+  for i = 1, 3 do
+    count_by_country(KEYS[4 + i], ARGV[16], ARGV[4], fields, 1)
+    local reviews = {KEYS[first_country_key - 1 + i], KEYS[first_country_key + 2 + i]}
+    for _, hll in ipairs(reviews) do
+      redis.call('PFADD', hll, ARGV[3])
+      if ttls[i] > 0 then
+        redis.call('EXPIRE', hll, ttls[i])
+      end
+    end
   end
 end
 redis.call('ZADD', KEYS[11], ARGV[8], ARGV[8])
