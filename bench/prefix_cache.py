@@ -85,9 +85,14 @@ _RENDER = textwrap.dedent(
         styles, newest = {}, False
     facts = CompanyFacts(name=company.name, brand_voice=company.brand_voice,
                          signature=company.signature)
+    try:  # with markets: the band a review is answered in is chosen by (markets.star_band)
+        from reply_assist.markets import star_band
+    except ImportError:  # before: choose_examples took the stars
+        star_band = None
     out = []
     for label, stars, author, text in json.loads(sys.argv[2]):
-        chosen = voice.choose_examples(examples, language="en", stars=stars,
+        by = {"band": star_band(stars)} if star_band else {"stars": stars}
+        chosen = voice.choose_examples(examples, language="en", **by,
                                        review_text=None if newest else text, counter=counter)
         review = ReviewFacts(stars=stars, text=text, language="en", author_name=author)
         extra = {}

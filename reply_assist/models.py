@@ -13,9 +13,12 @@ import msgspec
 from msgspec import Meta
 
 from reply_assist.iso639 import is_iso_639_1
+from reply_assist.iso3166 import ISO_3166_1_ALPHA_2, country_code
+from reply_assist.markets import MAX_STAR_SHIFT, StarBand
 
 __all__ = [
     "GENERATION_LIMIT",
+    "STAR_BAND_DESCRIPTION",
     "Company",
     "CompanyIn",
     "DraftRules",
@@ -28,6 +31,7 @@ __all__ = [
     "ReviewIn",
     "ReviewType",
     "Role",
+    "StarShifts",
     "StoredDraft",
     "Vote",
     "in_utc_range",
@@ -51,7 +55,28 @@ VOICE_EXAMPLES_DESCRIPTION = (
     "removed from them. false: never. Ignored by the built-in templates."
 )
 
+MARKET_STAR_SHIFT_DESCRIPTION = (
+    "Ratings differ by culture: per reviewer country (ISO 3166-1 alpha-2), how many stars to add "
+    f"(-{MAX_STAR_SHIFT}…{MAX_STAR_SHIFT}) before a draft chooses its tone. "
+    '`{"FR": 1}`: a 4 from France is answered like a 5 (clamped to 1–5). '
+    "Empty: every review is answered as rated."
+)
+_COUNTRY_DOC = (
+    "The reviewer's country, ISO 3166-1 alpha-2 (`FR`; any case, shown in upper case); null "
+    "when unknown. With the company's `market_star_shift` it decides the draft's star band."
+)
+STAR_BAND_DESCRIPTION = (
+    "The band whose tone the draft was written in: `negative` (1–2 stars), `mixed` (3), "
+    "`positive` (4–5), after the company's `market_star_shift` for the reviewer's country. "
+    "Null for drafts stored before it was recorded."
+)
+
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
+# No pattern: a code is checked against the assigned ones in __post_init__, whose error names
+# the field and the form (msgspec's own would only show a regular expression).
+CountryCode = Annotated[str, Meta(description="ISO 3166-1 alpha-2 code: FR, DE, US")]
+StarShift = Annotated[int, Meta(ge=-MAX_STAR_SHIFT, le=MAX_STAR_SHIFT)]
+StarShifts = dict[str, int]
 LanguageCode = Annotated[str, Meta(pattern=r"^[A-Za-z]{2}$", description="ISO 639-1 code")]
 LanguageHint = Annotated[
     str,
@@ -77,11 +102,25 @@ class CompanyIn(msgspec.Struct, forbid_unknown_fields=False):
     brand_voice: Annotated[str, Meta(max_length=1000)] | None = None
     signature: Annotated[str, Meta(max_length=200)] | None = None
     voice_examples: Annotated[bool, Meta(description=VOICE_EXAMPLES_DESCRIPTION)] = True
+    market_star_shift: Annotated[
+        dict[CountryCode, StarShift],
+        Meta(max_length=len(ISO_3166_1_ALPHA_2), description=MARKET_STAR_SHIFT_DESCRIPTION),
+    ] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _require_utc_range("contract_start", self.contract_start)
         for n, code in enumerate(self.languages):
             _require_iso_639_1(f"languages[{n}]", code)
+        shifts: StarShifts = {}
+        for code, shift in self.market_star_shift.items():
+            field = f"market_star_shift.{code[:20]}"
+            country = _require_iso_3166(field, code)
+            if country in shifts:
+                raise ValueError(
+                    f"Invalid '{field}': {country} is given twice (codes are read in any case)"
+                )
+            shifts[country] = shift
+        self.market_star_shift = shifts
 
 
 class Company(msgspec.Struct):
@@ -94,6 +133,9 @@ class Company(msgspec.Struct):
     signature: str | None = None
     updated_at: datetime | None = None
     voice_examples: Annotated[bool, Meta(description=VOICE_EXAMPLES_DESCRIPTION)] = True
+    market_star_shift: Annotated[StarShifts, Meta(description=MARKET_STAR_SHIFT_DESCRIPTION)] = (
+        msgspec.field(default_factory=dict)
+    )
 
 
 class ReviewIn(msgspec.Struct, forbid_unknown_fields=False):
@@ -106,11 +148,14 @@ class ReviewIn(msgspec.Struct, forbid_unknown_fields=False):
     verified: bool = False
     author_name: Annotated[str, Meta(max_length=200)] | None = None
     language: LanguageHint | None = None
+    country: Annotated[CountryCode | None, Meta(description=_COUNTRY_DOC)] = None
 
     def __post_init__(self) -> None:
         _require_utc_range("created_at", self.created_at)
         if self.language is not None:
             _require_iso_639_1("language", self.language)
+        if self.country is not None:
+            self.country = _require_iso_3166("country", self.country)
 
 
 def in_utc_range(value: datetime) -> bool:
@@ -148,6 +193,17 @@ def _require_iso_639_1(field: str, code: str) -> None:
         raise ValueError(f"Invalid '{field}': {code!r} is not an ISO 639-1 language code")
 
 
+def _require_iso_3166(field: str, code: str) -> str:
+    """The code in upper case; a 400 naming the field and the allowed form otherwise."""
+    country = country_code(code)
+    if country is None:
+        raise ValueError(
+            f"Invalid '{field}': {code[:20]!r} is not an assigned ISO 3166-1 alpha-2 country code "
+            "(two letters, e.g. FR, DE, US)"
+        )
+    return country
+
+
 class Review(msgspec.Struct):
     id: str
     company_id: str
@@ -164,6 +220,7 @@ class Review(msgspec.Struct):
     language: Annotated[str | None, Meta(description=_LANGUAGE_DOC)] = None
     updated_at: datetime | None = None
     language_source: Annotated[LanguageSource | None, Meta(description=_SOURCE_DOC)] = None
+    country: Annotated[str | None, Meta(description=_COUNTRY_DOC)] = None
 
 
 class DraftUsage(msgspec.Struct):
@@ -185,6 +242,10 @@ class StoredDraft(msgspec.Struct):
     warnings: list[str] = msgspec.field(default_factory=list)
     prompt_truncated: bool = False
     origin: Origin = "request"  # drafts stored before origins existed were all requested
+    # The band the draft was written for, and the reviewer's country when it was generated: the
+    # draft's votes and publishes count under that country, whatever the review says later.
+    star_band: Annotated[StarBand | None, Meta(description=STAR_BAND_DESCRIPTION)] = None
+    country: str | None = None
 
 
 class Vote(msgspec.Struct):

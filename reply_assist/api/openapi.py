@@ -28,6 +28,8 @@ from litestar.openapi.spec import (
 
 from reply_assist.errors import ERROR_CODES, PROBLEM_MEDIA_TYPE
 from reply_assist.iso639 import ISO_639_1
+from reply_assist.iso3166 import ISO_3166_1_ALPHA_2
+from reply_assist.markets import MAX_STAR_SHIFT
 
 __all__ = ["ACCESS", "PRINCIPALS", "Access", "complete_schema", "who_may"]
 
@@ -283,6 +285,28 @@ def _document_languages(schemas: dict[str, Schema]) -> None:
             )
 
 
+def _document_countries(schemas: dict[str, Schema]) -> None:
+    """The ISO 3166-1 alpha-2 codes themselves (models.py checks the list), in upper case (the
+    service also takes lower case), and the range of a market's shift, which Litestar drops
+    from a mapping's values."""
+    codes = sorted(ISO_3166_1_ALPHA_2)
+    company_in = schemas.get("CompanyIn")
+    if isinstance(company_in, Schema) and company_in.properties:
+        shifts = company_in.properties.get("market_star_shift")
+        if isinstance(shifts, Schema):
+            shifts.property_names = Schema(type=OpenAPIType.STRING, enum=list(codes))
+            shifts.additional_properties = Schema(
+                type=OpenAPIType.INTEGER, minimum=-MAX_STAR_SHIFT, maximum=MAX_STAR_SHIFT
+            )
+    review_in = schemas.get("ReviewIn")
+    if isinstance(review_in, Schema) and review_in.properties:
+        country = review_in.properties.get("country")
+        if isinstance(country, Schema):
+            for option in country.one_of or ():
+                if isinstance(option, Schema) and option.type == OpenAPIType.STRING:
+                    option.enum = list(codes)
+
+
 def complete_schema(schema: OpenAPI) -> None:
     components = schema.components
     components.schemas = components.schemas or {}
@@ -295,6 +319,7 @@ def complete_schema(schema: OpenAPI) -> None:
         )
     }
     _document_languages(components.schemas)
+    _document_countries(components.schemas)
     for path, item in (schema.paths or {}).items():
         for method in _METHODS:
             operation = getattr(item, method, None)

@@ -53,6 +53,17 @@ LanguageQuery = Annotated[
     ),
 ]
 
+CountryQuery = Annotated[
+    str | None,
+    QueryParameter(
+        name="country",
+        description="ISO 3166-1 alpha-2 code (any case): count only drafts for reviewers from "
+        "that country (as the review said when the draft was generated), their votes, and "
+        "publishes of them (a reply written by hand: the review's country). A review without "
+        "a country counts under none. Combines with `language`. Counted from this version on.",
+    ),
+]
+
 
 class StatsController(Controller):
     tags = ["feedback statistics"]
@@ -67,6 +78,7 @@ class StatsController(Controller):
         until: Until = None,
         interval: IntervalQuery = None,
         language: LanguageQuery = None,
+        country: CountryQuery = None,
     ) -> FeedbackStats:
         return await company_stats(
             runtime,
@@ -76,6 +88,7 @@ class StatsController(Controller):
             until,
             interval=interval,
             language=parse_language(language),
+            country=country,
         )
 
     @get("/feedback/stats", summary="Every company's feedback stats (platform admin)")
@@ -87,6 +100,7 @@ class StatsController(Controller):
         until: Until = None,
         interval: IntervalQuery = None,
         language: LanguageQuery = None,
+        country: CountryQuery = None,
     ) -> FeedbackStats:
         return await all_companies_stats(
             runtime,
@@ -95,4 +109,5 @@ class StatsController(Controller):
             until,
             interval=interval,
             language=parse_language(language),
+            country=country,
         )

@@ -13,6 +13,7 @@ from typing import Protocol
 import msgspec
 
 from reply_assist.drafting.style import Style
+from reply_assist.markets import StarBand, answered_stars, star_band
 
 __all__ = [
     "ANSWERING",
@@ -42,6 +43,19 @@ class ReviewFacts(msgspec.Struct, frozen=True):
     language: str  # ISO 639-1: the language to answer in
     title: str | None = None
     author_name: str | None = None
+    country: str | None = None  # the reviewer's, ISO 3166-1 alpha-2, when known
+    star_shift: int = 0  # the company's market shift for that country (``markets``)
+
+    @property
+    def answered_stars(self) -> int:
+        """The stars the review is answered as: its own, moved by the market shift."""
+        return answered_stars(self.stars, self.star_shift)
+
+    @property
+    def star_band(self) -> StarBand:
+        """The band every drafter writes in (``markets.star_band``): the templates' paragraph,
+        the prompt's tone and the company's example replies all follow it."""
+        return star_band(self.stars, self.star_shift)
 
 
 class PromptMessages(msgspec.Struct, frozen=True):

@@ -11,8 +11,9 @@ examples (only whether there are any), whatever a prompt version's files say.
 
 ``reply-v2`` orders the system part for a model server's prefix cache: what is the same for
 every draft of a company first (the platform's advice, the rules, the company, its language and
-style), then the star band, then the agent's guidance; the examples (the same for a company's
-language and band) open the user part, the review closes it.
+style), then the star band (after the market shift, which is said there when it moved the
+rating), then the agent's guidance; the examples (the same for a company's language and band)
+open the user part, the review closes it.
 
 Autoescape is off because the review must reach the model unchanged: HTML-escaping would turn
 ``don't`` into ``don&#39;t``. Values are never evaluated as template source, so ``{{ 7*7 }}`` in
@@ -35,8 +36,9 @@ from typing import Any, Final
 import jinja2
 
 from reply_assist.drafting.base import CompanyFacts, PromptMessages, ReviewFacts
-from reply_assist.drafting.style import ADDRESS_WORDS, Style, band_of, greeting_line, typical_words
+from reply_assist.drafting.style import ADDRESS_WORDS, Style, greeting_line, typical_words
 from reply_assist.drafting.tokens import TokenCounter
+from reply_assist.markets import StarBand
 
 __all__ = [
     "FENCE_END",
@@ -233,8 +235,19 @@ class PromptLibrary:
         exist (a broken prompt version, caught by the tests).
         """
         guidance = guidance.strip() if guidance else None
+        # The market shift (``markets``): the band and the stars the review is answered as; the
+        # country only when it moved them, so unshifted reviews share their cached prompt.
+        answered = review.answered_stars
         system = self._system_prompt(
-            company, review.stars, review.language, guidance or None, style, bool(examples)
+            company,
+            review.stars,
+            answered,
+            review.star_band,
+            review.country if answered != review.stars else None,
+            review.language,
+            guidance or None,
+            style,
+            bool(examples),
         )
 
         title, title_cut = _cap(counter, review.title, _MAX_TITLE_TOKENS)
@@ -273,13 +286,15 @@ class PromptLibrary:
         self,
         company: CompanyFacts,
         stars: int,
+        answered_stars: int,
+        star_band: StarBand,
+        country: str | None,
         language: str,
         guidance: str | None,
         style: Style | None,
         has_examples: bool,
     ) -> str:
         language_code, language_name = language_label(language)
-        band = band_of(ReviewFacts(stars=stars, text="", language=language))
         address = None
         if style is not None and style.formality is not None:
             formal, informal = ADDRESS_WORDS.get(language_code, (None, None))
@@ -287,13 +302,16 @@ class PromptLibrary:
         return self._system.render(
             company=company,
             stars=stars,
-            band=band,
+            answered_stars=answered_stars,
+            star_band=star_band,
+            band=star_band,
+            country=country,
             language_code=language_code,
             language_name=language_name,
             guidance=guidance,
             style=style,
             address=address,
-            length=typical_words(style, band),
+            length=typical_words(style, star_band),
             has_examples=has_examples,
             # Never the examples themselves: they are untrusted data, and belong in the user
             # part (an older prompt version that still lists them here shows none).

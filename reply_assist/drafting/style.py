@@ -28,7 +28,7 @@ import msgspec
 from reply_assist.drafting.template_texts import Band
 
 if TYPE_CHECKING:  # base.py's DraftRequest carries a Style: import it only for the types
-    from reply_assist.drafting.base import DraftRequest, ReviewFacts
+    from reply_assist.drafting.base import DraftRequest
 
 __all__ = [
     "ADDRESS_WORDS",
@@ -37,7 +37,6 @@ __all__ = [
     "Frame",
     "LengthByBand",
     "Style",
-    "band_of",
     "frame_for",
     "greeting_name",
     "typical_words",
@@ -97,13 +96,6 @@ class Frame(msgspec.Struct, frozen=True):
     # Words that mark a line as the company's own signature ("Acme", "Anna"), to recognise a
     # sign-off a model wrote in its own way.
     own_words: frozenset[str] = frozenset()
-
-
-def band_of(review: ReviewFacts) -> Band:
-    """The star band a review is answered in. (One place: markets may shift it.)"""
-    from reply_assist.drafting.templates import band_for_stars
-
-    return band_for_stars(review.stars)
 
 
 def typical_words(style: Style | None, band: Band) -> int | None:

@@ -12,7 +12,8 @@ What the templates use from a ``DraftRequest``:
 
 * ``review.language`` picks the language. A language without templates falls back to English;
   the service's output language check then flags the draft (``wrong_language``) for the agent.
-* ``review.stars`` picks the band: negative (1-2), mixed (3) or positive (4-5).
+* ``review.star_band`` picks the band: negative (1-2), mixed (3) or positive (4-5), after the
+  company's market shift for the reviewer's country (a French 4 with ``FR: 1`` is a 5).
 * ``variant`` (the generation number) picks the template, ``variant % len(templates)``, so that
   "Generate again" gives a different text, and the same generation always gives the same one.
 * ``review.author_name`` gives the greeting's name, sanitised (see ``style.greeting_name``).
@@ -43,6 +44,7 @@ from reply_assist.drafting.base import ANSWERING, Completion, DraftRequest, Stre
 from reply_assist.drafting.language import count_words, normalize_language
 from reply_assist.drafting.style import greeting_line, greeting_name, typical_words
 from reply_assist.drafting.template_texts import Band, Formality, TemplateTexts
+from reply_assist.markets import star_band
 
 __all__ = [
     "GUIDANCE_NOT_APPLIED",
@@ -56,15 +58,8 @@ GUIDANCE_NOT_APPLIED: Final = "guidance_not_applied"
 
 
 def band_for_stars(stars: int) -> Band:
-    """The template band of a star rating: negative (1-2), mixed (3) or positive (4-5).
-
-    Out-of-range values (the API refuses them, but a drafter should not crash) are clamped.
-    """
-    if stars <= 2:
-        return "negative"
-    if stars == 3:
-        return "mixed"
-    return "positive"
+    """The band of a star rating with no market shift (``markets.star_band``, the one rule)."""
+    return star_band(stars)
 
 
 # --------------------------------------------------------------------------------------------
@@ -85,7 +80,7 @@ def _render(texts: TemplateTexts, request: DraftRequest) -> str:
         if style is not None and style.formality is not None
         else texts.formality(request.company.brand_voice)
     )
-    band = band_for_stars(request.review.stars)
+    band = request.review.star_band
     choices = language.paragraphs(band, formality)
     closings = language.closings.get(formality) or language.closings["neutral"]
     greeting = language.greetings.get(formality) or language.greetings["neutral"]

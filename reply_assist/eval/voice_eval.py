@@ -28,6 +28,7 @@ from reply_assist.eval.style_match import (
     learn_style,
     match_style,
 )
+from reply_assist.markets import star_band
 from reply_assist.services.voice import (
     VoiceExample,
     choose_examples,
@@ -93,7 +94,7 @@ class History:
         return choose_examples(
             self._candidates,
             language=case.language,
-            stars=case.stars,
+            band=star_band(case.stars),
             review_text=case.text,
             counter=self._counter,
         )

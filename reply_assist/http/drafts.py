@@ -20,7 +20,8 @@ from redis.exceptions import RedisError
 from reply_assist.drafting.base import Answering
 from reply_assist.errors import ReplyAssistError, StoreUnavailable
 from reply_assist.http.ids import rfc3339
-from reply_assist.models import DraftUsage, Origin
+from reply_assist.markets import StarBand
+from reply_assist.models import STAR_BAND_DESCRIPTION, DraftUsage, Origin
 from reply_assist.services.drafts import DraftRecord
 
 __all__ = [
@@ -70,6 +71,7 @@ class DraftOut(msgspec.Struct):
             "`rule`: made in the background by the company's draft rules."
         ),
     ] = "request"
+    star_band: Annotated[StarBand | None, Meta(description=STAR_BAND_DESCRIPTION)] = None
 
 
 def draft_out(record: DraftRecord) -> DraftOut:
@@ -94,6 +96,7 @@ def draft_out(record: DraftRecord) -> DraftOut:
         edited_at=rfc3339(record.edited_at) if record.edited_at else None,
         published_version=record.published_version,
         origin=data.origin,
+        star_band=data.star_band,
     )
 
 

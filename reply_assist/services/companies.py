@@ -50,6 +50,7 @@ async def put_company(
         signature=data.signature,
         updated_at=datetime.now(UTC),
         voice_examples=data.voice_examples,
+        market_star_shift=data.market_star_shift,
     )
     created = await rt.companies.put(company)
     return company, created

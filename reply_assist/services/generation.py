@@ -42,6 +42,7 @@ from reply_assist.errors import (
     ReplyAssistError,
     StoreUnavailable,
 )
+from reply_assist.markets import star_band, star_shift
 from reply_assist.models import GENERATION_LIMIT, Company, DraftUsage, Origin, StoredDraft
 from reply_assist.runtime import Runtime
 from reply_assist.services import idempotency, safety, voice
@@ -220,6 +221,8 @@ class Generation:
             warnings=warnings,
             prompt_truncated=self.request.messages.truncated,
             origin=call.origin,
+            star_band=self.request.review.star_band,
+            country=self.request.review.country,
         )
         idempotency = None
         if self._claim is not None:
@@ -230,6 +233,7 @@ class Generation:
             data=msgspec.json.encode(draft),
             language=draft.language,
             prompt_version=draft.prompt_version,
+            country=draft.country,
             created_epoch_s=now.timestamp(),
             limit=GENERATION_LIMIT,
             idempotency=idempotency,
@@ -421,6 +425,8 @@ def _draft_request(
         language=language,
         title=mask(review.title) if review.title else None,
         author_name=mask(review.author_name) if review.author_name else None,
+        country=review.country,
+        star_shift=star_shift(review.country, company.market_star_shift),
     )
     guidance = mask(guidance) if guidance else guidance
     company_facts = CompanyFacts(
@@ -467,7 +473,9 @@ async def _voice_examples(
     return voice.choose_examples(
         candidates,
         language=language,
-        stars=record.review.stars,
+        band=star_band(
+            record.review.stars, star_shift(record.review.country, company.market_star_shift)
+        ),
         review_text=None,
         counter=rt.tokens,
         exclude_review=record.review.id,

@@ -26,6 +26,7 @@ from rapidfuzz.distance import Levenshtein
 from redis.exceptions import RedisError
 
 from reply_assist.errors import NotFound
+from reply_assist.markets import star_band, star_shift
 from reply_assist.runtime import Runtime
 from reply_assist.services import idempotency, style, voice
 from reply_assist.services import text as texts
@@ -180,12 +181,14 @@ async def _publish(
     edit_ratio: float | None = None
     edited = False
     language = record.language  # what the stats count a publish under: the draft's, else this
+    country = record.review.country  # likewise
     if draft_id is not None:
         draft = await rt.drafts.get(company_id, review_id, draft_id)
         if draft is None:
             raise NotFound("No such draft for this review.", code="draft_not_found")
         generated = draft.data.text
         language = draft.data.language
+        country = draft.data.country
         edited = text != generated
         # Levenshtein distance over the longer text's length: 0 unchanged, 1 all rewritten.
         edit_ratio = Levenshtein.normalized_distance(generated, text)
@@ -199,6 +202,7 @@ async def _publish(
         edit_ratio=edit_ratio,
         review_index=record.index,
         language=language,
+        country=country,
     )
     if result is None:
         raise NotFound("No such draft for this review.", code="draft_not_found")
@@ -289,6 +293,9 @@ async def _store_example(
         review_text=voice.review_for_matching(record.review.text, company.languages),
         reply_text=voice.clean_reply(version.text, record.review.author_name, company),
         published_at=version.published_at.timestamp(),
+        star_band=star_band(
+            record.review.stars, star_shift(record.review.country, company.market_star_shift)
+        ),
     )
     await rt.voice.add(company_id, example)
     await style.relearn(rt, company, record.language)

@@ -66,6 +66,7 @@ async def put_review(
         author_name=data.author_name,
         language=data.language,
         updated_at=datetime.now(UTC),
+        country=data.country,
     )
     # The platform's hint wins; otherwise detect once here, not on every generate call, with
     # the company's languages as the prior (short reviews in them are read as them).

@@ -12,6 +12,7 @@ import msgspec
 from msgspec import Meta
 
 from reply_assist.errors import InvalidRequest
+from reply_assist.iso3166 import country_code
 from reply_assist.models import GENERATION_LIMIT, in_utc_range, out_of_utc_range
 from reply_assist.runtime import Runtime
 from reply_assist.services.access import ANALYST, Principal, authorize, require_admin
@@ -48,6 +49,13 @@ MAX_SERIES_BUCKETS = 1000
 _INTERVAL_S = {"day": 86400, "week": 7 * 86400}
 # The epoch (1970-01-01) was a Thursday: weeks start on Monday, 1970-01-05, and every 7 days.
 _MONDAY_OFFSET_S = 4 * 86400
+
+
+BY_COUNTRY_DESCRIPTION = (
+    "Drafts and votes by the reviewer's country (ISO 3166-1 alpha-2) as it was when the draft "
+    "was generated. A review without a country counts under none: the countries add up to the "
+    "totals less those reviews' drafts and votes."
+)
 
 
 class Votes(msgspec.Struct):
@@ -87,6 +95,7 @@ class SeriesBucket(msgspec.Struct):
     by_prompt_version: Annotated[
         dict[str, Breakdown], Meta(description="Drafts and votes by prompt version.")
     ]
+    by_country: Annotated[dict[str, Breakdown], Meta(description=BY_COUNTRY_DESCRIPTION)]
     by_origin: Annotated[
         dict[str, Breakdown],
         Meta(description="Drafts and votes by the draft's origin (`request`, `rule`)."),
@@ -111,6 +120,7 @@ class FeedbackStats(msgspec.Struct, omit_defaults=True):
             "version on; both are always present."
         ),
     ]
+    by_country: Annotated[dict[str, Breakdown], Meta(description=BY_COUNTRY_DESCRIPTION)]
     down_reasons: Annotated[
         dict[str, int], Meta(description="Reasons given with thumbs down only.")
     ]
@@ -160,6 +170,50 @@ def _view(fields: Counter[str], language: str | None) -> Counter[str]:
     return view
 
 
+_SPLIT_KINDS = ("drafts", "up", "down")
+
+
+def _by_country(fields: Mapping[str, int]) -> dict[str, Breakdown]:
+    """The split by country, read from each country's filter counters: "C:<country>:drafts",
+    ":up" and ":down" (the scripts keep no other field for it)."""
+    out: dict[str, dict[str, int]] = {}
+    for field, value in fields.items():
+        parts = field.split(":")  # C:<country>:<kind>
+        if len(parts) == 3 and parts[0] == "C" and parts[2] in _SPLIT_KINDS:
+            out.setdefault(parts[1], dict.fromkeys(_SPLIT_KINDS, 0))[parts[2]] = value
+    return {name: Breakdown(**counts) for name, counts in sorted(out.items())}
+
+
+def _country_view(fields: Counter[str], country: str, language: str | None) -> Counter[str]:
+    """The counters of one country (kept under "C:<country>:"), from the language's view when
+    there is one (the scripts keep "L:<language>:C:<country>:" for both filters)."""
+    prefix = f"C:{country}:"
+    view = Counter({f[len(prefix) :]: v for f, v in fields.items() if f.startswith(prefix)})
+    # The split by a filtered dimension holds the view's own drafts and votes only; the split by
+    # language within the country comes from "L:<language>:C:<country>:" (drafts, up, down).
+    for kind in _SPLIT_KINDS:
+        if view[kind]:
+            view[f"{prefix}{kind}"] = view[kind]
+            if language is not None:
+                view[f"lang:{language}:{kind}"] = view[kind]
+    if language is None:
+        for field, value in fields.items():
+            parts = field.split(":")  # L:<language>:C:<country>:<kind>
+            if (
+                len(parts) == 5
+                and parts[0] == "L"
+                and parts[2:4] == ["C", country]
+                and parts[4] in _SPLIT_KINDS
+            ):
+                view[f"lang:{parts[1]}:{parts[4]}"] = value
+    return view
+
+
+def _filtered(fields: Counter[str], language: str | None, country: str | None) -> Counter[str]:
+    view = _view(fields, language)
+    return view if country is None else _country_view(view, country, language)
+
+
 def _generations(f: Counter[str]) -> dict[str, int]:
     """Reviews by their number of drafts, from the counts of drafts by generation number.
 
@@ -180,18 +234,18 @@ def _shape(
     until: int,
     *,
     language: str | None = None,
+    country: str | None = None,
     starts: list[int] | None = None,
 ) -> FeedbackStats:
-    f = _view(totals.fields, language)
+    f = _filtered(totals.fields, language, country)
     from_draft = f["pub:from_draft"]
-    ratio_sum = totals.edit_ratio_sum[
-        f"L:{language}:pub:edit_ratio_sum" if language else "pub:edit_ratio_sum"
-    ]
+    prefix = (f"L:{language}:" if language else "") + (f"C:{country}:" if country else "")
+    ratio_sum = totals.edit_ratio_sum[f"{prefix}pub:edit_ratio_sum"]
     series = None
     if starts is not None:
         series = []
         for start, part in zip(starts, totals.parts, strict=True):
-            p = _view(part, language)
+            p = _filtered(part, language, country)
             series.append(
                 SeriesBucket(
                     start=_iso(start),
@@ -202,6 +256,7 @@ def _shape(
                     unedited=p["pub:unedited"],
                     by_language=_breakdown(p, "lang:"),
                     by_prompt_version=_breakdown(p, "pv:"),
+                    by_country=_by_country(p),
                     by_origin=_by_origin(p),
                 )
             )
@@ -221,6 +276,7 @@ def _shape(
         by_language=_breakdown(f, "lang:"),
         by_prompt_version=_breakdown(f, "pv:"),
         by_origin=_by_origin(f),
+        by_country=_by_country(f),
         down_reasons={reason: f[f"dreason:{reason}"] for reason in REASONS},
         edit_ratio_histogram={
             label: f[f"pub:er:{i}"] for i, label in enumerate(EDIT_RATIO_BUCKETS)
@@ -250,7 +306,19 @@ async def feedback_stats(
     *,
     interval: Interval | None = None,
     language: str | None = None,
+    country: str | None = None,
 ) -> FeedbackStats:
+    """The feedback statistics of ``company_ids`` over [since, until); ``language`` (ISO 639-1,
+    normalized) and ``country`` (ISO 3166-1 alpha-2, any case) count only drafts in that
+    language and for reviewers from that country, their votes and their publishes."""
+    if country is not None:
+        code = country_code(country)
+        if code is None:
+            raise InvalidRequest(
+                f"Invalid 'country': {country[:20]!r} is not an assigned ISO 3166-1 alpha-2 "
+                "country code (two letters, e.g. FR, DE, US)."
+            )
+        country = code
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.utcoffset() is None:
             raise InvalidRequest(
@@ -271,7 +339,14 @@ async def feedback_stats(
     end = now - now % 60 + 60 if up_to_now else until_s
     if end <= start:  # entirely before 2000 or in the future: nothing can have happened
         empty = StatsTotals(parts=0 if interval else 1)
-        return _shape(empty, start, start, language=language, starts=[] if interval else None)
+        return _shape(
+            empty,
+            start,
+            start,
+            language=language,
+            country=country,
+            starts=[] if interval else None,
+        )
     start, end = widen(start, end, now)
     starts = _interval_starts(start, end, interval) if interval else None
     if starts is not None and len(starts) > MAX_SERIES_BUCKETS:
@@ -280,9 +355,21 @@ async def feedback_stats(
             f"{MAX_SERIES_BUCKETS}. Give a later 'since' (it defaults to 2000-01-01)."
         )
     totals = await rt.stats.totals(
-        company_ids, start, end, splits=starts[1:] if starts else None, language=language
+        company_ids,
+        start,
+        end,
+        splits=starts[1:] if starts else None,
+        language=language,
+        country=country,
     )
-    return _shape(totals, start, now if up_to_now else end, language=language, starts=starts)
+    return _shape(
+        totals,
+        start,
+        now if up_to_now else end,
+        language=language,
+        country=country,
+        starts=starts,
+    )
 
 
 async def company_stats(
@@ -294,12 +381,13 @@ async def company_stats(
     *,
     interval: Interval | None = None,
     language: str | None = None,
+    country: str | None = None,
 ) -> FeedbackStats:
     """One company's statistics (role analyst, the admin): the API's and the insights page's."""
     authorize(principal, company_id, ANALYST)
     await require_company(rt, company_id)
     return await feedback_stats(
-        rt, [company_id], since, until, interval=interval, language=language
+        rt, [company_id], since, until, interval=interval, language=language, country=country
     )
 
 
@@ -311,8 +399,11 @@ async def all_companies_stats(
     *,
     interval: Interval | None = None,
     language: str | None = None,
+    country: str | None = None,
 ) -> FeedbackStats:
     """Every company's statistics together (platform admin)."""
     require_admin(principal)
     ids = await rt.companies.all_ids()
-    return await feedback_stats(rt, ids, since, until, interval=interval, language=language)
+    return await feedback_stats(
+        rt, ids, since, until, interval=interval, language=language, country=country
+    )

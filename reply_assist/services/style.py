@@ -32,12 +32,13 @@ from redis.exceptions import RedisError
 from reply_assist.drafting.language import normalize_language
 from reply_assist.drafting.style import NAME_PLACEHOLDER, LengthByBand, Style
 from reply_assist.errors import InvalidRequest
+from reply_assist.markets import StarBand
 from reply_assist.models import Company
 from reply_assist.runtime import Runtime
 from reply_assist.services.access import AGENT, ANY_ROLE, Principal, authorize
 from reply_assist.services.lookups import require_company
 from reply_assist.services.style_learning import learn_language, learn_styles, line_problem
-from reply_assist.services.voice import VoiceExample
+from reply_assist.services.voice import VoiceExample, example_band
 from reply_assist.store.style import PINS_FIELD, StyleEntry, learned_field
 
 __all__ = [
@@ -257,14 +258,15 @@ async def relearn(rt: Runtime, company: Company, language: str) -> None:
     """Learn the company's style in ``language`` again from its voice examples (bounded: the
     store keeps at most 200). Called when a reply becomes an example."""
     candidates = await rt.voice.candidates(company.id)
-    newest: dict[str, tuple[float, int, str]] = {}
+    newest: dict[str, tuple[float, StarBand, str]] = {}
     for example in candidates:
         if example.language != language:
             continue
         kept = newest.get(example.review_id)
         if kept is None or example.published_at > kept[0]:
-            newest[example.review_id] = (example.published_at, example.stars, example.reply_text)
-    replies = [(stars, text) for _, stars, text in newest.values()]
+            band = example_band(example)  # as written, after the market shift
+            newest[example.review_id] = (example.published_at, band, example.reply_text)
+    replies = [(band, text) for _, band, text in newest.values()]
     learned = LearnedStyle(
         style=learn_language(replies, language, company),
         replies=len(replies),

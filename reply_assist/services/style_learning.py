@@ -9,7 +9,8 @@ written ``‹name›``. From them, per language:
     closing      the short line above the sign-off ("Warm wishes from the fjords,")
     sign_off     the last line when it signs rather than says ("Maja, Nordhavn Outdoor")
     formality    the address its replies use: formal or informal pronouns, per language
-    length       the median length in words of its replies, per star band
+    length       the median length in words of its replies, per star band (the band each
+                 reply was written in, after the company's market shift: ``markets``)
 
 A value is learned only when it is regular: the most common form, in at least two replies and
 at least ``MIN_SHARE`` of them (a formality in ``MIN_ADDRESS_SHARE`` of the replies that address
@@ -31,9 +32,9 @@ from typing import Final
 
 from reply_assist.checks.draft import DraftContext, run_checks
 from reply_assist.drafting.style import NAME_PLACEHOLDER, Address, LengthByBand, Style
-from reply_assist.drafting.templates import band_for_stars
+from reply_assist.markets import StarBand
 from reply_assist.models import Company
-from reply_assist.services.voice import NAME_MARK, VoiceExample
+from reply_assist.services.voice import NAME_MARK, VoiceExample, example_band
 
 __all__ = [
     "MAX_LINE_CHARS",
@@ -226,8 +227,11 @@ def _checked(
     return value
 
 
-def learn_language(replies: Sequence[tuple[int, str]], language: str, company: Company) -> Style:
-    """The style of one language's replies, given as (stars, text) with ``‹name›`` marks."""
+def learn_language(
+    replies: Sequence[tuple[StarBand, str]], language: str, company: Company
+) -> Style:
+    """The style of one language's replies, given as (the star band each was written in,
+    text) with ``‹name›`` marks."""
     parts = [reply_parts(text, language, company.signature) for _, text in replies]
     total = len(parts)
     greetings = [
@@ -242,8 +246,8 @@ def learn_language(replies: Sequence[tuple[int, str]], language: str, company: C
         if count >= MIN_SUPPORT and count >= MIN_ADDRESS_SHARE * len(addresses):
             formality = address
     by_band: dict[str, list[int]] = defaultdict(list)
-    for (stars, _), part in zip(replies, parts, strict=True):
-        by_band[band_for_stars(stars)].append(part.words)
+    for (band, _), part in zip(replies, parts, strict=True):
+        by_band[band].append(part.words)
     medians = {
         band: round(statistics.median(words))
         for band, words in by_band.items()
@@ -274,9 +278,9 @@ def learn_styles(
         kept = newest.get(example.review_id)
         if kept is None or example.published_at > kept.published_at:
             newest[example.review_id] = example
-    by_language: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    by_language: dict[str, list[tuple[StarBand, str]]] = defaultdict(list)
     for example in newest.values():
-        by_language[example.language].append((example.stars, example.reply_text))
+        by_language[example.language].append((example_band(example), example.reply_text))
     return {
         language: (learn_language(replies, language, company), len(replies))
         for language, replies in sorted(by_language.items())

@@ -32,8 +32,8 @@ from datetime import UTC, datetime
 from rapidfuzz import fuzz
 
 from reply_assist.checks import contacts, personal
-from reply_assist.drafting.templates import band_for_stars
 from reply_assist.drafting.tokens import TokenCounter
+from reply_assist.markets import StarBand, star_band
 from reply_assist.models import Company, Review
 from reply_assist.store.voice import VoiceExample
 
@@ -44,6 +44,7 @@ __all__ = [
     "VoiceExample",
     "choose_examples",
     "clean_reply",
+    "example_band",
     "example_passes",
     "is_example",
     "reply_warnings",
@@ -65,6 +66,12 @@ _MARKS: dict[str, str] = {
 _INFLECTED_NAME = 4  # parts this long are masked with an ending ("Lindqvists", "Erik's")
 _MASKS = tuple(_MARKS.values())  # an example that needed one masked is never shown
 _CHECKED_CACHE = 4096
+
+
+def example_band(example: VoiceExample) -> StarBand:
+    """The band an example reply was written in: the one recorded when it was kept (after the
+    company's market shift), else its stars' (examples kept before bands were recorded)."""
+    return example.star_band or star_band(example.stars)
 
 
 def is_example(*, edited: bool, from_draft: bool, voted_up: bool) -> bool:
@@ -153,7 +160,7 @@ def choose_examples(
     candidates: Sequence[VoiceExample],
     *,
     language: str,
-    stars: int,
+    band: StarBand,
     review_text: str | None,
     counter: TokenCounter,
     max_tokens: int = EXAMPLE_TOKENS,
@@ -163,11 +170,12 @@ def choose_examples(
 ) -> list[str]:
     """The reply texts to show, best first, within ``max_tokens`` (counted with the model's
     tokenizer). One example per review (its newest), never the review being answered, none
-    that ``accept`` refuses. Best is newest; with a ``review_text``, the most similar first."""
-    band = band_for_stars(stars)
+    that ``accept`` refuses. Best is newest; with a ``review_text``, the most similar first.
+    ``band``: the star band the review is answered in (``markets.star_band``); an example must
+    have been written in it too (``example_band``)."""
     newest: dict[str, VoiceExample] = {}
     for example in candidates:
-        if example.language != language or band_for_stars(example.stars) != band:
+        if example.language != language or example_band(example) != band:
             continue
         if example.review_id == exclude_review:
             continue

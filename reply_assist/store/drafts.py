@@ -113,6 +113,7 @@ class DraftRepository:
                     new_buckets[1].level.ttl_s,
                     new_buckets[2].index,
                     draft.origin,
+                    draft.country or "",
                 ],
             )
             if int(done):

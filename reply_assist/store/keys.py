@@ -104,9 +104,22 @@ class Keys:
         return f"{self._tag(company_id)}/stats/{level}/{bucket}"
 
     def stats_reviews(
-        self, company_id: str, level: str, bucket: str, language: str | None = None
+        self,
+        company_id: str,
+        level: str,
+        bucket: str,
+        language: str | None = None,
+        country: str | None = None,
     ) -> str:
-        """HyperLogLog of the reviews that got a draft in the bucket (in that language)."""
+        """HyperLogLog of the reviews that got a draft in the bucket (in that language, from
+        that country)."""
+        if country is not None:
+            if language is not None:
+                return (
+                    f"{self._tag(company_id)}/stats-reviews-lang-country/{language}/{country}"
+                    f"/{level}/{bucket}"
+                )
+            return f"{self._tag(company_id)}/stats-reviews-country/{country}/{level}/{bucket}"
         if language is not None:
             return f"{self._tag(company_id)}/stats-reviews-lang/{language}/{level}/{bucket}"
         return f"{self._tag(company_id)}/stats-reviews/{level}/{bucket}"

@@ -73,6 +73,7 @@ class ReplyRepository:
         edit_ratio: float | None,
         review_index: IndexEntry | None = None,
         language: str | None = None,
+        country: str | None = None,
     ) -> tuple[ReplyVersion, bool] | None:
         """Append a version; returns it with its number and True. When the current version
         already has this text, nothing is published: returns that version and False. None when
@@ -105,10 +106,12 @@ class ReplyRepository:
             buckets[2].index,
             review_id,
         ]
-        # Counted under the draft's language, else the review's (``language``; None: unknown).
+        # Counted under the draft's language, else the review's (``language``; None: unknown),
+        # and likewise its reviewer's ``country``.
         stats_args = [
             language or "",
             str(edit_ratio_bucket(edit_ratio or 0.0)) if version.draft_id is not None else "",
+            country or "",
         ]
         for _ in range(MOVE_ROUNDS):
             index_keys, index_args = _index_move(k, company_id, review_index)

@@ -378,6 +378,7 @@ class ReviewRepository:
         idempotency: tuple[str, str, int] | None,
         origin: str = "request",
         job: str | None = None,
+        country: str | None = None,
         review_index: IndexEntry | None = None,
         moves_left: int = MOVE_ROUNDS,
     ) -> CommitResult | Literal["duplicate"] | None:
@@ -386,6 +387,7 @@ class ReviewRepository:
 
         ``idempotency`` is (record key, request fingerprint, ttl s) when the call had a key;
         ``job``: the stream entry id of the draft-rules job that the draft finishes;
+        ``country``: the reviewer's, counted under it too (None: under no country);
         ``review_index``: where the reply desk's list has the review, as the caller read it
         (the review then shows "Draft ready"; read again if it moved in the meantime, up to
         ``moves_left`` times).
@@ -406,6 +408,9 @@ class ReviewRepository:
         if idempotency is not None:
             keys.append(idempotency[0])
             idem_fingerprint, idem_ttl = idempotency[1], idempotency[2]
+        if country is not None:  # after the optional record, before the job's stream
+            keys += [k.stats_reviews(cid, b.level.name, b.name, None, country) for b in buckets]
+            keys += [k.stats_reviews(cid, b.level.name, b.name, language, country) for b in buckets]
         ready_at = 0
         if review_index is not None:
             ready_at = len(keys) + 1
@@ -431,6 +436,7 @@ class ReviewRepository:
                 origin,
                 job or "",
                 JOB_GROUP,
+                country or "",
                 review_index.encode() if review_index is not None else "",
                 ready_at,
             ],
@@ -449,6 +455,7 @@ class ReviewRepository:
                 idempotency=idempotency,
                 origin=origin,
                 job=job,
+                country=country,
                 review_index=IndexEntry.decode(str(result[1])),
                 moves_left=moves_left - 1,
             )

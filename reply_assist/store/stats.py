@@ -49,17 +49,19 @@ class StatsRepository:
         *,
         splits: list[int] | None = None,
         language: str | None = None,
+        country: str | None = None,
     ) -> StatsTotals:
         """Sum over [since, until) (minute-aligned epoch seconds) for each company.
 
         ``splits``: day-aligned times inside the range that cut it into parts, each summed on
-        its own too. ``language``: count distinct reviews among that language's drafts only.
+        its own too. ``language``, ``country``: count distinct reviews among the drafts in that
+        language, for reviewers from that country, only.
         """
         edges = [since, *(t for t in (splits or []) if since < t < until), until]
         parts = [cover(a, b) for a, b in itertools.pairwise(edges)]
         totals = StatsTotals(len(parts))
         for company_id in company_ids:
-            await self._add_company(totals, company_id, parts, since, until, language)
+            await self._add_company(totals, company_id, parts, since, until, language, country)
         return totals
 
     async def _add_company(
@@ -70,6 +72,7 @@ class StatsRepository:
         since: int,
         until: int,
         language: str | None,
+        country: str | None,
     ) -> None:
         k = self._keys
         days = await self._redis.zrangebyscore(
@@ -90,7 +93,10 @@ class StatsRepository:
             for _, b in wanted:
                 pipe.hgetall(k.stats_counts(company_id, b.level.name, b.name))
             pipe.pfcount(
-                *(k.stats_reviews(company_id, b.level.name, b.name, language) for _, b in wanted)
+                *(
+                    k.stats_reviews(company_id, b.level.name, b.name, language, country)
+                    for _, b in wanted
+                )
             )
             *hashes, reviews = await pipe.execute()
         for (part, _), counts in zip(wanted, cast(list[dict[str, str]], hashes), strict=True):

@@ -15,6 +15,7 @@ from collections import OrderedDict
 
 import msgspec
 
+from reply_assist.markets import StarBand
 from reply_assist.store.connection import Store
 
 __all__ = ["VoiceExample", "VoiceRepository"]
@@ -32,6 +33,9 @@ class VoiceExample(msgspec.Struct, frozen=True):
     review_text: str  # masked, cut: only for choosing, never sent to the model
     reply_text: str  # cleaned: what the model sees
     published_at: float
+    # The band the reply was written in, after the company's market shift (``markets``); None
+    # for examples kept before it was recorded (``services.voice.example_band``: their stars').
+    star_band: StarBand | None = None
 
 
 class VoiceRepository:

@@ -2,15 +2,19 @@
 -- KEYS[1] review hash, KEYS[2] in-flight set, KEYS[3] draft id list, KEYS[4] draft hash,
 -- KEYS[5..7] stats counters (minute, hour, day), KEYS[8..10] stats review HLLs (same buckets),
 -- KEYS[11] stats active-days set, KEYS[12..14] the draft language's review HLLs (same buckets),
--- KEYS[15] idempotency record (optional)
+-- KEYS[15] idempotency record (only with a fingerprint), then with a country (ARGV[16]) the
+-- country's review HLLs (minute, hour, day) and the language's and country's (same buckets),
+-- then the review's 4 ready sets (only when it is indexed, ARGV[18]), then the job stream (only
+-- with a job)
 -- ARGV[1] token, ARGV[2] limit, ARGV[3] review id, ARGV[4] language, ARGV[5] prompt version,
 -- ARGV[6] minute ttl s, ARGV[7] hour ttl s, ARGV[8] day number, ARGV[9] draft id,
 -- ARGV[10] draft data (JSON), ARGV[11] idempotency ttl s, ARGV[12] idempotency fingerprint
 -- ("" without a key), ARGV[13] origin ("request" or "rule"), ARGV[14] the draft-rules job's
 -- stream entry id ("" for none; then KEYS[#KEYS] is the job stream), ARGV[15] its group,
--- ARGV[16] the review's list index entry ("ix") as the caller read it ("" not indexed):
--- compare-and-set, ARGV[17] where its 4 ready sets are in KEYS (0 when not indexed; before
--- the job stream)
+-- ARGV[16] the reviewer's country ("" none),
+-- ARGV[17] the review's list index entry ("ix") as the caller read it ("" not indexed):
+-- compare-and-set, ARGV[18] where its 4 ready sets are in KEYS (0 when not indexed; after the
+-- country's keys, before the job stream)
 -- Returns {1, generation, generations_left} or {0, used} when the limit no longer allows it,
 -- or {2} when the review already has its rule draft (a job run twice: nothing is stored), or
 -- {4, current ix} when the review moved in the list since the caller read it (nothing is
@@ -21,6 +25,7 @@
 -- review records its rule draft, so a job is done exactly when its draft exists.
 -- Run twice for one draft (redis-py sends a command again after a timeout, and the first may
 -- have run), it answers as the first run did and counts nothing again.
+-- #include by_country
 if redis.call('EXISTS', KEYS[4]) == 1 then
   local done = redis.call('HMGET', KEYS[4], 'generation', 'generations_left')
   return {1, tonumber(done[1]), tonumber(done[2])}
@@ -37,7 +42,7 @@ if origin == 'rule' and string.sub(redis.call('HGET', KEYS[1], 'rule') or '', 1,
   finish_job()
   return {2}
 end
-local ix = ARGV[16] or ''
+local ix = ARGV[17] or ''
 local ix_now = redis.call('HGET', KEYS[1], 'ix') or ''
 if ix_now ~= ix then
   return {4, ix_now}
@@ -83,6 +88,22 @@ for i = 1, 3 do
     redis.call('EXPIRE', KEYS[11 + i], ttls[i])
   end
 end
+-- Markets: the same counts by the reviewer's country, when it is known (lib/by_country.lua).
+if ARGV[16] ~= '' then
+  local fields = {'drafts', 'pv:' .. ARGV[5] .. ':drafts', 'gen:' .. generation,
+    'o:' .. origin .. ':drafts'}
+  local first_country_key = ARGV[12] ~= '' and 16 or 15  -- after the idempotency record, if any
+  for i = 1, 3 do
+    count_by_country(KEYS[4 + i], ARGV[16], ARGV[4], fields, 1)
+    local reviews = {KEYS[first_country_key - 1 + i], KEYS[first_country_key + 2 + i]}
+    for _, hll in ipairs(reviews) do
+      redis.call('PFADD', hll, ARGV[3])
+      if ttls[i] > 0 then
+        redis.call('EXPIRE', hll, ttls[i])
+      end
+    end
+  end
+end
 redis.call('ZADD', KEYS[11], ARGV[8], ARGV[8])
 if origin == 'rule' then
   redis.call('HSET', KEYS[1], 'rule', 'd:' .. ARGV[9])
@@ -90,7 +111,7 @@ end
 finish_job()
 if string.sub(ix, 1, 2) == 'n|' then
   local member = string.match(ix, '^[^|]*|[^|]*|[^|]*|(.*)$')
-  local ready_at = tonumber(ARGV[17])
+  local ready_at = tonumber(ARGV[18])
   for i = ready_at, ready_at + 3 do
     redis.call('ZADD', KEYS[i], 0, member)
   end

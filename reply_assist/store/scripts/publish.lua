@@ -8,7 +8,8 @@
 -- ARGV[5] minute ttl s, ARGV[6] hour ttl s, ARGV[7] day number, ARGV[8] review id,
 -- ARGV[9] the review's list index entry ("ix") as the caller read it, ARGV[10] the same as
 -- replied, ARGV[11] its index member, ARGV[12] the language to count it under ("" none),
--- ARGV[13] its edit ratio's histogram bucket (services/stats.py; "" when not from a draft)
+-- ARGV[13] its edit ratio's histogram bucket (services/stats.py; "" when not from a draft),
+-- ARGV[14] the reviewer's country to count it under ("" none)
 -- A draft counts once in the statistics: only its first publish adds to from_draft, unedited
 -- and the edit ratio; a later publish naming the same draft (an update) adds to total only.
 -- That first publish also keeps the published text as the draft's text (its edit, when it
@@ -40,6 +41,11 @@ local ttls = {tonumber(ARGV[5]), tonumber(ARGV[6]), 0}
 -- Each count also under "L:<language>:", for the stats' language filter.
 local prefixes = {''}
 if ARGV[12] ~= '' then prefixes[2] = 'L:' .. ARGV[12] .. ':' end
+-- And under "C:<country>:" and "L:<language>:C:<country>:" (lib/by_country.lua says why).
+if ARGV[14] ~= '' then
+  prefixes[#prefixes + 1] = 'C:' .. ARGV[14] .. ':'
+  if ARGV[12] ~= '' then prefixes[#prefixes + 1] = 'L:' .. ARGV[12] .. ':C:' .. ARGV[14] .. ':' end
+end
 for i = 1, 3 do
   local counts = KEYS[1 + i]
   for _, p in ipairs(prefixes) do

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from reply_assist.drafting.style import LengthByBand, Style
+from reply_assist.markets import StarBand
 from reply_assist.models import Company
 from reply_assist.services.style_learning import (
     address_of,
@@ -71,8 +72,23 @@ def test_the_simulated_companys_style_is_learned_per_language() -> None:
     )
 
 
-def _replies(*texts: str, stars: int = 5) -> list[tuple[int, str]]:
-    return [(stars, text) for text in texts]
+def _replies(*texts: str, band: StarBand = "positive") -> list[tuple[StarBand, str]]:
+    return [(band, text) for text in texts]
+
+
+def test_length_is_learned_per_band_after_the_market_shift() -> None:
+    """Replies to French 2s with FR +1 were written as mixed replies: their length is the mixed
+    band's. Examples kept before bands were recorded count in their stars' band."""
+    short = "Dear ‹name›,\n\nThank you for writing.\n\nMaja, Nordhavn Outdoor"
+    long = "Dear ‹name›,\n\n" + "We are sorry about the delay. " * 4 + "\n\nMaja, Nordhavn Outdoor"
+    examples = [
+        VoiceExample("fr1", "en", 2, "late", short, 1.0, star_band="mixed"),
+        VoiceExample("fr2", "en", 2, "late", short, 2.0, star_band="mixed"),
+        VoiceExample("se1", "en", 2, "late", long, 3.0),
+        VoiceExample("se2", "en", 2, "late", long, 4.0),
+    ]
+    style, _ = learn_styles(examples, COMPANY)["en"]
+    assert style.length == LengthByBand(negative=29, mixed=9)
 
 
 def test_one_odd_reply_teaches_nothing() -> None:

@@ -53,7 +53,7 @@ def test_same_language_and_band_most_similar_first() -> None:
     chosen = choose_examples(
         candidates,
         language="sv",
-        stars=2,
+        band="negative",
         review_text="Paketet kom tre veckor för sent!",
         counter=_counter(),
         exclude_review="self",
@@ -65,8 +65,19 @@ def test_one_example_per_review_its_newest() -> None:
     old = _ex("r", "sent paket", at=1)
     new = VoiceExample("r", "sv", 1, "sent paket", "NEWER", 2)
     assert choose_examples(
-        [old, new], language="sv", stars=1, review_text="sent paket", counter=_counter()
+        [old, new], language="sv", band="negative", review_text="sent paket", counter=_counter()
     ) == ["NEWER"]
+
+
+def test_an_example_counts_in_the_band_it_was_written_in() -> None:
+    """A reply to a French 2 with FR +1 was written as a mixed reply: it shows the voice for
+    mixed reviews, not for negative ones. An example kept before bands were recorded has its
+    stars' band."""
+    french = VoiceExample("fr", "sv", 2, "sent paket", "MIXED", 1, star_band="mixed")
+    older = VoiceExample("old", "sv", 2, "sent paket", "NEGATIVE", 1)
+    pick = {"language": "sv", "review_text": None, "counter": _counter()}
+    assert choose_examples([french, older], band="mixed", **pick) == ["MIXED"]  # type: ignore[arg-type]
+    assert choose_examples([french, older], band="negative", **pick) == ["NEGATIVE"]  # type: ignore[arg-type]
 
 
 def test_cleaning_removes_the_reviewer_and_foreign_contacts_only() -> None:
@@ -95,7 +106,7 @@ def test_without_a_review_text_the_newest_come_first_and_accept_filters() -> Non
     chosen = choose_examples(
         candidates,
         language="sv",
-        stars=1,
+        band="negative",
         review_text=None,
         counter=_counter(),
         accept=lambda e: e.review_id != "c",
