@@ -122,9 +122,8 @@ class ReviewListController(Controller):
         summary="List a company's reviews for the reply desk, newest first",
         description="Newest `created_at` first (equal timestamps by review id, descending), "
         "filtered by reply status (or a draft ready), language and stars, a page at a time: a "
-        "page costs "
-        "O(limit) in the store, however many reviews the company has. Every company role "
-        "and the admin.",
+        "page costs O(limit) in the store, however many reviews the company has. Every "
+        "company role and the admin.",
     )
     async def list_reviews(
         self,
