@@ -411,7 +411,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _reindex_reviews(_: argparse.Namespace) -> int:
-    """Put reviews stored before the reply desk's list existed into its indexes (idempotent)."""
+    """Put reviews stored before the reply desk's list existed into its indexes, and those
+    whose draft waits into the ready sets (idempotent)."""
     import asyncio
 
     from reply_assist.services.reviews import reindex_stored_reviews
@@ -425,8 +426,11 @@ def _reindex_reviews(_: argparse.Namespace) -> int:
         )
         return 2
 
-    seen, indexed = asyncio.run(reindex_stored_reviews(settings, settings.redis_url))
-    print(f"reply-assist: {seen} reviews found, {indexed} added to the list indexes")
+    seen, indexed, ready = asyncio.run(reindex_stored_reviews(settings, settings.redis_url))
+    print(
+        f"reply-assist: {seen} reviews found, {indexed} added to the list indexes, "
+        f"{ready} with a draft ready"
+    )
     return 0
 
 
@@ -453,9 +457,11 @@ DEMO = Command(
 
 REINDEX_REVIEWS = Command(
     name="reindex-reviews",
-    help="add reviews stored before the reply desk's list existed to its indexes",
-    description="Add reviews stored before the reply desk's list existed to its indexes, in the "
-    "Redis of REPLY_ASSIST_REDIS_URL: once, after upgrading; safe to run again and while serving.",
+    help="add reviews stored before the reply desk's list (or its Draft ready filter) existed "
+    "to its indexes",
+    description="Add reviews stored before the reply desk's list existed to its indexes, and "
+    "reviews whose draft waits to its Draft ready filter, in the Redis of REPLY_ASSIST_REDIS_URL: "
+    "once, after upgrading; safe to run again and while serving.",
     add_arguments=lambda _: None,
     run=_reindex_reviews,
 )

@@ -18,6 +18,7 @@ from reply_assist.services.review_list import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     ListFilters,
+    ReplyStatus,
     parse_language,
     parse_stars,
 )
@@ -74,10 +75,12 @@ class ReviewListPage(msgspec.Struct):
 
 
 StatusQuery = Annotated[
-    Literal["needs_reply", "replied"] | None,
+    ReplyStatus | None,
     QueryParameter(
         name="status",
-        description="`needs_reply`: no reply published yet; `replied`: one has been.",
+        description="`needs_reply`: no reply published yet; `replied`: one has been; "
+        "`draft_ready`: no reply yet and a draft waits for an agent (items with "
+        "`draft_ready` true).",
     ),
 ]
 LanguageQuery = Annotated[
@@ -118,9 +121,9 @@ class ReviewListController(Controller):
     @get(
         summary="List a company's reviews for the reply desk, newest first",
         description="Newest `created_at` first (equal timestamps by review id, descending), "
-        "filtered by reply status, language and stars, a page at a time: a page costs "
-        "O(limit) in the store, however many reviews the company has. Every company role "
-        "and the admin.",
+        "filtered by reply status (or a draft ready), language and stars, a page at a time: a "
+        "page costs O(limit) in the store, however many reviews the company has. Every "
+        "company role and the admin.",
     )
     async def list_reviews(
         self,

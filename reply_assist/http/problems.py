@@ -104,6 +104,20 @@ def _allowed_values(body_type: Any, field: str) -> tuple[Any, ...] | None:
     return node.values if isinstance(node, msgspec.inspect.LiteralType) else None
 
 
+def _allowed_in(request: Request[Any, Any, Any], source: str, field: str) -> tuple[Any, ...] | None:
+    """The values a Literal field of the body, or a Literal query parameter, accepts."""
+    parameters = request.route_handler.parsed_fn_signature.parameters
+    if source == "body":
+        data = parameters.get("data")
+        return _allowed_values(data.annotation, field) if data is not None else None
+    for parameter in parameters.values():  # a query parameter, by its name in the URL
+        kwarg = parameter.kwarg_definition
+        name = getattr(kwarg, "query", None) or getattr(kwarg, "name", None) or parameter.name
+        if name == field:
+            return _allowed_values(parameter.annotation, "")
+    return None
+
+
 def _without_none(node: Any) -> Any:
     if isinstance(node, msgspec.inspect.Metadata):  # a field with a description or limits
         node = node.type
@@ -124,9 +138,8 @@ def _explained(request: Request[Any, Any, Any], error: dict[str, str]) -> dict[s
         name = named.group("name")
         field = name if field in ("", "data") else f"{field}.{name}"
         return {**error, "field": field, "message": named.group("message")}
-    if _BAD_ENUM.match(message) and error.get("source") == "body":
-        data = request.route_handler.parsed_fn_signature.parameters.get("data")
-        allowed = _allowed_values(data.annotation, field) if data is not None else None
+    if _BAD_ENUM.match(message) and error.get("source") in ("body", "query"):
+        allowed = _allowed_in(request, error["source"], field)
         if allowed:
             listed = ", ".join(repr(value) for value in allowed)
             return {**error, "message": f"{message}; allowed: {listed}"}

@@ -239,6 +239,7 @@ class Generation:
             idempotency=idempotency,
             origin=call.origin,
             job=call.job,
+            review_index=self._record.index,
         )
         if result == "duplicate":  # a rule's job run twice: the first one's draft stands
             raise refusal("rule_draft_exists", RULE_DRAFT_DETAIL)

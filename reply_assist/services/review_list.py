@@ -28,15 +28,17 @@ from reply_assist.errors import InvalidRequest, NotFound
 from reply_assist.runtime import Runtime
 from reply_assist.services.draft_rules import RuleDraft, rule_draft
 from reply_assist.services.eligibility import Eligibility, evaluate
-from reply_assist.store.review_index import ALL_STARS, Status, query_sets
+from reply_assist.store.review_index import ALL_STARS, READY, ListSets, query_sets
 from reply_assist.store.reviews import ReviewRecord
 
 __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
+    "REPLY_STATUSES",
     "ListFilters",
     "ListPage",
     "ListedItem",
+    "ReplyStatus",
     "list_reviews",
     "parse_language",
     "parse_stars",
@@ -44,11 +46,14 @@ __all__ = [
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
-ReplyStatus = Literal["needs_reply", "replied"]
-_STATUS_SETS: dict[ReplyStatus | None, tuple[Status, ...]] = {
+# draft_ready: needs a reply and a draft waits (the ready sets, kept beside the status sets).
+ReplyStatus = Literal["needs_reply", "replied", "draft_ready"]
+REPLY_STATUSES: tuple[ReplyStatus, ...] = ("needs_reply", "replied", "draft_ready")
+_STATUS_SETS: dict[ReplyStatus | None, tuple[ListSets, ...]] = {
     None: ("n", "r"),
     "needs_reply": ("n",),
     "replied": ("r",),
+    "draft_ready": (READY,),
 }
 _MEMBER_RE = re.compile(r"^\d{18}/[A-Za-z0-9._:-]{1,128}$")
 _CURSOR_VERSION = "2"  # 1: an unkeyed checksum, no longer accepted

@@ -115,9 +115,10 @@ async def list_company_reviews(
     return await list_reviews(rt, company_id, filters, limit=limit, cursor=cursor)
 
 
-async def reindex_stored_reviews(settings: Settings, redis_url: str) -> tuple[int, int]:
-    """Put reviews stored before the reply desk's list existed into its indexes (idempotent,
-    safe while serving): how many reviews were found, and how many were added."""
+async def reindex_stored_reviews(settings: Settings, redis_url: str) -> tuple[int, int, int]:
+    """Put reviews stored before the reply desk's list existed into its indexes, and those
+    whose draft waits into the ready sets (idempotent, safe while serving): how many reviews
+    were found, how many were added, and how many have a draft ready."""
     store = connect(
         redis_url,
         prefix=settings.redis_key_prefix,

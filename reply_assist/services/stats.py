@@ -96,6 +96,10 @@ class SeriesBucket(msgspec.Struct):
         dict[str, Breakdown], Meta(description="Drafts and votes by prompt version.")
     ]
     by_country: Annotated[dict[str, Breakdown], Meta(description=BY_COUNTRY_DESCRIPTION)]
+    by_origin: Annotated[
+        dict[str, Breakdown],
+        Meta(description="Drafts and votes by the draft's origin (`request`, `rule`)."),
+    ]
 
 
 class FeedbackStats(msgspec.Struct, omit_defaults=True):
@@ -253,6 +257,7 @@ def _shape(
                     by_language=_breakdown(p, "lang:"),
                     by_prompt_version=_breakdown(p, "pv:"),
                     by_country=_by_country(p),
+                    by_origin=_by_origin(p),
                 )
             )
     return FeedbackStats(

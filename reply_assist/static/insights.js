@@ -22,7 +22,8 @@ function percentAxis(words) {
   };
 }
 
-// Thumbs-up rate over time for each name in one breakdown ("by_prompt_version" or "by_language");
+// Thumbs-up rate over time for each name in one breakdown ("by_prompt_version", "by_language" or
+// "by_origin");
 // with no time series, one bar per name for the whole range.
 function rateChart(canvas, data, breakdown, words, shownAs) {
   const series = data.series || [];
@@ -80,6 +81,9 @@ document.addEventListener("DOMContentLoaded", () => {
   const labels = JSON.parse(byId("insights-labels").textContent);
   if (byId("chart-language")) {
     rateChart(byId("chart-language"), data, "by_language", words, labels.languages);
+  }
+  if (byId("chart-origin")) {
+    rateChart(byId("chart-origin"), data, "by_origin", words, labels.origins);
   }
   // Only the reasons a thumbs down can carry: "helpful" goes with thumbs up.
   const reasons = data.down_reasons || {};

@@ -130,8 +130,8 @@ class Keys:
 
     def review_index(self, company_id: str, status: str, language: str, stars: str) -> str:
         """Sorted set of the reviews for the reply desk's list (see ``review_index``):
-        ``status`` ``n``/``r``, ``language`` a code, ``-`` (none) or ``*`` (any), ``stars``
-        ``1``..``5`` or ``*``."""
+        ``status`` ``n``/``r`` (or ``d``: the ready sets, a draft waits and no reply yet),
+        ``language`` a code, ``-`` (none) or ``*`` (any), ``stars`` ``1``..``5`` or ``*``."""
         return f"{self._tag(company_id)}/ix/{status}/{language}/{stars}"
 
     def voice(self, company_id: str) -> str:

@@ -19,7 +19,13 @@ from redis.exceptions import RedisError
 from reply_assist.store.buckets import buckets_of
 from reply_assist.store.connection import Store
 from reply_assist.store.keys import Keys
-from reply_assist.store.review_index import MOVE_ROUNDS, IndexEntry, busy, entry_sets
+from reply_assist.store.review_index import (
+    MOVE_ROUNDS,
+    IndexEntry,
+    busy,
+    entry_sets,
+    ready_sets,
+)
 from reply_assist.store.stats import edit_ratio_bucket
 
 __all__ = ["ReplyRepository", "ReplyVersion"]
@@ -180,6 +186,7 @@ def _index_move(
     sets = entry_sets(keys, company_id, entry.with_status("n")) + entry_sets(
         keys, company_id, replied
     )
+    sets += ready_sets(keys, company_id, entry)
     return sets, [entry.encode(), replied.encode(), entry.member]
 
 

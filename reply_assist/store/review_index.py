@@ -16,6 +16,13 @@ The review hash keeps where the review is indexed in its ``ix`` field
 a create or replace, ``publish`` on the first reply) compare it with what the caller read
 before touching the sets, since the sets' names derive from it: a caller that read a stale
 ``ix`` is told so and computes the names again (compare-and-set, as the vote script does).
+
+A review whose draft waits for an agent (it has a draft and no reply: "Draft ready") is also in
+four **ready** sets (``ix/d/<language or *>/<stars or *>``, the same members), so that the
+list's ``draft_ready`` filter is read like the others. They are kept by the same scripts, under
+the same compare-and-set of ``ix``: ``commit_draft`` adds an indexed review that needs a reply
+(its ``ix`` status is ``n``), ``publish`` takes it out on the first reply, ``put_review`` moves
+it with the review (and, for the backfill, adds a ready review that is not in them yet).
 """
 
 from __future__ import annotations
@@ -32,16 +39,22 @@ __all__ = [
     "ALL_STARS",
     "MOVE_ROUNDS",
     "NO_LANGUAGE",
+    "READY",
     "IndexEntry",
+    "ListSets",
     "Status",
     "busy",
     "entry_sets",
     "member_of",
     "query_sets",
+    "ready_sets",
     "review_id_of",
 ]
 
 Status = Literal["n", "r"]  # needs a reply, replied
+# The sets a list is read from: a status's, or the ready sets (a draft waits, no reply yet).
+ListSets = Literal["n", "r", "d"]
+READY: ListSets = "d"
 NO_LANGUAGE = "-"  # a review whose language could not be determined
 ALL_STARS = frozenset(range(1, 6))
 # Compare-and-set rounds before giving up. Each lost round means another call moved the same
@@ -104,10 +117,22 @@ def entry_sets(keys: Keys, company_id: str, entry: IndexEntry) -> list[str]:
     ]
 
 
+def ready_sets(keys: Keys, company_id: str, entry: IndexEntry) -> list[str]:
+    """The four ready sets of the entry's language and stars (whatever its status), in the
+    order of ``entry_sets``."""
+    lang, stars = entry.language, str(entry.stars)
+    return [
+        keys.review_index(company_id, READY, "*", "*"),
+        keys.review_index(company_id, READY, lang, "*"),
+        keys.review_index(company_id, READY, "*", stars),
+        keys.review_index(company_id, READY, lang, stars),
+    ]
+
+
 def query_sets(
     keys: Keys,
     company_id: str,
-    statuses: Iterable[Status],
+    statuses: Iterable[ListSets],
     language: str | None,
     stars: frozenset[int] | None,
 ) -> list[str]:

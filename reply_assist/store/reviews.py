@@ -37,6 +37,7 @@ from reply_assist.store.review_index import (
     busy,
     entry_sets,
     member_of,
+    ready_sets,
     review_id_of,
 )
 
@@ -196,6 +197,9 @@ class ReviewRepository:
             if old is not None:
                 keys += entry_sets(k, cid, old)
             keys += entry_sets(k, cid, new)
+            if old is not None:
+                keys += ready_sets(k, cid, old)
+            keys += ready_sets(k, cid, new)
             keys.append(k.jobs(cid))  # read only when the caller asks to queue a job
             result = await self._store.scripts.run(
                 "put_review",
@@ -207,22 +211,31 @@ class ReviewRepository:
             current, replied = str(result[1]), str(result[2]) == "1"
         raise busy()
 
-    async def reindex(self, company_id: str, review_id: str) -> bool:
-        """Put a review stored before the list existed into its indexes (the command
-        ``reply-assist reindex-reviews``); False when it was already indexed or is gone."""
+    async def reindex(self, company_id: str, review_id: str) -> tuple[bool, bool]:
+        """Put a review stored before the list existed into its indexes, and one whose draft
+        waits (indexed before the ready sets existed) into its ready sets (the command
+        ``reply-assist reindex-reviews``): (added to the indexes, has a draft ready)."""
         record = await self.get(company_id, review_id)
-        if record is None or record.index is not None:
-            return False
+        if record is None:
+            return False, False
+        waiting = record.drafts > 0 and (record.index is None or record.index.status == "n")
+        if record.index is not None and not waiting:
+            return False, False
         await self._index(record.review, record.language, None)
-        return True
+        ready = await self.get(company_id, review_id)
+        still_waiting = ready is not None and ready.index is not None and ready.index.status == "n"
+        return record.index is None, waiting and still_waiting
 
-    async def reindex_all(self) -> tuple[int, int]:
-        """(reviews found, reviews indexed): SCANs every key, so a command, never a request."""
-        seen = indexed = 0
+    async def reindex_all(self) -> tuple[int, int, int]:
+        """(reviews found, reviews indexed, reviews with a draft ready): SCANs every key, so a
+        command, never a request."""
+        seen = indexed = ready = 0
         async for company_id, review_id in self.stored_review_ids():
             seen += 1
-            indexed += await self.reindex(company_id, review_id)
-        return seen, indexed
+            added, waiting = await self.reindex(company_id, review_id)
+            indexed += added
+            ready += waiting
+        return seen, indexed, ready
 
     async def stored_review_ids(self) -> AsyncIterator[tuple[str, str]]:
         """(company id, review id) of every stored review: a SCAN, for the backfill only."""
@@ -366,13 +379,18 @@ class ReviewRepository:
         origin: str = "request",
         job: str | None = None,
         country: str | None = None,
+        review_index: IndexEntry | None = None,
+        moves_left: int = MOVE_ROUNDS,
     ) -> CommitResult | Literal["duplicate"] | None:
         """Store the draft and count it; None if the limit no longer allows it (see the script);
         "duplicate" when a rule draft is committed for a review that has one already.
 
         ``idempotency`` is (record key, request fingerprint, ttl s) when the call had a key;
         ``job``: the stream entry id of the draft-rules job that the draft finishes;
-        ``country``: the reviewer's, counted under it too (None: under no country).
+        ``country``: the reviewer's, counted under it too (None: under no country);
+        ``review_index``: where the reply desk's list has the review, as the caller read it
+        (the review then shows "Draft ready"; read again if it moved in the meantime, up to
+        ``moves_left`` times).
         """
         k, cid, rid = self._keys, reservation.company_id, reservation.review_id
         buckets = buckets_of(created_epoch_s)
@@ -393,6 +411,10 @@ class ReviewRepository:
         if country is not None:  # after the optional record, before the job's stream
             keys += [k.stats_reviews(cid, b.level.name, b.name, None, country) for b in buckets]
             keys += [k.stats_reviews(cid, b.level.name, b.name, language, country) for b in buckets]
+        ready_at = 0
+        if review_index is not None:
+            ready_at = len(keys) + 1
+            keys += ready_sets(k, cid, review_index)
         if job is not None:
             keys.append(k.jobs(cid))
         result = await self._store.scripts.run(
@@ -415,8 +437,28 @@ class ReviewRepository:
                 job or "",
                 JOB_GROUP,
                 country or "",
+                review_index.encode() if review_index is not None else "",
+                ready_at,
             ],
         )
+        if int(result[0]) == 4:  # the review moved in the list meanwhile: nothing was stored
+            if moves_left <= 1:
+                raise busy()
+            return await self.commit_draft(
+                reservation,
+                draft_id=draft_id,
+                data=data,
+                language=language,
+                prompt_version=prompt_version,
+                created_epoch_s=created_epoch_s,
+                limit=limit,
+                idempotency=idempotency,
+                origin=origin,
+                job=job,
+                country=country,
+                review_index=IndexEntry.decode(str(result[1])),
+                moves_left=moves_left - 1,
+            )
         if int(result[0]) == 2:
             return "duplicate"
         if not int(result[0]):

@@ -14,7 +14,9 @@ from litestar.response import Template
 from reply_assist.services.companies import get_company
 from reply_assist.services.review_list import (
     DEFAULT_LIMIT,
+    REPLY_STATUSES,
     ListFilters,
+    ReplyStatus,
     parse_language,
     parse_stars,
 )
@@ -27,6 +29,7 @@ __all__ = ["InboxController"]
 
 # The stars filter as people think of it: one value, or the unhappy and the happy ends.
 STAR_CHOICES = ("1", "2", "3", "4", "5", "1,2", "4,5")
+_STATUSES: dict[str, ReplyStatus] = {status: status for status in REPLY_STATUSES}
 
 
 def age(t: Translator, created: datetime, now: datetime) -> str:
@@ -55,13 +58,8 @@ class InboxController(Controller):
         company_id = viewer.company_id
         rt = runtime_of(request)
         company = await get_company(rt, viewer.principal, company_id)
-        status = status or None
         filters = ListFilters(
-            status="needs_reply"
-            if status == "needs_reply"
-            else "replied"
-            if status == "replied"
-            else None,
+            status=_STATUSES.get(status or ""),  # anything else: every review
             language=parse_language(language or None),
             stars=parse_stars(stars or None),
         )
@@ -76,6 +74,9 @@ class InboxController(Controller):
                 "language": item.record.language,
                 "age": age(t, item.record.review.created_at, now),
                 "replied": item.replied,
+                "draft_ready": item.draft_ready,
+                # The waiting draft is the one the company's rules made in the background.
+                "by_rules": item.rule_draft is not None and item.rule_draft.state == "drafted",
                 "eligible": item.eligibility.eligible,
                 "left": item.eligibility.generations_left,
                 "reasons": [

@@ -104,6 +104,13 @@ def insight_rows(stats: FeedbackStats) -> list[tuple[str, str, str, str]]:
         ("totals", "", "published_unedited", str(stats.published.unedited)),
         ("totals", "", "mean_edit_ratio", _fmt(stats.published.mean_edit_ratio)),
     ]
+    for origin, counts in stats.by_origin.items():
+        rows += [
+            ("origin", origin, "drafts", str(counts.drafts)),
+            ("origin", origin, "up", str(counts.up)),
+            ("origin", origin, "down", str(counts.down)),
+            ("origin", origin, "up_rate", _fmt(_rate(counts.up, counts.down))),
+        ]
     rows += [("down_reasons", reason, "votes", str(n)) for reason, n in stats.down_reasons.items()]
     rows += [
         ("edit_ratio", label, "publishes", str(n))
@@ -161,6 +168,8 @@ def labelled_rows(t: Translator, rows: list[tuple[str, str, str, str]]) -> list[
             shown = t(f"feedback.reason.{name}") if t.has(f"feedback.reason.{name}") else name
         elif section == "language":
             shown = t.language_name(name)
+        elif section == "origin":
+            shown = t(f"insights.origin.{name}") if t.has(f"insights.origin.{name}") else name
         else:
             shown = name
         out.append(
@@ -243,6 +252,10 @@ class InsightsController(Controller):
             filters=filters,
             stats=stats,
             up_rate=_rate(stats.votes.up, stats.votes.down),
+            origins={
+                origin: {"drafts": counts.drafts, "up_rate": _rate(counts.up, counts.down)}
+                for origin, counts in stats.by_origin.items()
+            },
             unedited_share=(
                 round(stats.published.unedited / stats.published.from_draft, 4)
                 if stats.published.from_draft
@@ -252,6 +265,7 @@ class InsightsController(Controller):
             labelled_rows=labelled_rows(t, insight_rows(stats)),
             chart_labels={
                 "languages": {code: t.language_name(code) for code in stats.by_language},
+                "origins": {origin: t(f"insights.origin.{origin}") for origin in stats.by_origin},
                 "down_reasons": list(DOWN_REASONS),
             },
         )

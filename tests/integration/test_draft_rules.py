@@ -4,6 +4,7 @@ rule``), run by the job loop in the same process here (``run_jobs``), against a 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -108,6 +109,7 @@ async def test_a_matching_review_gets_exactly_one_rule_draft(
 ) -> None:
     async with serve(settings, run_jobs=True) as http:
         api = Api(http)
+        done_before = await jobs_done(http)  # the counter is the process's: other tests count
         await api.company()
         await rules_on(http, stars=[1, 2])
         await api.review("r1", created_at=recent())
@@ -137,8 +139,13 @@ async def test_a_matching_review_gets_exactly_one_rule_draft(
             "request": {"drafts": 1, "up": 0, "down": 0},
             "rule": {"drafts": 1, "up": 1, "down": 0},
         }
-        metrics = (await http.get("/metrics")).text
-        assert 'reply_assist_jobs_total{outcome="done"} 1.0' in metrics
+        assert await jobs_done(http) == done_before + 1
+
+
+async def jobs_done(http: httpx.AsyncClient) -> float:
+    metrics = (await http.get("/metrics")).text
+    found = re.search(r'^reply_assist_jobs_total\{outcome="done"\} (\S+)$', metrics, re.M)
+    return float(found.group(1)) if found else 0.0
 
 
 async def test_reviews_that_do_not_match_are_not_queued(

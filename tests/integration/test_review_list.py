@@ -7,14 +7,20 @@ import base64
 import hashlib
 import os
 import sys
+import time
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import msgspec
 import redis.asyncio as aioredis
 import respx
 
+from reply_assist.models import DraftUsage, StoredDraft
 from reply_assist.settings import Settings
+from reply_assist.store.connection import connect
+from reply_assist.store.reviews import ReviewRepository
 from tests.conftest import ADMIN, ADMIN_TOKEN, REDIS_URL, REVIEW, Api, serve
 
 LIST = "/v1/companies/acme/reviews"
@@ -186,6 +192,8 @@ async def test_bad_queries_name_the_field(api: Api) -> None:
         problem = r.json()
         assert problem["code"] == "invalid_request"
         assert f"'{name}'" in problem["detail"], problem
+    r = await api.client.get(LIST, params={"status": "ready"}, headers=ADMIN)
+    assert "allowed: 'draft_ready', 'needs_reply', 'replied'" in r.json()["detail"], r.text
 
 
 async def test_a_tampered_or_foreign_cursor_is_refused(api: Api) -> None:
@@ -353,3 +361,178 @@ async def test_the_list_works_on_the_embedded_store(base_settings: Settings) -> 
         assert page["next_cursor"] is None
         replied = await listing(api, status="replied")
         assert [(i["id"], i["replied"]) for i in replied["items"]] == [("r2", True)]
+
+
+READY = {"r01", "r03", "r06"}  # a draft and no reply, once ready_seed has run
+
+
+async def ready_seed(api: Api) -> None:
+    """The small inbox, with drafts on three reviews needing a reply and on one replied."""
+    await seed(api)
+    for review_id in (*sorted(READY), "r02"):
+        r = await api.generate(review_id)
+        assert r.status_code == 201, r.text
+
+
+async def test_draft_ready_lists_exactly_the_reviews_whose_draft_waits(
+    api: Api, llm: respx.MockRouter
+) -> None:
+    await ready_seed(api)
+    for language in (None, "sv", "en", "nl"):
+        for stars in (None, {1}, {1, 2}, {3, 5}, {1, 2, 3, 4, 5}):
+            q: dict[str, str] = {"status": "draft_ready"}
+            if language:
+                q["language"] = language
+            if stars:
+                q["stars"] = ",".join(map(str, sorted(stars)))
+            got = await all_ids(api, limit=2, **q)
+            assert got == [r for r in expected(None, language, stars) if r in READY], q
+    page = await listing(api, status="draft_ready")
+    assert all(i["draft_ready"] and not i["replied"] for i in page["items"])
+    # Draft ready is part of needs a reply, not a status of its own.
+    assert set(READY) <= set(await all_ids(api, status="needs_reply"))
+
+
+async def test_draft_ready_follows_replies_and_moves(api: Api, llm: respx.MockRouter) -> None:
+    await ready_seed(api)
+    # A reply (by hand, or from the draft) takes the review out.
+    await publish(api, "r01")
+    drafts = (await api.client.get(f"{LIST}/r06/drafts", headers=ADMIN)).json()["items"]
+    r = await api.client.put(
+        f"{LIST}/r06/reply",
+        json={"text": drafts[0]["text"], "agent_id": "a-1", "draft_id": drafts[0]["id"]},
+        headers=ADMIN,
+    )
+    assert r.status_code == 201, r.text
+    assert await all_ids(api, status="draft_ready") == ["r03"]
+    # Replaced with other stars, language and date: still ready, in its new place only.
+    await api.review("r03", stars=2, language="en", created_at="2026-11-30T08:00:00Z")
+    assert await all_ids(api, status="draft_ready", language="en", stars="2") == ["r03"]
+    assert await all_ids(api, status="draft_ready", language="sv") == []
+    assert await all_ids(api, status="draft_ready", stars="5") == []
+    # A new draft for a review that needs a reply puts it in; a replied one stays out.
+    assert (await api.generate("r08")).status_code == 201
+    assert (await api.generate("r04")).status_code == 201
+    assert await all_ids(api, status="draft_ready") == ["r03", "r08"]
+
+
+async def test_a_draft_for_a_review_moved_while_it_was_written_lands_in_the_new_place(
+    api: Api, llm: respx.MockRouter, base_settings: Settings
+) -> None:
+    """The draft's commit names the ready sets from the review's place as the call read it;
+    a review replaced meanwhile (other stars and language) is told so and named again."""
+    await api.company()
+    await api.review("r1", stars=1, language="sv")
+    store = connect(
+        REDIS_URL, prefix=base_settings.redis_key_prefix, max_connections=4, timeout_s=5
+    )
+    try:
+        repo = ReviewRepository(store)
+        loaded = await repo.load_and_reserve("acme", "r1", ttl_s=30, limit=10)
+        assert loaded.record is not None and loaded.reservation is not None
+        stale = loaded.record.index
+        assert stale is not None and (stale.language, stale.stars) == ("sv", 1)
+        await api.review("r1", stars=4, language="en")  # moved while the model wrote
+        result = await repo.commit_draft(
+            loaded.reservation,
+            draft_id="d-moved",
+            data=msgspec.json.encode(
+                StoredDraft(
+                    id="d-moved",
+                    review_id="r1",
+                    text="Tack för ditt omdöme!",
+                    language="sv",
+                    model="gpt-test",
+                    prompt_version="reply-v2",
+                    usage=DraftUsage(prompt_tokens=1, completion_tokens=1),
+                    created_at=datetime.now(UTC),
+                )
+            ),
+            language="sv",
+            prompt_version="reply-v2",
+            created_epoch_s=time.time(),
+            limit=10,
+            idempotency=None,
+            review_index=stale,
+        )
+        assert result is not None and result != "duplicate" and result.generation == 1
+    finally:
+        await store.aclose()
+    assert await all_ids(api, status="draft_ready", language="en", stars="4") == ["r1"]
+    assert await all_ids(api, status="draft_ready", language="sv") == []
+    assert await all_ids(api, status="draft_ready", stars="1") == []
+
+
+async def test_concurrent_upserts_drafts_and_a_publish_leave_no_ready_set_behind(
+    api: Api, llm: respx.MockRouter, redis_client: aioredis.Redis, prefix: str
+) -> None:
+    await api.company()
+    await api.review("r1", stars=1, language="sv")
+    variants = [(1 + i % 5, ("sv", "en")[i % 2]) for i in range(20)]
+
+    async def put(stars: int, language: str) -> None:
+        r = await api.client.put(
+            f"{LIST}/r1", json={**REVIEW, "stars": stars, "language": language}, headers=ADMIN
+        )
+        assert r.status_code == 200, r.text
+
+    async def ready_sets() -> list[str]:
+        names = [k async for k in redis_client.scan_iter(match=f"{prefix}:{{c:acme}}/ix/d/*")]
+        return sorted([k.split("/ix/", 1)[1] for k in names if await redis_client.zcard(k)])
+
+    answers = await asyncio.gather(
+        *(put(stars, language) for stars, language in variants),
+        *(api.generate("r1") for _ in range(5)),
+    )
+    assert any(getattr(a, "status_code", None) == 201 for a in answers)
+    final = (await api.client.get(f"{LIST}/r1", headers=ADMIN)).json()
+    s, lang = final["stars"], final["language"]
+    assert await ready_sets() == sorted(["d/*/*", f"d/{lang}/*", f"d/*/{s}", f"d/{lang}/{s}"])
+    assert await all_ids(api, status="draft_ready", language=lang, stars=str(s)) == ["r1"]
+    # Upserts racing the first reply: out of every ready set, whatever place it ended in.
+    await asyncio.gather(
+        *(put(stars, language) for stars, language in variants[:10]), publish(api, "r1")
+    )
+    assert await ready_sets() == []
+    assert await all_ids(api, status="draft_ready") == []
+
+
+async def test_the_backfill_puts_a_waiting_draft_in_the_ready_sets(
+    api: Api, llm: respx.MockRouter, redis_client: aioredis.Redis, prefix: str
+) -> None:
+    await api.company()
+    await api.review("r1", created_at="2026-11-20T08:00:00Z")
+    await api.review("r2", created_at="2026-11-21T08:00:00Z")
+    for review_id in ("r1", "r2"):
+        assert (await api.generate(review_id)).status_code == 201
+    await publish(api, "r2")
+    # As an earlier version left it: indexed in the list, but in no ready set.
+    for name in [k async for k in redis_client.scan_iter(match=f"{prefix}:{{c:acme}}/ix/d/*")]:
+        await redis_client.delete(name)
+    assert await all_ids(api, status="draft_ready") == []
+    out = await reindex_command(prefix)
+    assert "2 reviews found, 0 added to the list indexes, 1 with a draft ready" in out
+    assert await all_ids(api, status="draft_ready") == ["r1"]
+    assert "0 added to the list indexes, 1 with a draft ready" in await reindex_command(prefix)
+    assert await all_ids(api, status="draft_ready") == ["r1"]
+
+
+async def reindex_command(prefix: str) -> str:
+    env = {
+        **os.environ,
+        "REPLY_ASSIST_REDIS_URL": REDIS_URL,
+        "REPLY_ASSIST_REDIS_PREFIX": prefix,
+        "REPLY_ASSIST_ADMIN_TOKEN": ADMIN_TOKEN,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "reply_assist.cli",
+        "reindex-reviews",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0, out
+    return out.decode()

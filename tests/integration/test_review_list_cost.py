@@ -19,7 +19,7 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
-from reply_assist.models import Company, Review
+from reply_assist.models import Company, DraftUsage, Review, StoredDraft
 from reply_assist.runtime import Runtime
 from reply_assist.services.review_list import ListFilters, list_reviews
 from reply_assist.settings import Settings
@@ -85,6 +85,34 @@ class ServerCost:
         return after[0] - before[0] - 1, after[1] - before[1], after[2] - before[2] - before[3]
 
 
+async def _draft(repo: ReviewRepository, review_id: str) -> None:
+    """A draft committed as a generate call commits it: the review shows "Draft ready"."""
+    loaded = await repo.load_and_reserve("acme", review_id, ttl_s=30, limit=10)
+    assert loaded.record is not None and loaded.reservation is not None
+    draft = StoredDraft(
+        id=f"d-{review_id}",
+        review_id=review_id,
+        text="Sorry about the wait, Erik.",
+        language="en",
+        model="gpt-test",
+        prompt_version="reply-v2",
+        usage=DraftUsage(prompt_tokens=1, completion_tokens=1),
+        created_at=datetime.now(UTC),
+    )
+    committed = await repo.commit_draft(
+        loaded.reservation,
+        draft_id=draft.id,
+        data=msgspec.json.encode(draft),
+        language=draft.language,
+        prompt_version=draft.prompt_version,
+        created_epoch_s=draft.created_at.timestamp(),
+        limit=10,
+        idempotency=None,
+        review_index=loaded.record.index,
+    )
+    assert committed is not None
+
+
 async def _add_reviews(store: Store, first: int, count: int) -> None:
     repo = ReviewRepository(store)
     start = datetime(2026, 1, 1, tzinfo=UTC)
@@ -100,6 +128,8 @@ async def _add_reviews(store: Store, first: int, count: int) -> None:
             language="sv" if i % 2 else "en",
         )
         await repo.put(review, review.language, None)
+        if i % 3 != 1:  # two in three have a draft waiting
+            await _draft(repo, review.id)
 
 
 async def test_a_page_costs_the_same_with_a_hundred_times_more_reviews(
@@ -124,6 +154,8 @@ async def test_a_page_costs_the_same_with_a_hundred_times_more_reviews(
         ListFilters(status="needs_reply"),
         ListFilters(status="needs_reply", language="sv", stars=frozenset({1, 2})),
         ListFilters(stars=frozenset({1, 3, 4, 5})),
+        ListFilters(status="draft_ready"),
+        ListFilters(status="draft_ready", language="sv", stars=frozenset({1, 2})),
     ]
 
     async def costs() -> list[tuple[int, int, int]]:
@@ -138,8 +170,11 @@ async def test_a_page_costs_the_same_with_a_hundred_times_more_reviews(
     await _add_reviews(store, 200, 5000)
     large = await costs()
     await cost.client.aclose()
+    ready = await list_reviews(rt, "acme", queries[-1], limit=10, cursor=None)
+    assert len(ready.items) == 10 and ready.next_cursor is not None
+    assert all(i.draft_ready and i.record.language == "sv" for i in ready.items)
     assert large == small
     # 2 round trips: GET + one ZREVRANGEBYLEX per set merged, then HGETALL + ZCOUNT per item.
-    sets_merged = [2, 1, 2, 8]
+    sets_merged = [2, 1, 2, 8, 1, 2]
     assert [c[0] for c in small] == [1 + n + 2 * 10 for n in sets_merged]
     assert [c[1] for c in small] == [c[0] for c in small]  # one key looked up per command

@@ -4,15 +4,23 @@
 -- KEYS[11] stats active-days set, KEYS[12..14] the draft language's review HLLs (same buckets),
 -- KEYS[15] idempotency record (only with a fingerprint), then with a country (ARGV[16]) the
 -- country's review HLLs (minute, hour, day) and the language's and country's (same buckets),
--- then the job stream (only with a job)
+-- then the review's 4 ready sets (only when it is indexed, ARGV[18]), then the job stream (only
+-- with a job)
 -- ARGV[1] token, ARGV[2] limit, ARGV[3] review id, ARGV[4] language, ARGV[5] prompt version,
 -- ARGV[6] minute ttl s, ARGV[7] hour ttl s, ARGV[8] day number, ARGV[9] draft id,
 -- ARGV[10] draft data (JSON), ARGV[11] idempotency ttl s, ARGV[12] idempotency fingerprint
 -- ("" without a key), ARGV[13] origin ("request" or "rule"), ARGV[14] the draft-rules job's
 -- stream entry id ("" for none; then KEYS[#KEYS] is the job stream), ARGV[15] its group,
--- ARGV[16] the reviewer's country ("" none)
+-- ARGV[16] the reviewer's country ("" none),
+-- ARGV[17] the review's list index entry ("ix") as the caller read it ("" not indexed):
+-- compare-and-set, ARGV[18] where its 4 ready sets are in KEYS (0 when not indexed; after the
+-- country's keys, before the job stream)
 -- Returns {1, generation, generations_left} or {0, used} when the limit no longer allows it,
--- or {2} when the review already has its rule draft (a job run twice: nothing is stored).
+-- or {2} when the review already has its rule draft (a job run twice: nothing is stored), or
+-- {4, current ix} when the review moved in the list since the caller read it (nothing is
+-- stored: it names the ready sets again and retries).
+-- A draft for an indexed review that needs a reply puts it in its ready sets ("Draft ready",
+-- store/review_index.py), in the same step.
 -- A job's draft finishes the job in the same step: it leaves the stream (XACK, XDEL) and the
 -- review records its rule draft, so a job is done exactly when its draft exists.
 -- Run twice for one draft (redis-py sends a command again after a timeout, and the first may
@@ -33,6 +41,11 @@ end
 if origin == 'rule' and string.sub(redis.call('HGET', KEYS[1], 'rule') or '', 1, 2) == 'd:' then
   finish_job()
   return {2}
+end
+local ix = ARGV[17] or ''
+local ix_now = redis.call('HGET', KEYS[1], 'ix') or ''
+if ix_now ~= ix then
+  return {4, ix_now}
 end
 local limit = tonumber(ARGV[2])
 local t = redis.call('TIME')
@@ -96,6 +109,13 @@ if origin == 'rule' then
   redis.call('HSET', KEYS[1], 'rule', 'd:' .. ARGV[9])
 end
 finish_job()
+if string.sub(ix, 1, 2) == 'n|' then
+  local member = string.match(ix, '^[^|]*|[^|]*|[^|]*|(.*)$')
+  local ready_at = tonumber(ARGV[18])
+  for i = ready_at, ready_at + 3 do
+    redis.call('ZADD', KEYS[i], 0, member)
+  end
+end
 if ARGV[12] ~= '' then
   redis.call('HSET', KEYS[15], 'state', 'done', 'fingerprint', ARGV[12], 'draft_id', ARGV[9],
     'data', ARGV[10], 'generation', generation, 'generations_left', left)

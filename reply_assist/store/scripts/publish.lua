@@ -1,7 +1,8 @@
 -- Publish a new version of a review's reply, with its statistics and its outgoing event.
 -- KEYS[1] reply versions list, KEYS[2..4] stats counters (minute, hour, day),
 -- KEYS[5] stats active-days set, KEYS[6] outbox hash, KEYS[7] the draft hash (when from one),
--- then the review hash and, when it is indexed, its 4 needs-reply and 4 replied list sets
+-- then the review hash and, when it is indexed, its 4 needs-reply and 4 replied list sets,
+-- then its 4 ready sets ("Draft ready": the first reply takes it out of them)
 -- ARGV[1] version record (JSON, without its number: the number is its place in the list),
 -- ARGV[2] "1" if from a draft, ARGV[3] "1" if unedited, ARGV[4] edit ratio,
 -- ARGV[5] minute ttl s, ARGV[6] hour ttl s, ARGV[7] day number, ARGV[8] review id,
@@ -82,6 +83,7 @@ if ARGV[9] ~= '' then  -- from needs-reply to replied (again on an update: chang
   for i = 1, 4 do
     redis.call('ZREM', KEYS[ix_at + i], ARGV[11])
     redis.call('ZADD', KEYS[ix_at + 4 + i], 0, ARGV[11])
+    redis.call('ZREM', KEYS[ix_at + 8 + i], ARGV[11])
   end
   redis.call('HSET', KEYS[ix_at], 'ix', ARGV[10])
 end

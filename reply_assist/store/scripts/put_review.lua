@@ -8,6 +8,8 @@
 -- ARGV[3] the new "ix", ARGV[4] "1" if the caller found a published reply,
 -- ARGV[5] review JSON, ARGV[6] language, ARGV[7] why there is no language (put mode),
 -- ARGV[8] "1" to queue the review's draft-rules job (put mode), ARGV[9] the review id;
+-- after the 4 sets it belongs in: its ready sets (a draft waits, no reply yet), the 4 of where
+-- it is now (only when ARGV[2] is not "") then the 4 of where it belongs;
 -- then KEYS[#KEYS] is the company's job stream (lib/queue_rule_job.lua decides).
 -- Returns {1, created (1/0), queued (1/0)}, or {0, current ix, replied (1/0)} when the caller
 -- read stale state: it names the sets again from these and retries.
@@ -32,6 +34,20 @@ end
 local member = string.match(ARGV[3], '^[^|]*|[^|]*|[^|]*|(.*)$')
 for i = new_at, new_at + 3 do
   redis.call('ZADD', KEYS[i], 0, member)
+end
+-- The ready sets move with the review while it has a draft and no reply (review_index.py).
+local ready_at = new_at + 4
+if ARGV[2] ~= '' then
+  local old_member = string.match(ARGV[2], '^[^|]*|[^|]*|[^|]*|(.*)$')
+  for i = ready_at, ready_at + 3 do
+    redis.call('ZREM', KEYS[i], old_member)
+  end
+  ready_at = ready_at + 4
+end
+if replied == '0' and tonumber(redis.call('HGET', KEYS[1], 'drafts') or '0') > 0 then
+  for i = ready_at, ready_at + 3 do
+    redis.call('ZADD', KEYS[i], 0, member)
+  end
 end
 local queued = 0
 if ARGV[1] == 'put' then
