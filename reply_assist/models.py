@@ -17,8 +17,11 @@ from reply_assist.iso3166 import ISO_3166_1_ALPHA_2, country_code
 from reply_assist.markets import MAX_STAR_SHIFT, StarBand
 
 __all__ = [
+    "DOWN_REASONS",
     "GENERATION_LIMIT",
+    "REASONS",
     "STAR_BAND_DESCRIPTION",
+    "UP_REASONS",
     "Company",
     "CompanyIn",
     "DraftRules",
@@ -27,6 +30,7 @@ __all__ = [
     "LanguageSource",
     "Origin",
     "Plan",
+    "Reason",
     "Review",
     "ReviewIn",
     "ReviewType",
@@ -46,6 +50,22 @@ Role = Literal["dashboard", "agent", "analyst"]
 LanguageSource = Literal["platform", "detected"]
 # Who asked for a draft: a person or a dashboard (`request`), or the company's draft rules (`rule`).
 Origin = Literal["request", "rule"]
+# A feedback reason goes with one direction (api-v1, 2026-12-06): "helpful" explains a thumbs up,
+# the others a thumbs down; a reason of the other direction would put a "Helpful" bar among the
+# reasons for thumbs down.
+Reason = Literal[
+    "helpful", "wrong_tone", "inaccurate", "too_long", "too_generic", "wrong_language", "other"
+]
+UP_REASONS: tuple[Reason, ...] = ("helpful",)
+DOWN_REASONS: tuple[Reason, ...] = (
+    "wrong_tone",
+    "inaccurate",
+    "too_long",
+    "too_generic",
+    "wrong_language",
+    "other",
+)
+REASONS: tuple[Reason, ...] = (*UP_REASONS, *DOWN_REASONS)
 Stars = Literal[1, 2, 3, 4, 5]
 DEFAULT_MAX_AGE_HOURS = 72
 

@@ -23,6 +23,7 @@ from reply_assist.http.drafts import (
 )
 from reply_assist.http.ids import AgentIdField, CompanyId, DraftId, ReviewId, rfc3339
 from reply_assist.http.negotiation import wants_event_stream
+from reply_assist.models import Reason
 from reply_assist.runtime import Runtime
 from reply_assist.services.drafts import (
     DraftRecord,
@@ -35,9 +36,6 @@ from reply_assist.services.drafts import (
 
 __all__ = ["DraftController", "DraftOut", "draft_out"]
 
-Reason = Literal[
-    "helpful", "wrong_tone", "inaccurate", "too_long", "too_generic", "wrong_language", "other"
-]
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(

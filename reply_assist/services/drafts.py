@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Final, Literal
 
 from reply_assist.errors import Conflict, InvalidRequest, NotFound
-from reply_assist.models import Vote
+from reply_assist.models import DOWN_REASONS, UP_REASONS, Vote
 from reply_assist.runtime import Runtime
 from reply_assist.services import text as texts
 from reply_assist.services.access import (
@@ -43,18 +43,6 @@ __all__ = [
     "vote_on_draft",
 ]
 
-# A reason goes with one direction (api-v1, 2026-12-06): "helpful" explains a thumbs up, the
-# others a thumbs down; a reason of the other direction would put a "Helpful" bar among the
-# reasons for thumbs down.
-UP_REASONS: Final = ("helpful",)
-DOWN_REASONS: Final = (
-    "wrong_tone",
-    "inaccurate",
-    "too_long",
-    "too_generic",
-    "wrong_language",
-    "other",
-)
 _REASONS_FOR: Final = {"up": UP_REASONS, "down": DOWN_REASONS}
 
 

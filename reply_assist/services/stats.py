@@ -13,7 +13,7 @@ from msgspec import Meta
 
 from reply_assist.errors import InvalidRequest
 from reply_assist.iso3166 import country_code
-from reply_assist.models import GENERATION_LIMIT, in_utc_range, out_of_utc_range
+from reply_assist.models import GENERATION_LIMIT, REASONS, in_utc_range, out_of_utc_range
 from reply_assist.runtime import Runtime
 from reply_assist.services.access import ANALYST, Principal, authorize, require_admin
 from reply_assist.services.lookups import require_company
@@ -31,15 +31,6 @@ __all__ = [
     "feedback_stats",
 ]
 
-REASONS = (
-    "helpful",
-    "wrong_tone",
-    "inaccurate",
-    "too_long",
-    "too_generic",
-    "wrong_language",
-    "other",
-)
 # The range the counters can hold; outside it a query is refused rather than scanned.
 _EARLIEST = int(datetime(2000, 1, 1, tzinfo=UTC).timestamp())
 
