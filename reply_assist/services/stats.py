@@ -28,7 +28,9 @@ __all__ = [
     "SeriesBucket",
     "all_companies_stats",
     "company_stats",
+    "countries_with_activity",
     "feedback_stats",
+    "parse_country",
 ]
 
 # The range the counters can hold; outside it a query is refused rather than scanned.
@@ -289,6 +291,20 @@ def _interval_starts(start: int, end: int, interval: Interval) -> list[int]:
     return list(range(first, end, step))
 
 
+def parse_country(raw: str | None) -> str | None:
+    """The ``country`` filter's code in its canonical form (``fr`` → ``FR``); a value that is
+    not an assigned ISO 3166-1 alpha-2 code is refused (400)."""
+    if raw is None:
+        return None
+    code = country_code(raw)
+    if code is None:
+        raise InvalidRequest(
+            f"Invalid 'country': {raw[:20]!r} is not an assigned ISO 3166-1 alpha-2 "
+            "country code (two letters, e.g. FR, DE, US)."
+        )
+    return code
+
+
 async def feedback_stats(
     rt: Runtime,
     company_ids: list[str],
@@ -302,14 +318,7 @@ async def feedback_stats(
     """The feedback statistics of ``company_ids`` over [since, until); ``language`` (ISO 639-1,
     normalized) and ``country`` (ISO 3166-1 alpha-2, any case) count only drafts in that
     language and for reviewers from that country, their votes and their publishes."""
-    if country is not None:
-        code = country_code(country)
-        if code is None:
-            raise InvalidRequest(
-                f"Invalid 'country': {country[:20]!r} is not an assigned ISO 3166-1 alpha-2 "
-                "country code (two letters, e.g. FR, DE, US)."
-            )
-        country = code
+    country = parse_country(country)
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.utcoffset() is None:
             raise InvalidRequest(
@@ -398,3 +407,15 @@ async def all_companies_stats(
     return await feedback_stats(
         rt, ids, since, until, interval=interval, language=language, country=country
     )
+
+
+async def countries_with_activity(
+    rt: Runtime,
+    principal: Principal,
+    company_id: str,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[str]:
+    """The countries (ISO 3166-1 alpha-2) whose reviewers' drafts or votes the company counted
+    in [since, until), any language: what the insights page offers as its country filter."""
+    return list((await company_stats(rt, principal, company_id, since, until)).by_country)

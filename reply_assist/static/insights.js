@@ -22,8 +22,8 @@ function percentAxis(words) {
   };
 }
 
-// Thumbs-up rate over time for each name in one breakdown ("by_prompt_version", "by_language" or
-// "by_origin");
+// Thumbs-up rate over time for each name in one breakdown ("by_prompt_version", "by_language",
+// "by_origin", or "by_country" of the split by country the server adds "no country" to);
 // with no time series, one bar per name for the whole range.
 function rateChart(canvas, data, breakdown, words, shownAs) {
   const series = data.series || [];
@@ -84,6 +84,10 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   if (byId("chart-origin")) {
     rateChart(byId("chart-origin"), data, "by_origin", words, labels.origins);
+  }
+  const countries = readJson("insights-countries");
+  if (byId("chart-country") && countries) {
+    rateChart(byId("chart-country"), countries, "by_country", words, labels.countries);
   }
   // Only the reasons a thumbs down can carry: "helpful" goes with thumbs up.
   const reasons = data.down_reasons || {};

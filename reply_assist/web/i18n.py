@@ -17,6 +17,7 @@ __all__ = [
     "LANGUAGES",
     "Translator",
     "choose_language",
+    "country_name",
     "language_name",
     "translator",
 ]
@@ -49,6 +50,10 @@ class Translator:
         """A review's language by name in the page's language ("Swedish", "svenska")."""
         return "–" if not code else language_name(code, self.language)
 
+    def country_name(self, code: str) -> str:
+        """A reviewer's country by name in the page's language ("Sweden", "Sverige")."""
+        return country_name(code, self.language)
+
     def group(self, *prefixes: str) -> dict[str, str]:
         """Every string whose key starts with one of ``prefixes`` (for the pages' scripts)."""
         return {key: self(key) for key in self._fallback if key.startswith(prefixes)}
@@ -62,6 +67,15 @@ def language_name(code: str, in_language: str) -> str:
 
     name = Locale.parse(in_language).languages.get(code)
     return name[:1].upper() + name[1:] if name else code
+
+
+@cache
+def country_name(code: str, in_language: str) -> str:
+    """CLDR's name of country ``code`` (ISO 3166-1 alpha-2) in language ``in_language`` (Babel);
+    the code itself for one CLDR does not name."""
+    from babel import Locale
+
+    return str(Locale.parse(in_language).territories.get(code, code))
 
 
 def translator(language: str) -> Translator:

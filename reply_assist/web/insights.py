@@ -22,8 +22,21 @@ from reply_assist.errors import InvalidRequest
 from reply_assist.services.companies import get_company
 from reply_assist.services.drafts import DOWN_REASONS
 from reply_assist.services.review_list import parse_language
-from reply_assist.services.stats import FeedbackStats, Interval, company_stats
+from reply_assist.services.stats import (
+    FeedbackStats,
+    Interval,
+    company_stats,
+    countries_with_activity,
+    parse_country,
+)
 from reply_assist.web.i18n import Translator
+from reply_assist.web.insight_countries import (
+    NO_COUNTRY,
+    country_chart,
+    country_choices,
+    country_names,
+    country_split,
+)
 from reply_assist.web.pages import render
 from reply_assist.web.viewer import Viewer, current_viewer, page_translator, runtime_of
 
@@ -48,6 +61,7 @@ class Filters(msgspec.Struct):
     until: date  # inclusive: the last day shown
     interval: Interval
     language: str | None
+    country: str | None = None  # ISO 3166-1 alpha-2, as the stats service normalised it
 
     @property
     def start(self) -> datetime:
@@ -65,6 +79,7 @@ class Filters(msgspec.Struct):
             "until": self.until.isoformat(),
             "interval": self.interval,
             "language": self.language or "",
+            "country": self.country or "",
         }
         return urlencode({k: v for k, v in pairs.items() if v})
 
@@ -110,6 +125,13 @@ def insight_rows(stats: FeedbackStats) -> list[tuple[str, str, str, str]]:
             ("origin", origin, "up", str(counts.up)),
             ("origin", origin, "down", str(counts.down)),
             ("origin", origin, "up_rate", _fmt(_rate(counts.up, counts.down))),
+        ]
+    for country, counts in country_split(stats).items():
+        rows += [
+            ("country", country, "drafts", str(counts.drafts)),
+            ("country", country, "up", str(counts.up)),
+            ("country", country, "down", str(counts.down)),
+            ("country", country, "up_rate", _fmt(_rate(counts.up, counts.down))),
         ]
     rows += [("down_reasons", reason, "votes", str(n)) for reason, n in stats.down_reasons.items()]
     rows += [
@@ -170,6 +192,8 @@ def labelled_rows(t: Translator, rows: list[tuple[str, str, str, str]]) -> list[
             shown = t.language_name(name)
         elif section == "origin":
             shown = t(f"insights.origin.{name}") if t.has(f"insights.origin.{name}") else name
+        elif section == "country":
+            shown = country_names(t, [name])[name]
         else:
             shown = name
         out.append(
@@ -208,10 +232,55 @@ def _not_for_this_role(request: Request[Any, Any, Any], exc: _NotForThisRole) ->
     )
 
 
+class _BadCountry(Exception):
+    """A ``country=`` the stats refuse (only a link made by hand has one): a 400 in words."""
+
+    def __init__(self, viewer: Viewer, value: str) -> None:
+        super().__init__(value)
+        self.viewer = viewer
+        self.value = value
+
+
+def _bad_country(request: Request[Any, Any, Any], exc: _BadCountry) -> Response[Any]:
+    t = page_translator(request)
+    message = t("insights.invalid_country", value=exc.value[:20])
+    return render(request, exc.viewer, "error.html", status=400, message=message)
+
+
+async def _with_country(
+    request: Request[Any, Any, Any], filters: Filters, raw: str | None
+) -> Filters:
+    """The filters with ``country=`` as the stats service checks it (the API's check), refused
+    in the page's words to the signed-in viewer (a visitor who is not is sent to sign in)."""
+    try:
+        country = parse_country(raw or None)
+    except InvalidRequest:
+        raise _BadCountry(await current_viewer(request), raw or "") from None
+    return msgspec.structs.replace(filters, country=country)
+
+
+def _country_rows(t: Translator, stats: FeedbackStats) -> list[dict[str, Any]]:
+    """The split by country for its card: by name, no country last."""
+    split = country_split(stats)
+    names = country_names(t, list(split))
+    rows = [
+        {
+            "code": code,
+            "name": names[code],
+            "drafts": counts.drafts,
+            "up": counts.up,
+            "down": counts.down,
+            "up_rate": _rate(counts.up, counts.down),
+        }
+        for code, counts in split.items()
+    ]
+    return sorted(rows, key=lambda r: (r["code"] == NO_COUNTRY, str(r["name"]).casefold()))
+
+
 class InsightsController(Controller):
     path = "/insights"
     include_in_schema = False
-    exception_handlers = {_NotForThisRole: _not_for_this_role}
+    exception_handlers = {_NotForThisRole: _not_for_this_role, _BadCountry: _bad_country}
 
     async def _stats(
         self, request: Request[Any, Any, Any], filters: Filters
@@ -228,6 +297,7 @@ class InsightsController(Controller):
             filters.end,
             interval=filters.interval,
             language=filters.language,
+            country=filters.country,
         )
         return viewer, stats
 
@@ -239,11 +309,21 @@ class InsightsController(Controller):
         until: DateParam = None,
         interval: TextParam = None,
         language: TextParam = None,
+        country: TextParam = None,
     ) -> Template:
-        filters = _filters(since, until, interval, language)
+        filters = await _with_country(request, _filters(since, until, interval, language), country)
         viewer, stats = await self._stats(request, filters)
         company = await get_company(runtime_of(request), viewer.principal, viewer.company_id)
         t = page_translator(request)
+        # The country filter offers the countries with activity in the range, in any language:
+        # the unfiltered stats' split already names them; a filtered page asks for them.
+        countries = (
+            list(stats.by_country)
+            if filters.language is None and filters.country is None
+            else await countries_with_activity(
+                runtime_of(request), viewer.principal, viewer.company_id, filters.start, filters.end
+            )
+        )
         return render(
             request,
             viewer,
@@ -266,8 +346,12 @@ class InsightsController(Controller):
             chart_labels={
                 "languages": {code: t.language_name(code) for code in stats.by_language},
                 "origins": {origin: t(f"insights.origin.{origin}") for origin in stats.by_origin},
+                "countries": country_names(t, list(country_split(stats))),
                 "down_reasons": list(DOWN_REASONS),
             },
+            country_choices=country_choices(t, countries, filters.country),
+            country_rows=_country_rows(t, stats),
+            country_chart=country_chart(stats),
         )
 
     @get("/export.csv")
@@ -278,8 +362,9 @@ class InsightsController(Controller):
         until: DateParam = None,
         interval: TextParam = None,
         language: TextParam = None,
+        country: TextParam = None,
     ) -> Response[str]:
-        filters = _filters(since, until, interval, language)
+        filters = await _with_country(request, _filters(since, until, interval, language), country)
         viewer, stats = await self._stats(request, filters)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")

@@ -117,6 +117,84 @@ def test_insights_show_the_apis_numbers(page: Any, world: World) -> None:
     assert len(weeks) == len(api["series"]) >= 5
 
 
+def test_insights_filtered_and_split_by_country(page: Any, world: World) -> None:
+    """Reviews from France and Sweden and one without a country: the split shows each, with
+    no country as the rest; choosing France shows the API's numbers for country=FR."""
+    agent, _ = world.key("agent")
+    headers = {"Authorization": f"Bearer {agent}"}
+    base = f"/v1/companies/{world.company_id}/reviews"
+    world.review("fr", country="FR")
+    world.review("se", country="SE", language="sv")
+    world.review("nowhere")
+    for review_id, vote in (("fr", "up"), ("fr", "up"), ("se", "down"), ("nowhere", "up")):
+        draft = world.generate(review_id)
+        r = world.http.post(
+            f"{base}/{review_id}/drafts/{draft['id']}/feedback",
+            json={"vote": vote, "agent_id": "anna"},
+            headers=headers,
+        )
+        assert r.status_code == 201, r.text
+    key, _ = world.key("analyst")
+    sign_in(page, key)
+    page.wait_for_function("() => document.body.dataset.chartsReady === 'true'")
+
+    split = page.get_by_role("table", name="Drafts by country")
+    expect(split.get_by_role("rowheader")).to_have_text(["France", "Sweden", "No country"])
+    rows = split.locator("tbody tr")
+    expect(rows.nth(0).get_by_role("cell")).to_have_text(["2", "2", "0", "100 %"])
+    expect(rows.nth(1).get_by_role("cell")).to_have_text(["1", "0", "1", "0 %"])
+    expect(rows.nth(2).get_by_role("cell")).to_have_text(["1", "1", "0", "100 %"])
+    countries = page.evaluate(
+        "() => Chart.getChart('chart-country').data.datasets.map((d) => d.label)"
+    )
+    assert sorted(countries) == ["France", "No country", "Sweden"]
+    split.scroll_into_view_if_needed()
+    shoot(page, "insights-by-country.png")
+
+    country = page.get_by_role("combobox", name="Country")
+    expect(country.locator("option")).to_have_text(["Any country", "France", "Sweden"])
+    country.select_option(label="France")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page).to_have_url(re.compile("country=FR"))
+    page.wait_for_function("() => document.body.dataset.chartsReady === 'true'")
+    expect(page.get_by_role("combobox", name="Country")).to_have_value("FR")
+    api = api_stats(world, key, interval="day", country="FR")
+    assert metric(page, "drafts") == str(api["drafts"]) == "2"
+    assert metric(page, "up") == str(api["votes"]["up"]) == "2"
+    assert metric(page, "down") == str(api["votes"]["down"]) == "0"
+    expect(split.get_by_role("rowheader")).to_have_text(["France"])
+    shoot(page, "insights-country-france.png")
+
+    # The CSV is France's too, as the table shows it.
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    with open(download.value.path(), encoding="utf-8") as f:
+        exported = {f"{s}/{n}/{m}": v for s, n, m, v in list(csv.reader(f))[1:]}
+    assert exported == table_of(page)
+    assert exported["totals//drafts"] == "2"
+    assert sorted(k for k in exported if k.startswith("country/")) == [
+        "country/FR/down",
+        "country/FR/drafts",
+        "country/FR/up",
+        "country/FR/up_rate",
+    ]
+
+    # In Swedish, the same filter with the countries' Swedish names.
+    page.get_by_role("link", name="Svenska").click()
+    country = page.get_by_role("combobox", name="Land")
+    expect(country.locator("option")).to_have_text(["Alla länder", "Frankrike", "Sverige"])
+    expect(country).to_have_value("FR")
+    shoot(page, "insights-country-sv.png", full_page=False)
+
+    # A code the API refuses (a link made by hand) is refused on the page, in words.
+    page.goto("/insights?country=XX")
+    expect(page.get_by_role("alert")).to_have_text(
+        "Det finns inget land med koden ”XX”: ett land anges med två bokstäver, till exempel FR. "
+        "Välj ett i listan Land."
+    )
+    shoot(page, "insights-country-refused.png", full_page=False)
+
+
 def metric(page: Any, name: str) -> str:
     return str(page.locator(f"[data-metric={name}]").inner_text())
 
