@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import socket
 import sys
 import textwrap
 from collections.abc import Callable
@@ -216,8 +217,19 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _bind(args: argparse.Namespace) -> socket.socket | None:
+    """The listening socket of ``--host``/``--port``, or None once the reason is printed."""
+    from reply_assist.serving import BindError, bind
+
+    try:
+        return bind(args.host, args.port)
+    except BindError as exc:
+        print(f"reply-assist: {exc}", file=sys.stderr)
+        return None
+
+
 def _serve(args: argparse.Namespace) -> int:
-    from reply_assist.serving import BindError, ServeOptions, bind, preload, serve
+    from reply_assist.serving import ServeOptions, preload, serve
     from reply_assist.settings import Settings
 
     settings = _settings()
@@ -231,10 +243,8 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     # The port first: when it is taken, that is all the operator needs to read.
-    try:
-        sock = bind(args.host, args.port)
-    except BindError as exc:
-        print(f"reply-assist: {exc}", file=sys.stderr)
+    sock = _bind(args)
+    if sock is None:
         return 1
     if settings.admin_token is None:
         # Made here, once, so that every worker accepts the same token.
@@ -328,7 +338,7 @@ def _worker_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from reply_assist.serving import BindError, ServeOptions, bind, preload, serve
+    from reply_assist.serving import ServeOptions, preload, serve
 
     settings = _settings()
     if settings is None:
@@ -340,10 +350,8 @@ def _worker(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    try:
-        sock = bind(args.host, args.port)
-    except BindError as exc:
-        print(f"reply-assist: {exc}", file=sys.stderr)
+    sock = _bind(args)
+    if sock is None:
         return 1
     from reply_assist.jobs.app import create_worker_app
 
