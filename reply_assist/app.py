@@ -59,7 +59,7 @@ from reply_assist.http.problems import exception_handlers
 from reply_assist.jobs.runner import JobRunner, RunnerOptions
 from reply_assist.logs import configure_logging
 from reply_assist.runtime import Runtime
-from reply_assist.services.draft_jobs import JobPolicy
+from reply_assist.services.draft_jobs import DraftJobs, JobPolicy, QueuedJob
 from reply_assist.services.publishing import deliver_pending_events
 from reply_assist.services.readiness import ReadinessProbe
 from reply_assist.settings import Settings
@@ -179,7 +179,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         await store.aclose()
 
 
-def job_runner(runtime: Runtime, concurrency: int | None = None) -> JobRunner:
+def job_runner(runtime: Runtime, concurrency: int | None = None) -> JobRunner[QueuedJob]:
     """The draft-rules job loop of this process, with the settings' policy."""
     settings = runtime.settings
     policy = JobPolicy(
@@ -188,7 +188,7 @@ def job_runner(runtime: Runtime, concurrency: int | None = None) -> JobRunner:
         backoff_s=settings.job_backoff_s,
     )
     return JobRunner(
-        runtime,
+        DraftJobs(runtime, policy),
         RunnerOptions(concurrency=concurrency or settings.worker_concurrency, policy=policy),
     )
 
