@@ -41,6 +41,7 @@ from reply_assist.api.schema_ui import (
 from reply_assist.api.stats import StatsController
 from reply_assist.api.strict_body import refuse_coerced_body
 from reply_assist.api.style import StyleController
+from reply_assist.api.webhooks import WebhookController
 from reply_assist.auth import AuthMiddleware
 from reply_assist.drafting import language
 from reply_assist.drafting.base import Drafter
@@ -62,11 +63,19 @@ from reply_assist.runtime import Runtime
 from reply_assist.services.draft_jobs import DraftJobs, JobPolicy, QueuedJob
 from reply_assist.services.publishing import deliver_pending_events
 from reply_assist.services.readiness import ReadinessProbe
+from reply_assist.services.webhook_delivery import WebhookDeliveries
 from reply_assist.settings import Settings
 from reply_assist.store.connection import connect
 from reply_assist.web import add_security_headers, template_config, web_routers
 
-__all__ = ["MAX_BODY_BYTES", "create_app", "job_runner", "load_templates", "open_runtime"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "background_work",
+    "create_app",
+    "job_runner",
+    "load_templates",
+    "open_runtime",
+]
 
 MAX_BODY_BYTES = 64 * 1024
 _RELAY_INTERVAL_S = 10.0
@@ -194,20 +203,51 @@ def job_runner(runtime: Runtime, concurrency: int | None = None) -> JobRunner[Qu
 
 
 @contextlib.asynccontextmanager
-async def _lifespan(app: Litestar) -> AsyncIterator[None]:
-    async with open_runtime(app.state.settings) as runtime:
-        app.state.runtime = runtime
-        runner = job_runner(runtime) if app.state.run_jobs else None
+async def background_work(runtime: Runtime, concurrency: int | None = None) -> AsyncIterator[None]:
+    """The draft-rules jobs and the webhook deliveries, each on its own job loop, while inside;
+    on the way out each finishes or hands back what it runs."""
+    deliveries = WebhookDeliveries(runtime)
+    options = RunnerOptions(
+        concurrency=concurrency or runtime.settings.worker_concurrency,
+        policy=JobPolicy(
+            lease_s=deliveries.policy.lease_s,
+            max_attempts=deliveries.policy.max_attempts,
+            backoff_s=deliveries.policy.backoff_s,
+        ),
+        grace_s=deliveries.policy.timeout_s + 1,
+    )
+    drafts = job_runner(runtime, concurrency)
+    webhooks = JobRunner(deliveries, options)
+    try:
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(_relay_events, runtime)
-            if runner is not None:
-                tasks.start_soon(runner.run)
+            tasks.start_soon(drafts.run)
+            tasks.start_soon(webhooks.run)
             try:
                 yield
             finally:
-                if runner is not None:
-                    with anyio.CancelScope(shield=True):
-                        await runner.stop()
+                with anyio.CancelScope(shield=True):
+                    async with anyio.create_task_group() as stopping:
+                        stopping.start_soon(drafts.stop)
+                        stopping.start_soon(webhooks.stop)
+                tasks.cancel_scope.cancel()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await deliveries.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Litestar) -> AsyncIterator[None]:
+    async with open_runtime(app.state.settings) as runtime:
+        app.state.runtime = runtime
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(_relay_events, runtime)
+            try:
+                if app.state.run_jobs:
+                    async with background_work(runtime):
+                        yield
+                else:
+                    yield
+            finally:
                 tasks.cancel_scope.cancel()
 
 
@@ -241,6 +281,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
             StatsController,
             DraftRulesController,
             StyleController,
+            WebhookController,
         ],
         middleware=[DefineMiddleware(AuthMiddleware)],
         before_request=refuse_coerced_body,

@@ -29,6 +29,7 @@ from reply_assist import metrics
 from reply_assist.errors import ReplyAssistError, UpstreamError
 from reply_assist.models import GENERATION_LIMIT, DraftRules
 from reply_assist.runtime import Runtime
+from reply_assist.services import events
 from reply_assist.services.draft_rules import mismatch
 from reply_assist.services.generation import GenerateCall, Generation, begin_generation
 from reply_assist.store.jobs import QueuedJob, QueueStats
@@ -194,6 +195,7 @@ async def run_job(
     except RedisError as exc:
         return await _failed(rt, consumer, job, policy, _cause(exc))
     metrics.JOBS.labels("done").inc()
+    await _announce(rt, job, draft.data.id, draft.data.created_at.isoformat())
     log.info(
         "rule_draft_done",
         company_id=job.company_id,
@@ -203,6 +205,30 @@ async def run_job(
         waited_s=round(draft.data.created_at.timestamp() - job.queued_at_ms / 1000, 3),
     )
     return JobOutcome("drafted", draft_id=draft.data.id)
+
+
+async def _announce(rt: Runtime, job: QueuedJob, draft_id: str, created_at: str) -> None:
+    """``draft.ready`` for the company's webhooks. The draft is stored and the job done
+    already: a Redis failure here is logged, never a reason to draft again."""
+    try:
+        await events.emit(
+            rt,
+            job.company_id,
+            "draft.ready",
+            {
+                "review_id": job.review_id,
+                "draft_id": draft_id,
+                "origin": "rule",
+                "created_at": created_at.replace("+00:00", "Z"),
+            },
+        )
+    except RedisError as exc:
+        log.warning(
+            "event_not_queued",
+            event_type="draft.ready",
+            company_id=job.company_id,
+            error=type(exc).__name__,
+        )
 
 
 def _cause(exc: BaseException) -> str:
