@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -92,7 +92,9 @@ class Receiver:
         )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
+        for _ in range(500):
+            if self._server.started:
+                break
             await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
@@ -332,7 +334,7 @@ REFUSED = [
 
 
 @pytest.fixture
-def resolver(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[str]]]:
+def resolver(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
     """Names → addresses, in place of DNS."""
     table: dict[str, list[str]] = {"internal.example": ["10.0.0.7"]}
 
@@ -342,7 +344,7 @@ def resolver(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[str]]]:
         return table[host]
 
     monkeypatch.setattr(webhook_urls, "resolve", resolve)
-    yield table
+    return table
 
 
 async def test_each_private_kind_of_url_is_refused_at_registration(
