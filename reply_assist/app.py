@@ -41,6 +41,7 @@ from reply_assist.api.schema_ui import (
 from reply_assist.api.stats import StatsController
 from reply_assist.api.strict_body import refuse_coerced_body
 from reply_assist.api.style import StyleController
+from reply_assist.api.webhooks import WebhookController
 from reply_assist.auth import AuthMiddleware
 from reply_assist.drafting import language
 from reply_assist.drafting.base import Drafter
@@ -59,14 +60,22 @@ from reply_assist.http.problems import exception_handlers
 from reply_assist.jobs.runner import JobRunner, RunnerOptions
 from reply_assist.logs import configure_logging
 from reply_assist.runtime import Runtime
-from reply_assist.services.draft_jobs import JobPolicy
+from reply_assist.services.draft_jobs import DraftJobs, JobPolicy, QueuedJob
 from reply_assist.services.publishing import deliver_pending_events
 from reply_assist.services.readiness import ReadinessProbe
+from reply_assist.services.webhook_delivery import WebhookDeliveries
 from reply_assist.settings import Settings
 from reply_assist.store.connection import connect
 from reply_assist.web import add_security_headers, template_config, web_routers
 
-__all__ = ["MAX_BODY_BYTES", "create_app", "job_runner", "load_templates", "open_runtime"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "background_work",
+    "create_app",
+    "job_runner",
+    "load_templates",
+    "open_runtime",
+]
 
 MAX_BODY_BYTES = 64 * 1024
 _RELAY_INTERVAL_S = 10.0
@@ -179,7 +188,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         await store.aclose()
 
 
-def job_runner(runtime: Runtime, concurrency: int | None = None) -> JobRunner:
+def job_runner(runtime: Runtime, concurrency: int | None = None) -> JobRunner[QueuedJob]:
     """The draft-rules job loop of this process, with the settings' policy."""
     settings = runtime.settings
     policy = JobPolicy(
@@ -188,26 +197,57 @@ def job_runner(runtime: Runtime, concurrency: int | None = None) -> JobRunner:
         backoff_s=settings.job_backoff_s,
     )
     return JobRunner(
-        runtime,
+        DraftJobs(runtime, policy),
         RunnerOptions(concurrency=concurrency or settings.worker_concurrency, policy=policy),
     )
+
+
+@contextlib.asynccontextmanager
+async def background_work(runtime: Runtime, concurrency: int | None = None) -> AsyncIterator[None]:
+    """The draft-rules jobs and the webhook deliveries, each on its own job loop, while inside;
+    on the way out each finishes or hands back what it runs."""
+    deliveries = WebhookDeliveries(runtime)
+    options = RunnerOptions(
+        concurrency=concurrency or runtime.settings.worker_concurrency,
+        policy=JobPolicy(
+            lease_s=deliveries.policy.lease_s,
+            max_attempts=deliveries.policy.max_attempts,
+            backoff_s=deliveries.policy.backoff_s,
+        ),
+        grace_s=deliveries.policy.timeout_s + 1,
+    )
+    drafts = job_runner(runtime, concurrency)
+    webhooks = JobRunner(deliveries, options)
+    try:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(drafts.run)
+            tasks.start_soon(webhooks.run)
+            try:
+                yield
+            finally:
+                with anyio.CancelScope(shield=True):
+                    async with anyio.create_task_group() as stopping:
+                        stopping.start_soon(drafts.stop)
+                        stopping.start_soon(webhooks.stop)
+                tasks.cancel_scope.cancel()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await deliveries.aclose()
 
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     async with open_runtime(app.state.settings) as runtime:
         app.state.runtime = runtime
-        runner = job_runner(runtime) if app.state.run_jobs else None
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_relay_events, runtime)
-            if runner is not None:
-                tasks.start_soon(runner.run)
             try:
-                yield
+                if app.state.run_jobs:
+                    async with background_work(runtime):
+                        yield
+                else:
+                    yield
             finally:
-                if runner is not None:
-                    with anyio.CancelScope(shield=True):
-                        await runner.stop()
                 tasks.cancel_scope.cancel()
 
 
@@ -241,6 +281,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
             StatsController,
             DraftRulesController,
             StyleController,
+            WebhookController,
         ],
         middleware=[DefineMiddleware(AuthMiddleware)],
         before_request=refuse_coerced_body,

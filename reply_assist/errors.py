@@ -224,6 +224,25 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
         "A reply or an edit has no visible character (only white space, zero-width or other "
         "invisible characters).",
     ),
+    "webhook_event_unknown": (
+        400,
+        "A webhook's `events` is empty or names an unknown event type; `detail` lists the "
+        "event types.",
+    ),
+    "webhook_url_invalid": (
+        400,
+        "A webhook's `url` cannot be read, has no host, or carries a user or password.",
+    ),
+    "webhook_url_not_https": (
+        400,
+        "A webhook's `url` is not `https` (`http` only with `REPLY_ASSIST_WEBHOOK_ALLOW_PRIVATE`).",
+    ),
+    "webhook_url_not_public": (
+        400,
+        "A webhook's `url` resolves to a loopback, private, link-local, multicast or other "
+        "non-public address (refused unless `REPLY_ASSIST_WEBHOOK_ALLOW_PRIVATE`).",
+    ),
+    "webhook_url_unresolvable": (400, "A webhook's `url` names a host that does not resolve."),
     "vote_missing": (400, "The reply desk's feedback form was sent without thumbs up or down."),
     "unauthorized": (401, "No bearer token, or a token that is unknown or revoked."),
     "forbidden": (
@@ -245,6 +264,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "draft_not_found": (404, "No draft with this id for this review."),
     "reply_not_found": (404, "The review has no published reply."),
     "api_key_not_found": (404, "No API key with this id for this company."),
+    "webhook_not_found": (404, "No webhook endpoint with this id."),
     "method_not_allowed": (405, "The path exists, but not with this method."),
     "not_acceptable": (406, "The `Accept` header allows no type the service can answer with."),
     "idempotency_key_in_use": (

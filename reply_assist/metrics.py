@@ -26,6 +26,12 @@ __all__ = [
     "MODEL_TOKENS",
     "REFUSALS",
     "STORE_ERRORS",
+    "WEBHOOKS_OLDEST_QUEUED_AGE",
+    "WEBHOOKS_PENDING",
+    "WEBHOOKS_QUEUED",
+    "WEBHOOKS_RUNNING",
+    "WEBHOOK_ATTEMPT_SECONDS",
+    "WEBHOOK_DELIVERIES",
     "watch_gc_pauses",
 ]
 
@@ -119,3 +125,35 @@ def watch_gc_pauses() -> None:
     """Time every collection into GC_PAUSE (idempotent: one callback per process)."""
     if _gc_pauses.on_gc not in gc.callbacks:
         gc.callbacks.append(_gc_pauses.on_gc)
+
+
+# Webhook deliveries (services/webhook_delivery.py, on the same job loop). As for the jobs:
+# counters and WEBHOOKS_RUNNING are this process's, the queue gauges cover every endpoint.
+WEBHOOK_DELIVERIES = Counter(
+    "reply_assist_webhook_deliveries_total",
+    "Webhook deliveries by outcome: delivered (a 2xx), retried (a failed attempt, tried again "
+    "after a backoff), failed (the last attempt failed: the endpoint is disabled), dropped (the "
+    "endpoint was deleted or disabled), taken_over, handed_back.",
+    ["outcome"],
+)
+WEBHOOK_ATTEMPT_SECONDS = Histogram(
+    "reply_assist_webhook_attempt_seconds",
+    "Time of one webhook delivery attempt (resolving, connecting, the answer), by outcome.",
+    ["outcome"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+WEBHOOKS_RUNNING = Gauge(
+    "reply_assist_webhooks_running", "Webhook deliveries this process is attempting."
+)
+WEBHOOKS_QUEUED = Gauge(
+    "reply_assist_webhooks_queued", "Webhook deliveries queued and not yet taken by any worker."
+)
+WEBHOOKS_PENDING = Gauge(
+    "reply_assist_webhooks_pending",
+    "Webhook deliveries taken by a worker and not finished: running, waiting for a retry or "
+    "for an earlier event of the same review.",
+)
+WEBHOOKS_OLDEST_QUEUED_AGE = Gauge(
+    "reply_assist_webhooks_oldest_queued_age_seconds",
+    "How long the oldest queued webhook delivery has waited (0: none queued).",
+)

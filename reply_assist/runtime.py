@@ -20,6 +20,7 @@ from reply_assist.store.reviews import ReviewRepository
 from reply_assist.store.stats import StatsRepository
 from reply_assist.store.style import StyleRepository
 from reply_assist.store.voice import VoiceRepository
+from reply_assist.store.webhooks import WebhookRepository
 
 __all__ = ["Runtime"]
 
@@ -41,6 +42,7 @@ class Runtime:
     jobs: JobRepository
     auth_throttle: AuthThrottle
     style: StyleRepository
+    webhooks: WebhookRepository
 
     @classmethod
     def build(
@@ -51,6 +53,7 @@ class Runtime:
         prompts: PromptLibrary,
         tokens: TokenCounter,
     ) -> Runtime:
+        webhooks = WebhookRepository(store)
         return cls(
             settings=settings,
             store=store,
@@ -60,7 +63,9 @@ class Runtime:
             companies=CompanyRepository(store),
             reviews=ReviewRepository(store),
             drafts=DraftRepository(store),
-            replies=ReplyRepository(store, settings.events_stream, settings.events_max_length),
+            replies=ReplyRepository(
+                store, settings.events_stream, settings.events_max_length, webhooks
+            ),
             stats=StatsRepository(store),
             voice=VoiceRepository(store),
             draft_rules=DraftRuleRepository(store),
@@ -71,4 +76,5 @@ class Runtime:
                 window_s=settings.auth_failure_window_s,
             ),
             style=StyleRepository(store),
+            webhooks=webhooks,
         )

@@ -76,6 +76,12 @@ class Settings:
     job_lease_s: float = 60.0
     job_max_attempts: int = 5
     job_backoff_s: float = 5.0
+    # Webhook deliveries (services/webhooks.py, services/webhook_delivery.py).
+    webhook_max_attempts: int = 12
+    webhook_backoff_s: float = 5.0
+    webhook_backoff_max_s: float = 3600.0
+    webhook_timeout_s: float = 10.0
+    webhook_allow_private: bool = False
 
     @property
     def uses_model(self) -> bool:
@@ -184,6 +190,13 @@ class Settings:
             job_lease_s=reader.number("REPLY_ASSIST_JOB_LEASE_S", 60.0, 1.0, 90.0),
             job_max_attempts=reader.integer("REPLY_ASSIST_JOB_MAX_ATTEMPTS", 5, 1, 50),
             job_backoff_s=reader.number("REPLY_ASSIST_JOB_BACKOFF_S", 5.0, 0.1, 90.0),
+            webhook_max_attempts=reader.integer("REPLY_ASSIST_WEBHOOK_MAX_ATTEMPTS", 12, 1, 50),
+            webhook_backoff_s=reader.number("REPLY_ASSIST_WEBHOOK_BACKOFF_S", 5.0, 0.01, 3600.0),
+            webhook_backoff_max_s=reader.number(
+                "REPLY_ASSIST_WEBHOOK_BACKOFF_MAX_S", 3600.0, 0.01, 86_400.0
+            ),
+            webhook_timeout_s=reader.number("REPLY_ASSIST_WEBHOOK_TIMEOUT_S", 10.0, 0.1, 60.0),
+            webhook_allow_private=reader.flag("REPLY_ASSIST_WEBHOOK_ALLOW_PRIVATE", False),
         )
 
 
@@ -227,6 +240,16 @@ class _Reader:
         if not low <= value <= high:
             raise SettingsError(f"{name}={value} is out of range: expected {low} to {high}")
         return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name}={raw!r} is not valid: expected 1 or 0")
 
     def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
         raw = self._raw(name)

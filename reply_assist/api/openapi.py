@@ -72,6 +72,20 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("get", "/v1/companies/{company_id}/reviews"): Access(
         _ANY, "company_not_found", "invalid_cursor"
     ),
+    ("post", "/v1/webhooks"): Access(
+        ("admin",),
+        "webhook_event_unknown",
+        "webhook_url_invalid",
+        "webhook_url_not_https",
+        "webhook_url_not_public",
+        "webhook_url_unresolvable",
+        "company_not_found",
+    ),
+    ("get", "/v1/webhooks"): Access(("admin",)),
+    ("get", "/v1/webhooks/{endpoint_id}"): Access(("admin",), "webhook_not_found"),
+    ("delete", "/v1/webhooks/{endpoint_id}"): Access(("admin",), "webhook_not_found"),
+    ("post", "/v1/webhooks/{endpoint_id}/rotate-secret"): Access(("admin",), "webhook_not_found"),
+    ("get", "/v1/webhooks/{endpoint_id}/deliveries"): Access(("admin",), "webhook_not_found"),
     ("put", _REVIEW): Access(_WRITERS, "company_not_found"),
     ("get", _REVIEW): Access(_ANY, "review_not_found"),
     ("get", f"{_REVIEW}/eligibility"): Access(_ANY, "company_not_found", "review_not_found"),

@@ -1,4 +1,5 @@
-"""The app a ``reply-assist worker`` process serves: the draft-rules job loop in its lifespan,
+"""The app a ``reply-assist worker`` process serves: the draft-rules job loop and the webhook
+deliveries' in its lifespan,
 and its probes (``/healthz``, ``/readyz``: Redis and the model reachable) and ``/metrics``
 (the job counters and the queue's size, besides the model's and the process's own)."""
 
@@ -7,13 +8,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-import anyio
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from reply_assist.api.health import HealthController
-from reply_assist.app import job_runner, open_runtime
+from reply_assist.app import background_work, open_runtime
 from reply_assist.logs import configure_logging
 from reply_assist.services.readiness import ReadinessProbe
 from reply_assist.settings import Settings
@@ -26,16 +26,10 @@ def create_worker_app(settings: Settings, concurrency: int) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_runtime(settings) as runtime:
             app.state.runtime = runtime
-            runner = job_runner(runtime, concurrency)
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(runner.run)
-                try:
-                    yield
-                finally:
-                    # SIGTERM: uvicorn stops serving, then this: finish or hand back the jobs.
-                    with anyio.CancelScope(shield=True):
-                        await runner.stop()
-                    tasks.cancel_scope.cancel()
+            # SIGTERM: uvicorn stops serving, then the way out of this: finish or hand back the
+            # jobs and the deliveries.
+            async with background_work(runtime, concurrency):
+                yield
 
     configure_logging(settings.log_level, settings.log_format)
     prometheus = PrometheusConfig(

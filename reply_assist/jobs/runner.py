@@ -1,4 +1,8 @@
-"""The loop that runs draft-rules jobs in a process: fetch fairly, run, renew, take over.
+"""The loop that runs background jobs in a process: fetch fairly, run, renew, take over.
+
+One loop per kind of job (``JobKind``): the draft-rules jobs (``services.draft_jobs``, owners
+are companies) and the webhook deliveries (``services.webhook_delivery``, owners are endpoints).
+Below, "company" is the owner of a stream.
 
 Each round it reads new jobs from the companies' streams (``services.draft_jobs``), giving each
 company an equal share of the free places and no company more than ``per_company`` of them, so
@@ -24,17 +28,15 @@ import secrets
 import socket
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 import structlog
 
-from reply_assist import metrics
-from reply_assist.models import DraftRules
-from reply_assist.runtime import Runtime
-from reply_assist.services import draft_jobs
-from reply_assist.services.draft_jobs import JobPolicy, QueuedJob
+from reply_assist.services.draft_jobs import JobPolicy, QueueStats
 
-__all__ = ["JobRunner", "RunnerOptions"]
+__all__ = ["JobKind", "JobRunner", "RunnerOptions"]
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +44,41 @@ _COMPANIES_REFRESH_S = 5.0
 _FIRST_IDLE_WAIT_S = 0.02
 _BATCH_WAIT_S = 0.01  # after a job finishes, gather other free places for one read
 _FORGET_EVERY_S = 3600.0  # how often stopped workers' names are dropped from the groups
+
+
+class Job(Protocol):
+    @property
+    def owner(self) -> str: ...
+
+    @property
+    def entry_id(self) -> str: ...
+
+    @property
+    def attempt(self) -> int: ...
+
+
+J = TypeVar("J", bound=Job)
+
+
+class JobKind(Protocol[J]):
+    """What the loop needs of one kind of job: each method is one service call."""
+
+    name: str  # in log events: "<name>_handed_back", "<name>_error"
+
+    async def owners(self) -> list[str]: ...
+    async def fetch(self, consumer: str, wants: dict[str, int]) -> list[J]: ...
+    async def due(self, consumer: str, owners: list[str], limit: int) -> list[J]: ...
+    async def renew(self, consumer: str, jobs: list[J]) -> None: ...
+    async def prepare(self, jobs: list[J]) -> Callable[[str, J], Awaitable[object]]:
+        """What runs each job of this batch (what it needs is read once per batch)."""
+        ...
+
+    async def hand_back(self, consumer: str, job: J) -> None: ...
+    async def forget(self, owners: list[str]) -> int: ...
+    async def stats(self, owners: list[str]) -> QueueStats: ...
+    def count(self, outcome: str) -> None: ...
+    def running(self, delta: int) -> None: ...
+    def measure(self, stats: QueueStats, oldest_age_s: float) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,19 +99,19 @@ class RunnerOptions:
 
 
 @dataclass(slots=True)
-class _Running:
-    job: QueuedJob
+class _Running(Generic[J]):
+    job: J
     task: asyncio.Task[None]
     renewed_at: float
 
 
-class JobRunner:
-    def __init__(self, rt: Runtime, options: RunnerOptions) -> None:
-        self._rt = rt
+class JobRunner(Generic[J]):
+    def __init__(self, kind: JobKind[J], options: RunnerOptions) -> None:
+        self._kind = kind
         self._options = options
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         # By (company, entry id): entry ids are times, so two companies' streams can share one.
-        self._running: dict[tuple[str, str], _Running] = {}
+        self._running: dict[tuple[str, str], _Running[J]] = {}
         self._by_company: Counter[str] = Counter()
         self._companies: list[str] = []
         self._companies_at = float("-inf")
@@ -92,6 +129,7 @@ class JobRunner:
         """Run until cancelled or stopped; errors of Redis are logged and retried."""
         log.info(
             "worker_started",
+            kind=self._kind.name,
             consumer=self.consumer,
             concurrency=self._options.concurrency,
             lease_s=self._options.policy.lease_s,
@@ -120,14 +158,14 @@ class JobRunner:
                 task.cancel()
             if late:
                 await asyncio.wait(late)
-        log.info("worker_stopped", consumer=self.consumer)
+        log.info("worker_stopped", kind=self._kind.name, consumer=self.consumer)
 
     # ---- reading ------------------------------------------------------------------------
 
     async def _companies_now(self) -> list[str]:
         now = time.monotonic()
         if now - self._companies_at >= _COMPANIES_REFRESH_S:
-            self._companies = await draft_jobs.job_companies(self._rt)
+            self._companies = await self._kind.owners()
             self._companies_at = now
         return self._companies
 
@@ -150,9 +188,9 @@ class JobRunner:
                     break
                 wants[company] = n
                 free -= n
-            jobs = await draft_jobs.fetch_jobs(self._rt, self.consumer, wants)
+            jobs = await self._kind.fetch(self.consumer, wants)
             await self._start(jobs)
-            got = Counter(job.company_id for job in jobs)
+            got = Counter(job.owner for job in jobs)
             for company, asked in wants.items():
                 if got[company] >= asked:  # more may be waiting: ask again next round
                     self._next_poll[company] = 0.0
@@ -183,41 +221,39 @@ class JobRunner:
 
     # ---- running ------------------------------------------------------------------------
 
-    async def _start(self, jobs: list[QueuedJob]) -> None:
+    async def _start(self, jobs: list[J]) -> None:
         if not jobs:
             return
-        rules = await draft_jobs.rules_of(self._rt, sorted({j.company_id for j in jobs}))
+        run = await self._kind.prepare(jobs)
         now = time.monotonic()
         for job in jobs:
-            key = (job.company_id, job.entry_id)
+            key = (job.owner, job.entry_id)
             if key in self._running:  # our own job, claimed again: it still runs
                 continue
-            task = asyncio.create_task(self._run_one(job, rules[job.company_id]))
+            task = asyncio.create_task(self._run_one(job, run))
             self._running[key] = _Running(job, task, now)
-            self._by_company[job.company_id] += 1
-            metrics.JOBS_RUNNING.inc()
+            self._by_company[job.owner] += 1
+            self._kind.running(1)
 
-    async def _run_one(self, job: QueuedJob, rules: DraftRules) -> None:
+    async def _run_one(self, job: J, run: Callable[[str, J], Awaitable[object]]) -> None:
         try:
-            await draft_jobs.run_job(self._rt, self.consumer, job, rules, self._options.policy)
+            await run(self.consumer, job)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
-                await asyncio.shield(
-                    draft_jobs.hand_back(self._rt, self.consumer, job, self._options.policy)
-                )
-            metrics.JOBS.labels("handed_back").inc()
-            log.info("rule_draft_handed_back", company_id=job.company_id, review_id=job.review_id)
+                await asyncio.shield(self._kind.hand_back(self.consumer, job))
+            self._kind.count("handed_back")
+            log.info(f"{self._kind.name}_handed_back", owner=job.owner, entry_id=job.entry_id)
         except Exception as exc:  # Redis failed while recording: taken over after the lease
             log.warning(
-                "rule_draft_error",
-                company_id=job.company_id,
-                review_id=job.review_id,
+                f"{self._kind.name}_error",
+                owner=job.owner,
+                entry_id=job.entry_id,
                 error=type(exc).__name__,
             )
         finally:
-            del self._running[(job.company_id, job.entry_id)]
-            self._by_company[job.company_id] -= 1
-            metrics.JOBS_RUNNING.dec()
+            del self._running[(job.owner, job.entry_id)]
+            self._by_company[job.owner] -= 1
+            self._kind.running(-1)
             self._wake.set()
 
     # ---- upkeep -------------------------------------------------------------------------
@@ -233,7 +269,7 @@ class JobRunner:
                 await self._measure()
                 if time.monotonic() - forgot_at >= _FORGET_EVERY_S:
                     forgot_at = time.monotonic()
-                    await draft_jobs.forget_stopped_workers(self._rt, await self._companies_now())
+                    await self._kind.forget(await self._companies_now())
             except Exception as exc:
                 log.warning("job_upkeep_failed", error=type(exc).__name__)
 
@@ -245,7 +281,7 @@ class JobRunner:
             if now - r.renewed_at >= self._options.policy.lease_s / 3
         ]
         if stale:
-            await draft_jobs.renew_jobs(self._rt, self.consumer, [r.job for r in stale])
+            await self._kind.renew(self.consumer, [r.job for r in stale])
             for r in stale:
                 r.renewed_at = now
 
@@ -253,16 +289,12 @@ class JobRunner:
         free = self._options.concurrency - len(self._running)
         companies = await self._companies_now()
         if free > 0 and companies:
-            jobs = await draft_jobs.due_jobs(
-                self._rt, self.consumer, companies, self._options.policy, free
-            )
+            jobs = await self._kind.due(self.consumer, companies, free)
             await self._start(jobs)
 
     async def _measure(self) -> None:
-        stats = await draft_jobs.queue_stats(self._rt, await self._companies_now())
-        metrics.JOBS_QUEUED.set(stats.queued)
-        metrics.JOBS_PENDING.set(stats.pending)
+        stats = await self._kind.stats(await self._companies_now())
         age = 0.0
         if stats.oldest_queued_ms is not None:
             age = max(0.0, time.time() - stats.oldest_queued_ms / 1000)
-        metrics.JOBS_OLDEST_QUEUED_AGE.set(age)
+        self._kind.measure(stats, age)

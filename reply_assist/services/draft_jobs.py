@@ -18,6 +18,7 @@ What happens to a job, and what the review records (``rule`` in its hash):
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,14 +29,17 @@ from reply_assist import metrics
 from reply_assist.errors import ReplyAssistError, UpstreamError
 from reply_assist.models import GENERATION_LIMIT, DraftRules
 from reply_assist.runtime import Runtime
+from reply_assist.services import events
 from reply_assist.services.draft_rules import mismatch
 from reply_assist.services.generation import GenerateCall, Generation, begin_generation
 from reply_assist.store.jobs import QueuedJob, QueueStats
 from reply_assist.store.reviews import Loaded
 
 __all__ = [
+    "DraftJobs",
     "JobOutcome",
     "JobPolicy",
+    "QueueStats",
     "QueuedJob",
     "due_jobs",
     "fetch_jobs",
@@ -191,6 +195,7 @@ async def run_job(
     except RedisError as exc:
         return await _failed(rt, consumer, job, policy, _cause(exc))
     metrics.JOBS.labels("done").inc()
+    await _announce(rt, job, draft.data.id, draft.data.created_at.isoformat())
     log.info(
         "rule_draft_done",
         company_id=job.company_id,
@@ -200,6 +205,30 @@ async def run_job(
         waited_s=round(draft.data.created_at.timestamp() - job.queued_at_ms / 1000, 3),
     )
     return JobOutcome("drafted", draft_id=draft.data.id)
+
+
+async def _announce(rt: Runtime, job: QueuedJob, draft_id: str, created_at: str) -> None:
+    """``draft.ready`` for the company's webhooks. The draft is stored and the job done
+    already: a Redis failure here is logged, never a reason to draft again."""
+    try:
+        await events.emit(
+            rt,
+            job.company_id,
+            "draft.ready",
+            {
+                "review_id": job.review_id,
+                "draft_id": draft_id,
+                "origin": "rule",
+                "created_at": created_at.replace("+00:00", "Z"),
+            },
+        )
+    except RedisError as exc:
+        log.warning(
+            "event_not_queued",
+            event_type="draft.ready",
+            company_id=job.company_id,
+            error=type(exc).__name__,
+        )
 
 
 def _cause(exc: BaseException) -> str:
@@ -246,3 +275,55 @@ async def _failed(
         reason=cause,
     )
     return JobOutcome("retried", reason=cause)
+
+
+class DraftJobs:
+    """The draft-rules jobs as the job loop (``jobs.runner``) runs them."""
+
+    name = "rule_draft"
+
+    def __init__(self, rt: Runtime, policy: JobPolicy) -> None:
+        self._rt = rt
+        self.policy = policy
+
+    async def owners(self) -> list[str]:
+        return await job_companies(self._rt)
+
+    async def fetch(self, consumer: str, wants: dict[str, int]) -> list[QueuedJob]:
+        return await fetch_jobs(self._rt, consumer, wants)
+
+    async def due(self, consumer: str, owners: list[str], limit: int) -> list[QueuedJob]:
+        return await due_jobs(self._rt, consumer, owners, self.policy, limit)
+
+    async def renew(self, consumer: str, jobs: list[QueuedJob]) -> None:
+        await renew_jobs(self._rt, consumer, jobs)
+
+    async def prepare(
+        self, jobs: list[QueuedJob]
+    ) -> Callable[[str, QueuedJob], Awaitable[JobOutcome]]:
+        rules = await rules_of(self._rt, sorted({j.company_id for j in jobs}))
+
+        def run(consumer: str, job: QueuedJob) -> Awaitable[JobOutcome]:
+            return run_job(self._rt, consumer, job, rules[job.company_id], self.policy)
+
+        return run
+
+    async def hand_back(self, consumer: str, job: QueuedJob) -> None:
+        await hand_back(self._rt, consumer, job, self.policy)
+
+    async def forget(self, owners: list[str]) -> int:
+        return await forget_stopped_workers(self._rt, owners)
+
+    async def stats(self, owners: list[str]) -> QueueStats:
+        return await queue_stats(self._rt, owners)
+
+    def count(self, outcome: str) -> None:
+        metrics.JOBS.labels(outcome).inc()
+
+    def running(self, delta: int) -> None:
+        metrics.JOBS_RUNNING.inc(delta)
+
+    def measure(self, stats: QueueStats, oldest_age_s: float) -> None:
+        metrics.JOBS_QUEUED.set(stats.queued)
+        metrics.JOBS_PENDING.set(stats.pending)
+        metrics.JOBS_OLDEST_QUEUED_AGE.set(oldest_age_s)

@@ -7,8 +7,12 @@ that usage, drafting and publishing name what happened without knowing how it is
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Literal
+
+import msgspec
 
 from reply_assist.runtime import Runtime
 
@@ -31,6 +35,13 @@ async def emit(
 ) -> None:
     """Queue one event of ``company_id`` for delivery. ``data`` never holds a reviewer's data.
 
-    Until webhooks exist nothing is listening, so nothing is queued.
+    Cheap when the company has no endpoint (one round trip, nothing written). The same event
+    emitted twice (the same type and data) is one event: the same webhook-id, queued once.
+    ``data["review_id"]``, when given, orders the event after the review's earlier ones.
+    Raises ``RedisError`` when Redis fails (the caller's step decides whether that matters).
     """
-    del rt, company_id, event_type, data
+    payload = {"company_id": company_id, **data}
+    key = hashlib.sha256(msgspec.json.encode(payload, order="sorted")).hexdigest()
+    await rt.webhooks.fan_out(
+        company_id, event_type, payload, occurred_at=datetime.now(UTC), event_key=key
+    )

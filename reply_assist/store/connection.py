@@ -67,6 +67,9 @@ _SCRIPT_NAMES = (
     "queue_rule_job",
     "job_finish",
     "auth_failure",
+    "webhook_enqueue",
+    "webhook_attempt",
+    "webhook_finish",
 )
 
 _TRUE = frozenset({"1", "true", "yes", "on"})

@@ -22,17 +22,33 @@ jobs not yet done, and nothing is lost or done twice between two steps.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from redis.exceptions import ResponseError
 
 from reply_assist.store.connection import Store
 
-__all__ = ["JOB_GROUP", "JobRepository", "QueueStats", "QueuedJob"]
+__all__ = ["JOB_GROUP", "JobRepository", "QueueStats", "QueuedJob", "StreamEntry", "StreamQueue"]
 
 JOB_GROUP = "drafters"
+
+
+class StreamEntry(Protocol):
+    """What the queue needs of an entry: whose stream it is in, its id, its attempt."""
+
+    @property
+    def owner(self) -> str: ...
+
+    @property
+    def entry_id(self) -> str: ...
+
+    @property
+    def attempt(self) -> int: ...
+
+
+E = TypeVar("E", bound=StreamEntry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +57,10 @@ class QueuedJob:
     review_id: str
     entry_id: str  # the stream entry id: its first part is when the job was queued (ms)
     attempt: int  # 1 on the first delivery
+
+    @property
+    def owner(self) -> str:
+        return self.company_id
 
     @property
     def queued_at_ms(self) -> int:
@@ -54,30 +74,38 @@ class QueueStats:
     oldest_queued_ms: int | None = None  # when the oldest queued job was queued (epoch ms)
 
 
-class JobRepository:
-    def __init__(self, store: Store) -> None:
+class StreamQueue(Generic[E]):
+    """One stream per owner (a company's draft jobs, a webhook endpoint's deliveries), one
+    consumer group: the operations above, whatever the entries are. ``make`` turns an entry's
+    (owner, id, fields, attempt) into what the caller works with."""
+
+    def __init__(
+        self,
+        store: Store,
+        stream_of: Callable[[str], str],
+        group: str,
+        make: Callable[[str, str, dict[str, str], int], E],
+    ) -> None:
         self._redis = store.client
         self._keys = store.keys
         self._scripts = store.scripts
+        self._stream_of = stream_of
+        self._group = group
+        self._make = make
         self._grouped: set[str] = set()  # streams this process made sure have the group
-
-    async def companies(self) -> list[str]:
-        """The companies whose streams workers read (their rules were on at some time)."""
-        members = await self._redis.smembers(self._keys.job_companies())
-        return sorted(cast(set[str], members))
 
     async def ensure_groups(self, company_ids: Iterable[str]) -> None:
         """Create each company's stream and group if missing (reading from the stream's start,
         so jobs queued before any worker ran are read too)."""
         for company_id in company_ids:
-            stream = self._keys.jobs(company_id)
+            stream = self._stream_of(company_id)
             if stream in self._grouped:
                 continue
             with contextlib.suppress(ResponseError):  # BUSYGROUP: another worker made it
-                await self._redis.xgroup_create(stream, JOB_GROUP, id="0", mkstream=True)
+                await self._redis.xgroup_create(stream, self._group, id="0", mkstream=True)
             self._grouped.add(stream)
 
-    async def read(self, consumer: str, wants: dict[str, int]) -> list[QueuedJob]:
+    async def read(self, consumer: str, wants: dict[str, int]) -> list[E]:
         """Up to ``wants[company]`` new jobs of each company, for ``consumer``: one pipeline."""
         wants = {c: n for c, n in wants.items() if n > 0}
         if not wants:
@@ -86,17 +114,19 @@ class JobRepository:
         async with self._redis.pipeline(transaction=False) as pipe:
             for company_id, count in wants.items():
                 pipe.xreadgroup(
-                    JOB_GROUP, consumer, {self._keys.jobs(company_id): ">"}, count=count
+                    self._group, consumer, {self._stream_of(company_id): ">"}, count=count
                 )
             answers = await pipe.execute(raise_on_error=False)
-        jobs: list[QueuedJob] = []
+        found: list[E] = []
         for company_id, answer in zip(wants, answers, strict=True):
             if isinstance(answer, ResponseError):  # NOGROUP: the stream was deleted meanwhile
-                self._grouped.discard(self._keys.jobs(company_id))
+                self._grouped.discard(self._stream_of(company_id))
                 continue
             for _, entries in answer or []:
-                jobs += [_job(company_id, entry_id, fields, 1) for entry_id, fields in entries]
-        return jobs
+                found += [
+                    self._make(company_id, str(entry_id), fields, 1) for entry_id, fields in entries
+                ]
+        return found
 
     async def due(
         self, company_ids: list[str], idle_ms: int, count: int
@@ -108,7 +138,7 @@ class JobRepository:
         async with self._redis.pipeline(transaction=False) as pipe:
             for company_id in company_ids:
                 pipe.xpending_range(
-                    self._keys.jobs(company_id), JOB_GROUP, "-", "+", count, idle=idle_ms
+                    self._stream_of(company_id), self._group, "-", "+", count, idle=idle_ms
                 )
             answers = await pipe.execute(raise_on_error=False)
         found = []
@@ -123,7 +153,7 @@ class JobRepository:
 
     async def claim(
         self, consumer: str, company_id: str, due: list[tuple[str, int]], idle_ms: int
-    ) -> list[QueuedJob]:
+    ) -> list[E]:
         """Take over ``due`` (entry id, deliveries so far) entries still idle for ``idle_ms``;
         another worker that claimed one first keeps it. Entries whose job was deleted are
         dropped from the list by Redis and not returned."""
@@ -134,36 +164,36 @@ class JobRepository:
         entries = cast(
             list[tuple[str, dict[str, str] | None]],
             await self._redis.xclaim(
-                self._keys.jobs(company_id), JOB_GROUP, consumer, idle_ms, ids
+                self._stream_of(company_id), self._group, consumer, idle_ms, ids
             ),
         )
         return [
-            _job(company_id, entry_id, fields, deliveries[entry_id] + 1)
+            self._make(company_id, str(entry_id), fields, deliveries[entry_id] + 1)
             for entry_id, fields in entries
             if fields is not None
         ]
 
-    async def renew(self, consumer: str, jobs: list[QueuedJob]) -> None:
+    async def renew(self, consumer: str, jobs: list[E]) -> None:
         """Reset the idle time of jobs this worker is still running (counts no delivery)."""
         by_company: dict[str, list[Any]] = {}
         for job in jobs:
-            by_company.setdefault(job.company_id, []).append(job.entry_id)
+            by_company.setdefault(job.owner, []).append(job.entry_id)
         if not by_company:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
             for company_id, ids in by_company.items():
-                pipe.xclaim(self._keys.jobs(company_id), JOB_GROUP, consumer, 0, ids, justid=True)
+                pipe.xclaim(self._stream_of(company_id), self._group, consumer, 0, ids, justid=True)
             await pipe.execute(raise_on_error=False)
 
     async def retry_after(
-        self, consumer: str, job: QueuedJob, idle_ms: int, *, count_attempt: bool = True
+        self, consumer: str, job: E, idle_ms: int, *, count_attempt: bool = True
     ) -> None:
         """Leave the job pending with its idle time set to ``idle_ms``: it is due again (taken
         over by any worker, this one included) when it reaches the lease. Without
         ``count_attempt`` (a job handed back unfinished) this delivery is not counted."""
         await self._redis.xclaim(
-            self._keys.jobs(job.company_id),
-            JOB_GROUP,
+            self._stream_of(job.owner),
+            self._group,
             consumer,
             0,
             [job.entry_id],
@@ -172,28 +202,19 @@ class JobRepository:
             justid=True,
         )
 
-    async def finish(self, job: QueuedJob, state: str) -> None:
-        """Done without a draft: the job leaves the stream, the review records ``state``."""
-        k = self._keys
-        await self._scripts.run(
-            "job_finish",
-            [k.review(job.company_id, job.review_id), k.jobs(job.company_id)],
-            [JOB_GROUP, job.entry_id, state],
-        )
-
     async def forget_idle_consumers(self, company_ids: list[str], idle_ms: int) -> int:
         """Remove the group's consumers that hold no job and were idle ``idle_ms`` (workers
         that stopped: each process reads under a name of its own); how many were removed."""
         removed = 0
         for company_id in company_ids:
-            stream = self._keys.jobs(company_id)
+            stream = self._stream_of(company_id)
             try:
-                consumers = await self._redis.xinfo_consumers(stream, JOB_GROUP)
+                consumers = await self._redis.xinfo_consumers(stream, self._group)
             except ResponseError:
                 continue
             for consumer in consumers:
                 if int(consumer["pending"]) == 0 and int(consumer["idle"]) >= idle_ms:
-                    await self._redis.xgroup_delconsumer(stream, JOB_GROUP, consumer["name"])
+                    await self._redis.xgroup_delconsumer(stream, self._group, consumer["name"])
                     removed += 1
         return removed
 
@@ -204,9 +225,9 @@ class JobRepository:
             return stats
         async with self._redis.pipeline(transaction=False) as pipe:
             for company_id in company_ids:
-                stream = self._keys.jobs(company_id)
+                stream = self._stream_of(company_id)
                 pipe.xlen(stream)
-                pipe.xpending(stream, JOB_GROUP)
+                pipe.xpending(stream, self._group)
                 pipe.xinfo_groups(stream)
             answers = await pipe.execute(raise_on_error=False)
         waiting: list[tuple[str, str]] = []
@@ -218,13 +239,13 @@ class JobRepository:
             queued = max(0, int(length) - in_pel)
             stats.queued += queued
             stats.pending += in_pel
-            group = next((g for g in groups if g["name"] == JOB_GROUP), None)
+            group = next((g for g in groups if g["name"] == self._group), None)
             if queued and group is not None:
                 waiting.append((company_id, str(group["last-delivered-id"])))
         if waiting:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for company_id, last in waiting:
-                    pipe.xrange(self._keys.jobs(company_id), f"({last}", "+", count=1)
+                    pipe.xrange(self._stream_of(company_id), f"({last}", "+", count=1)
                 firsts = await pipe.execute(raise_on_error=False)
             times = [
                 int(str(first[0][0]).split("-", 1)[0])
@@ -235,10 +256,31 @@ class JobRepository:
         return stats
 
 
-def _job(company_id: str, entry_id: Any, fields: dict[str, str], attempt: int) -> QueuedJob:
+class JobRepository(StreamQueue[QueuedJob]):
+    """The draft-rules jobs: each company's stream, read by the group ``drafters``."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store, store.keys.jobs, JOB_GROUP, _job)
+
+    async def companies(self) -> list[str]:
+        """The companies whose streams workers read (their rules were on at some time)."""
+        members = await self._redis.smembers(self._keys.job_companies())
+        return sorted(cast(set[str], members))
+
+    async def finish(self, job: QueuedJob, state: str) -> None:
+        """Done without a draft: the job leaves the stream, the review records ``state``."""
+        k = self._keys
+        await self._scripts.run(
+            "job_finish",
+            [k.review(job.company_id, job.review_id), k.jobs(job.company_id)],
+            [JOB_GROUP, job.entry_id, state],
+        )
+
+
+def _job(company_id: str, entry_id: str, fields: dict[str, str], attempt: int) -> QueuedJob:
     return QueuedJob(
         company_id=company_id,
         review_id=fields.get("r", ""),
-        entry_id=str(entry_id),
+        entry_id=entry_id,
         attempt=attempt,
     )

@@ -155,3 +155,53 @@ class Keys:
         company's slot, so a review's store queues its job and a draft's commit finishes it in
         the same script, and a Redis Cluster spreads companies' jobs over its shards."""
         return f"{self._tag(company_id)}/jobs"
+
+    def company_webhooks(self, company_id: str) -> str:
+        """Set of the webhook endpoints registered for this company only: read by every event
+        of the company (with ``platform_webhooks``), so a company without any costs one read."""
+        return f"{self._tag(company_id)}/webhooks"
+
+    # Webhook endpoints: each endpoint's keys under its own hash tag ``{w:<endpoint id>}``, so
+    # one script queues an event for it or finishes a delivery on one slot, and a Redis Cluster
+    # spreads endpoints' queues over its shards.
+    def webhooks(self) -> str:
+        """Set of every webhook endpoint (the list, and the streams workers read)."""
+        return f"{self._prefix}webhooks"
+
+    def platform_webhooks(self) -> str:
+        """Set of the endpoints registered without a company: they hear every company."""
+        return f"{self._prefix}webhooks-platform"
+
+    def _webhook_tag(self, endpoint_id: str) -> str:
+        return f"{self._prefix}{{w:{endpoint_id}}}"
+
+    def webhook(self, endpoint_id: str) -> str:
+        """Hash: the endpoint (url, events, company, secret) and its delivery state."""
+        return f"{self._webhook_tag(endpoint_id)}/endpoint"
+
+    def webhook_queue(self, endpoint_id: str) -> str:
+        """The endpoint's stream of deliveries not yet done (consumer group ``deliverers``)."""
+        return f"{self._webhook_tag(endpoint_id)}/queue"
+
+    def webhook_order(self, endpoint_id: str, order_key: str) -> str:
+        """List of the queued deliveries of one review (``<company>/<review>``), oldest first:
+        a delivery runs only at the head, so a review's events arrive in order."""
+        return f"{self._webhook_tag(endpoint_id)}/order/{order_key}"
+
+    def webhook_schedule(self, endpoint_id: str) -> str:
+        """Hash: stream entry id → when its next attempt is due (ms), for backoffs longer than
+        the lease (a stream entry's idle time can only bring it back within the lease)."""
+        return f"{self._webhook_tag(endpoint_id)}/schedule"
+
+    def webhook_deliveries(self, endpoint_id: str) -> str:
+        """Hash: webhook-id → the delivery's record (JSON), for ``…/deliveries``."""
+        return f"{self._webhook_tag(endpoint_id)}/deliveries"
+
+    def webhook_recent(self, endpoint_id: str) -> str:
+        """Sorted set of the delivery records kept, by when their event was queued (ms)."""
+        return f"{self._webhook_tag(endpoint_id)}/recent"
+
+    def webhook_seen(self, endpoint_id: str, message_id: str) -> str:
+        """Marks an event as queued for the endpoint, so queueing it again (the publish
+        outbox's relay after a failure) queues nothing."""
+        return f"{self._webhook_tag(endpoint_id)}/seen/{message_id}"

@@ -27,6 +27,7 @@ from reply_assist.store.review_index import (
     ready_sets,
 )
 from reply_assist.store.stats import edit_ratio_bucket
+from reply_assist.store.webhooks import WebhookRepository, rfc3339
 
 __all__ = ["ReplyRepository", "ReplyVersion"]
 
@@ -46,8 +47,15 @@ class ReplyVersion(msgspec.Struct):
 
 
 class ReplyRepository:
-    def __init__(self, store: Store, events_stream: str, events_max_length: int = 0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        events_stream: str,
+        events_max_length: int = 0,
+        webhooks: WebhookRepository | None = None,
+    ) -> None:
         self._store = store
+        self._webhooks = webhooks
         self._redis = store.client
         self._keys = store.keys
         self._stream = events_stream
@@ -144,10 +152,29 @@ class ReplyRepository:
     async def _deliver(self, company_id: str, entry: str, record_raw: str) -> None:
         review_id, _, number = entry.rpartition("/")
         version = msgspec.json.decode(record_raw, type=ReplyVersion)
+        event_type = "reply.published" if number == "1" else "reply.updated"
+        if self._webhooks is not None:
+            # Before the stream's entry: until both are done the outbox keeps the event, and a
+            # second fan-out (the relay's) queues nothing again. No text: a reply may greet the
+            # reviewer by name; a platform reads it with GET …/reply.
+            await self._webhooks.fan_out(
+                company_id,
+                event_type,
+                {
+                    "company_id": company_id,
+                    "review_id": review_id,
+                    "version": int(number),
+                    "draft_id": version.draft_id,
+                    "edited": version.edited,
+                    "published_at": rfc3339(version.published_at),
+                },
+                occurred_at=version.published_at,
+                event_key=entry,
+            )
         await self._redis.xadd(
             self._stream,
             {
-                "type": "reply.published" if number == "1" else "reply.updated",
+                "type": event_type,
                 "company_id": company_id,
                 "review_id": review_id,
                 "version": number,

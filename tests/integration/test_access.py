@@ -26,6 +26,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("put", "/v1/companies/{company_id}/draft-rules"): {"enabled": True},
     ("post", "/v1/companies/{company_id}/draft-rules/run"): {"since": "2026-01-01T00:00:00Z"},
     ("put", "/v1/companies/{company_id}/style"): {"languages": {"en": {"closing": "Cheers,"}}},
+    ("post", "/v1/webhooks"): {"url": "https://93.184.216.34/hook", "events": ["draft.ready"]},
 }
 
 
@@ -34,7 +35,13 @@ async def test_every_role_may_do_exactly_what_the_reference_says(api: Api, llm: 
     await api.review()
     draft_id = (await api.generate()).json()["id"]
     headers = {"admin": ADMIN} | {role: await api.key(role=role) for role in PRINCIPALS[1:]}
-    ids = {"company_id": "acme", "review_id": "r1", "draft_id": draft_id, "key_id": "key_none"}
+    ids = {
+        "company_id": "acme",
+        "review_id": "r1",
+        "draft_id": draft_id,
+        "key_id": "key_none",
+        "endpoint_id": "wh_none",
+    }
     checked = 0
     for (method, path), access in ACCESS.items():
         url = path.format(**ids)

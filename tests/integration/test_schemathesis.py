@@ -175,7 +175,10 @@ def test_operation_conforms_to_the_schema(
 # pinning a style (a pinned line must pass the draft checks: tests/integration/test_style.py),
 # and a reply or an edit, whose text must have a visible character by Unicode properties (else
 # 400 reply_blank: tests/unit/services/test_text.py and tests/integration/test_parity.py).
+# A webhook's URL must resolve to public addresses, which no schema can state
+# (tests/integration/test_webhooks.py).
 _CROSS_FIELD_RULES = (
+    "POST /v1/webhooks",
     "PUT /v1/companies/{company_id}/draft-rules",
     "POST /v1/companies/{company_id}/draft-rules/run",
     "PUT /v1/companies/{company_id}/style",
