@@ -15,13 +15,14 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+import respx
 import standardwebhooks
 import uvicorn
 
 from reply_assist.services import webhook_urls
 from reply_assist.settings import Settings
 from tests.conftest import ADMIN, Api, serve
-from tests.integration.test_draft_rules import until
+from tests.integration.test_draft_rules import drafts_of, recent, rules_on, until
 
 
 @pytest.fixture
@@ -424,3 +425,31 @@ async def test_the_secret_never_appears_in_the_logs(
     for secret in (hook["secret"], rotated["secret"]):
         body = secret.removeprefix("whsec_")
         assert body not in out and body not in err
+
+
+async def test_a_rule_draft_announces_draft_ready_and_a_request_draft_does_not(
+    settings: Settings, receiver: Receiver, llm: respx.MockRouter, redis_client: Any
+) -> None:
+    llm.route(host="127.0.0.1").pass_through()  # the receiver is real; only the model is mocked
+    async with serve(settings, run_jobs=True) as http:
+        api = Api(http)
+        await api.company()
+        hook = await register(http, receiver.url, company_id="acme", events=["draft.ready"])
+        await rules_on(http, stars=[1, 2])
+        await api.review("r1", created_at=recent())
+        [draft] = await until(lambda: drafts_of(http, "r1"))
+        await until(lambda: asyncio.sleep(0, len(receiver.got) >= 1))
+        r = await api.generate("r1")  # a person's draft: nothing waits in the inbox
+        assert r.status_code == 201, r.text
+        await publish(http, "r1", "Thank you, we are on it.")  # not subscribed
+        await asyncio.sleep(1.0)
+        [got] = receiver.got
+        event = standardwebhooks.Webhook(hook["secret"]).verify(got.body, got.headers)
+        assert event["type"] == "draft.ready"
+        assert event["data"] == {
+            "company_id": "acme",
+            "review_id": "r1",
+            "draft_id": draft["id"],
+            "origin": "rule",
+            "created_at": event["data"]["created_at"],
+        }
