@@ -91,6 +91,11 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("REPLY_ASSIST_JOB_LEASE_S", "a job idle this long is taken over (at most 90)", "60"),
     ("REPLY_ASSIST_JOB_MAX_ATTEMPTS", "attempts of a job before it is given up", "5"),
     ("REPLY_ASSIST_JOB_BACKOFF_S", "wait before a failed job's 2nd attempt; doubling", "5"),
+    (
+        "REPLY_ASSIST_MODEL_PRICES",
+        'JSON {"<model>": {"input", "cached_input", "output"}}, $ per 1M tokens',
+        "none (no cost)",
+    ),
     ("REPLY_ASSIST_HEAD_TIMEOUT_S", "same as --head-timeout", "10"),
     ("REPLY_ASSIST_BODY_TIMEOUT_S", "same as --body-timeout", "30"),
     ("REPLY_ASSIST_MAX_CLIENT_CONNECTIONS", "same as --max-connections", "4096"),

@@ -19,6 +19,7 @@ from reply_assist.store.replies import ReplyRepository
 from reply_assist.store.reviews import ReviewRepository
 from reply_assist.store.stats import StatsRepository
 from reply_assist.store.style import StyleRepository
+from reply_assist.store.usage import UsageRepository
 from reply_assist.store.voice import VoiceRepository
 
 __all__ = ["Runtime"]
@@ -41,6 +42,7 @@ class Runtime:
     jobs: JobRepository
     auth_throttle: AuthThrottle
     style: StyleRepository
+    usage: UsageRepository
 
     @classmethod
     def build(
@@ -71,4 +73,5 @@ class Runtime:
                 window_s=settings.auth_failure_window_s,
             ),
             style=StyleRepository(store),
+            usage=UsageRepository(store),
         )

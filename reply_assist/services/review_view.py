@@ -11,6 +11,7 @@ from reply_assist.runtime import Runtime
 from reply_assist.services.access import ANY_ROLE, Principal, authorize
 from reply_assist.services.eligibility import Eligibility, evaluate
 from reply_assist.services.lookups import require_review_and_company
+from reply_assist.services.usage import balance_of
 from reply_assist.store.drafts import DraftRecord
 from reply_assist.store.replies import ReplyVersion
 from reply_assist.store.reviews import ReviewRecord
@@ -54,7 +55,7 @@ async def review_view(
     return ReviewView(
         company=company,
         record=record,
-        eligibility=evaluate(company, record, in_flight),
+        eligibility=evaluate(company, record, in_flight, await balance_of(rt, company)),
         drafts=drafts,
         selected=selected,
         vote=vote,

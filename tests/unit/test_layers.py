@@ -28,6 +28,7 @@ STORAGE_ATTRIBUTES = frozenset(
         "style",
         "draft_rules",
         "jobs",
+        "usage",
     }
 )
 
