@@ -139,10 +139,10 @@ class CompanyIn(msgspec.Struct, forbid_unknown_fields=False):
         Meta(max_length=len(ISO_3166_1_ALPHA_2), description=MARKET_STAR_SHIFT_DESCRIPTION),
     ] = msgspec.field(default_factory=dict)
     monthly_draft_allowance: Annotated[
-        int | None, Meta(ge=0, le=MAX_DRAFTS, description=ALLOWANCE_DESCRIPTION)
+        Annotated[int, Meta(ge=0, le=MAX_DRAFTS)] | None, Meta(description=ALLOWANCE_DESCRIPTION)
     ] = None
     usage_alert_at: Annotated[
-        int | None, Meta(ge=0, le=MAX_DRAFTS, description=ALERT_AT_DESCRIPTION)
+        Annotated[int, Meta(ge=0, le=MAX_DRAFTS)] | None, Meta(description=ALERT_AT_DESCRIPTION)
     ] = None
 
     def __post_init__(self) -> None:
@@ -263,10 +263,11 @@ class Review(msgspec.Struct):
     country: Annotated[str | None, Meta(description=_COUNTRY_DOC)] = None
 
 
-class DraftUsage(msgspec.Struct):
+class DraftUsage(msgspec.Struct, omit_defaults=True):
     prompt_tokens: int
     completion_tokens: int
-    cached_prompt_tokens: int = 0  # of prompt_tokens, read from the server's cache
+    # Of prompt_tokens, read from the server's cache; left out when none (or not reported).
+    cached_prompt_tokens: int = 0
 
 
 class StoredDraft(msgspec.Struct):
