@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,10 +36,10 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fixed = Clock(datetime(2026, 3, 31, 23, 59, tzinfo=UTC))
     monkeypatch.setattr(months, "clock", fixed)
-    yield fixed
+    return fixed
 
 
 @pytest.fixture
