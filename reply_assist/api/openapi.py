@@ -16,6 +16,7 @@ from http import HTTPStatus
 
 from litestar.openapi.spec import (
     OpenAPI,
+    OpenAPIFormat,
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -82,6 +83,7 @@ ACCESS: dict[tuple[str, str], Access] = {
         "review_not_found",
         "idempotency_key_in_use",
         *_REFUSALS,
+        "quota_exhausted",
         "llm_unavailable",
         "llm_busy",
     ),
@@ -109,6 +111,10 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("post", "/v1/companies/{company_id}/draft-rules/run"): Access(_AGENT, "company_not_found"),
     ("get", "/v1/companies/{company_id}/style"): Access(_ANY, "company_not_found"),
     ("put", "/v1/companies/{company_id}/style"): Access(_AGENT, "company_not_found"),
+    ("get", "/v1/companies/{company_id}/usage"): Access(
+        ("admin", "analyst"), "company_not_found", "invalid_month"
+    ),
+    ("post", "/v1/companies/{company_id}/credits"): Access(("admin",), "company_not_found"),
 }
 # What every /v1 call can answer, whoever calls it.
 _EVERY_V1_CODE = (
@@ -132,6 +138,8 @@ _ERRORS = {
     "that is not this list's (`invalid_cursor`), or a reply or edit with no visible character "
     "(`reply_blank`).",
     401: "Missing or unknown token (`unauthorized`).",
+    402: "The company has no draft left this month (`quota_exhausted`): `renews_at` says when "
+    "its allowance renews; there is no Retry-After, since waiting a moment does not help.",
     403: "The key's role or company does not allow this (`forbidden`: the detail names the "
     "role needed, or says the key is another company's), or the plan (`plan_not_eligible`).",
     404: "No such company, review, draft, reply or key (`…_not_found`).",
@@ -174,6 +182,11 @@ def _problem_schema() -> Schema:
                 "`connection_refused`, `dns`, `tls`, `timeout`, `connection_error`, "
                 "`http_status`, `empty_completion`, `malformed_response`, `model_error`.",
             ),
+            "renews_at": Schema(
+                type=OpenAPIType.STRING,
+                format=OpenAPIFormat.DATE_TIME,
+                description="When the company's monthly allowance renews (402 `quota_exhausted`).",
+            ),
             "errors": Schema(
                 type=OpenAPIType.ARRAY,
                 items=Schema(
@@ -196,7 +209,7 @@ def _error_statuses(path: str, method: str) -> set[int]:
     if "{" in path:
         statuses.add(404)
     if method == "post" and path.endswith("/drafts"):
-        statuses |= {409, 422}
+        statuses |= {402, 409, 422}
     if method == "put" and path.endswith("/reply"):  # Idempotency-Key, as on generate
         statuses |= {409, 422}
     if method == "patch" and "/drafts/" in path:  # a published draft

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, QueryParameter
 
 from reply_assist.api.common import principal_of
@@ -50,6 +51,12 @@ class UsageController(Controller):
         summary="Add bought drafts (platform admin): 201 added, 200 when the reference was "
         "added before (nothing added again)",
         status_code=201,
+        responses={
+            200: ResponseSpec(
+                data_container=CreditsResult,
+                description="OK, the reference was added before and nothing was added again:",
+            )
+        },
     )
     async def credits(
         self,
