@@ -382,3 +382,17 @@ async def _rule_state(http: httpx.AsyncClient, review_id: str, state: str) -> An
     item = await listed(http, review_id)
     rule = item["rule_draft"]
     return item if rule is not None and rule["state"] == state else None
+
+
+async def test_the_embedded_store_keeps_the_allowance_too(base_settings: Settings) -> None:
+    # The same Lua scripts on the in-process store (fakeredis), with the templates as drafter.
+    settings = replace(base_settings, redis_url=None, openai_api_key=None, openai_base_url=None)
+    async with serve(settings) as http:
+        api = Api(http)
+        await api.company(monthly_draft_allowance=1)
+        await api.review()
+        await buy(api, 1, "b-1")
+        assert [(await api.generate()).status_code for _ in range(3)] == [201, 201, 402]
+        report = await usage(api)
+    assert (report["used_from_allowance"], report["credits_used"]) == (1, 1)
+    assert report["models"][0]["model"] == "template"
