@@ -7,6 +7,7 @@ by replacing it (the app runs in this process, see ``conftest.serve``).
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ import respx
 from reply_assist.services import events, months
 from reply_assist.settings import ModelPrice, Settings
 from tests.conftest import ADMIN, COMPANY, Api, completion, serve
+from tests.desk_client import DeskClient
 from tests.integration.test_draft_rules import listed, recent, rules_on, until
 
 USAGE = "/v1/companies/acme/usage"
@@ -396,3 +398,35 @@ async def test_the_embedded_store_keeps_the_allowance_too(base_settings: Setting
         report = await usage(api)
     assert (report["used_from_allowance"], report["credits_used"]) == (1, 1)
     assert report["models"][0]["model"] == "template"
+
+
+async def test_insights_show_the_month_and_the_desk_refuses_in_words(
+    base_settings: Settings, llm: respx.MockRouter, redis_client: Any
+) -> None:
+    priced = replace(
+        base_settings,
+        model_prices={"gpt-test": ModelPrice(input=1.0, cached_input=0.5, output=4.0)},
+    )
+    async with serve(priced) as http:
+        api = Api(http)
+        await api.company(monthly_draft_allowance=1)
+        await api.review()
+        assert (await api.generate()).status_code == 201
+        analyst = DeskClient(httpx.AsyncClient(base_url=http.base_url))
+        await analyst.sign_in((await api.key(role="analyst"))["Authorization"][7:])
+        page = await analyst.client.get("/insights")
+        assert page.status_code == 200, page.text
+        shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text))
+        now = datetime.now(UTC)
+        assert f"Drafts this month ({now:%Y-%m}, UTC)" in shown
+        assert "Monthly allowance 1 " in shown and "Drafts left 0 " in shown
+        assert "gpt-test 120 0 30 0.0002" in shown  # 120 × $1 + 30 × $4 per million
+        await analyst.client.aclose()
+
+        # An agent's form post (no script) is refused on a page that says why.
+        agent = DeskClient(httpx.AsyncClient(base_url=http.base_url))
+        await agent.sign_in((await api.key(role="agent"))["Authorization"][7:])
+        r = await agent.post("/desk/reviews/r1/drafts", {"guidance": ""})
+        assert r.status_code == 402
+        assert "No drafts left this month: the company has used its drafts." in r.text
+        await agent.client.aclose()
