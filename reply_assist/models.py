@@ -138,12 +138,12 @@ class CompanyIn(msgspec.Struct, forbid_unknown_fields=False):
         dict[CountryCode, StarShift],
         Meta(max_length=len(ISO_3166_1_ALPHA_2), description=MARKET_STAR_SHIFT_DESCRIPTION),
     ] = msgspec.field(default_factory=dict)
-    monthly_draft_allowance: Annotated[
-        Annotated[int, Meta(ge=0, le=MAX_DRAFTS)] | None, Meta(description=ALLOWANCE_DESCRIPTION)
-    ] = None
-    usage_alert_at: Annotated[
-        Annotated[int, Meta(ge=0, le=MAX_DRAFTS)] | None, Meta(description=ALERT_AT_DESCRIPTION)
-    ] = None
+    monthly_draft_allowance: (
+        Annotated[int, Meta(ge=0, le=MAX_DRAFTS, description=ALLOWANCE_DESCRIPTION)] | None
+    ) = None
+    usage_alert_at: (
+        Annotated[int, Meta(ge=0, le=MAX_DRAFTS, description=ALERT_AT_DESCRIPTION)] | None
+    ) = None
 
     def __post_init__(self) -> None:
         _require_utc_range("contract_start", self.contract_start)

@@ -31,6 +31,7 @@ from reply_assist.errors import ERROR_CODES, PROBLEM_MEDIA_TYPE
 from reply_assist.iso639 import ISO_639_1
 from reply_assist.iso3166 import ISO_3166_1_ALPHA_2
 from reply_assist.markets import MAX_STAR_SHIFT
+from reply_assist.models import MAX_DRAFTS
 
 __all__ = ["ACCESS", "PRINCIPALS", "Access", "complete_schema", "who_may"]
 
@@ -320,6 +321,21 @@ def _document_countries(schemas: dict[str, Schema]) -> None:
                     option.enum = list(codes)
 
 
+def _document_allowances(schemas: dict[str, Schema]) -> None:
+    """The range of a company's draft counts: Litestar drops a ``minimum`` of 0 (falsy)."""
+    company_in = schemas.get("CompanyIn")
+    if not isinstance(company_in, Schema) or not company_in.properties:
+        return
+    for name in ("monthly_draft_allowance", "usage_alert_at"):
+        count = company_in.properties.get(name)
+        if isinstance(count, Schema):
+            count.maximum = None
+            count.one_of = [
+                Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=MAX_DRAFTS),
+                Schema(type=OpenAPIType.NULL),
+            ]
+
+
 def complete_schema(schema: OpenAPI) -> None:
     components = schema.components
     components.schemas = components.schemas or {}
@@ -333,6 +349,7 @@ def complete_schema(schema: OpenAPI) -> None:
     }
     _document_languages(components.schemas)
     _document_countries(components.schemas)
+    _document_allowances(components.schemas)
     for path, item in (schema.paths or {}).items():
         for method in _METHODS:
             operation = getattr(item, method, None)

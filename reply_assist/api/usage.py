@@ -12,6 +12,7 @@ from litestar.params import JSONBody, QueryParameter
 from reply_assist.api.common import principal_of
 from reply_assist.http.ids import CompanyId
 from reply_assist.runtime import Runtime
+from reply_assist.services.months import MONTH_PATTERN
 from reply_assist.services.usage import (
     CreditsIn,
     CreditsResult,
@@ -28,6 +29,8 @@ MonthQuery = Annotated[
         name="month",
         description="A calendar month, `YYYY-MM` (UTC); unset: the current month. Anything "
         "else is a 400 `invalid_month`.",
+        # Documented, not enforced here: parse_month answers invalid_month, a code of its own.
+        schema_extra={"pattern": MONTH_PATTERN},
     ),
 ]
 

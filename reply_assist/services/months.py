@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from reply_assist.errors import InvalidRequest
 
-__all__ = ["clock", "current_month", "iso", "month_of", "parse_month", "renews_at"]
+__all__ = ["MONTH_PATTERN", "clock", "current_month", "iso", "month_of", "parse_month", "renews_at"]
 
 
 def _utc_now() -> datetime:
@@ -22,7 +22,9 @@ def _utc_now() -> datetime:
 # The clock every month is named by; tests replace it to stand on a fixed day.
 clock: Callable[[], datetime] = _utc_now
 
-_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+# Years 0001 to 9999 (datetime's), months 01 to 12.
+MONTH_PATTERN = r"^(?!0000)[0-9]{4}-(0[1-9]|1[0-2])$"
+_MONTH = re.compile(MONTH_PATTERN)
 
 
 def month_of(moment: datetime) -> str:
@@ -53,7 +55,7 @@ def parse_month(text: str | None) -> str:
     """``YYYY-MM`` (the current month when None); 400 ``invalid_month`` otherwise."""
     if text is None:
         return current_month()
-    if _MONTH.fullmatch(text) is None or text.startswith("0000"):
+    if _MONTH.fullmatch(text) is None:
         raise InvalidRequest(
             f"Invalid 'month': {text[:20]!r} is not a calendar month written YYYY-MM "
             "(e.g. 2026-12).",
