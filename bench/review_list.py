@@ -57,7 +57,7 @@ def _free_port() -> int:
 
 async def _draft(repo: ReviewRepository, review_id: str) -> None:
     """A draft, reserved and committed as a generate call does (no model)."""
-    loaded = await repo.load_and_reserve("acme", review_id, ttl_s=30, limit=10)
+    loaded = await repo.load_and_reserve("acme", review_id, ttl_s=30, limit=10, month="2026-12")
     if loaded.record is None or loaded.reservation is None:
         raise RuntimeError(f"no slot for {review_id}")
     draft = StoredDraft(

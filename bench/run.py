@@ -219,6 +219,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--llm-connections", type=int, default=1000, help="model pool, every app")
     p.add_argument("--redis-connections", type=int, default=64, help="Redis pool, every app")
     p.add_argument("--redis-url", default=None, help="use this Redis instead of a private one")
+    p.add_argument(
+        "--allowance",
+        type=int,
+        default=None,
+        help="give the bench company this monthly draft allowance (unset: unlimited); set it "
+        "above the calls the run makes, or they are refused with 402",
+    )
     p.add_argument("--timeout", type=float, default=1800, help="give up after this many s")
     p.add_argument("--keep-logs", action="store_true", help="keep the processes' logs")
     p.add_argument("--output", default=str(BENCH_DIR / "results.md"))

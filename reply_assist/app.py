@@ -41,6 +41,7 @@ from reply_assist.api.schema_ui import (
 from reply_assist.api.stats import StatsController
 from reply_assist.api.strict_body import refuse_coerced_body
 from reply_assist.api.style import StyleController
+from reply_assist.api.usage import UsageController
 from reply_assist.api.webhooks import WebhookController
 from reply_assist.auth import AuthMiddleware
 from reply_assist.drafting import language
@@ -282,6 +283,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
             DraftRulesController,
             StyleController,
             WebhookController,
+            UsageController,
         ],
         middleware=[DefineMiddleware(AuthMiddleware)],
         before_request=refuse_coerced_body,

@@ -101,6 +101,11 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
         "1: webhooks may go to private addresses, and http",
         "0",
     ),
+    (
+        "REPLY_ASSIST_MODEL_PRICES",
+        'JSON {"<model>": {"input", "cached_input", "output"}}, $ per 1M tokens',
+        "none (no cost)",
+    ),
     ("REPLY_ASSIST_HEAD_TIMEOUT_S", "same as --head-timeout", "10"),
     ("REPLY_ASSIST_BODY_TIMEOUT_S", "same as --body-timeout", "30"),
     ("REPLY_ASSIST_MAX_CLIENT_CONNECTIONS", "same as --max-connections", "4096"),

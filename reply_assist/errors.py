@@ -6,8 +6,9 @@ with its status and meaning, is listed in ``ERROR_CODES`` at the end (docs/api.m
     ReplyAssistError                     (status, code, title, detail, headers)
     ├── ClientError                      4xx: the request cannot be served as sent
     │   ├── InvalidRequest               400 invalid_request (names the field), invalid_cursor,
-    │   │                                    reply_blank
+    │   │                                    reply_blank, invalid_month
     │   ├── Unauthorized                 401 unauthorized
+    │   ├── PaymentRequired              402 quota_exhausted (+ renews_at; no Retry-After)
     │   ├── Forbidden                    403 forbidden / plan_not_eligible
     │   ├── NotFound                     404 company_not_found, review_not_found, ...
     │   ├── Conflict                     409 idempotency_key_in_use, draft_already_published
@@ -42,6 +43,7 @@ __all__ = [
     "LLMBusy",
     "LLMUnavailable",
     "NotFound",
+    "PaymentRequired",
     "Problem",
     "RateLimited",
     "ReplyAssistError",
@@ -66,6 +68,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
     code: str
     errors: list[dict[str, str]] | None = None
     cause: str | None = None  # why a dependency failed (llm_unavailable)
+    renews_at: str | None = None  # when the month's drafts renew (quota_exhausted)
 
 
 class ReplyAssistError(Exception):
@@ -75,6 +78,7 @@ class ReplyAssistError(Exception):
     default_code: ClassVar[str] = "internal_error"
     title: ClassVar[str] = "Internal error"
     cause: str | None = None
+    renews_at: str | None = None
 
     def __init__(
         self,
@@ -99,6 +103,7 @@ class ReplyAssistError(Exception):
             code=self.code,
             errors=self.errors,
             cause=self.cause,
+            renews_at=self.renews_at,
         )
 
 
@@ -121,6 +126,19 @@ class Unauthorized(ClientError):
 
     def __init__(self, detail: str = "A valid bearer token is required.") -> None:
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="reply-assist"'})
+
+
+class PaymentRequired(ClientError):
+    """The company has no draft left this month (402): no Retry-After, which would promise that
+    waiting a moment helps; ``renews_at`` says when the allowance renews."""
+
+    status = 402
+    default_code = "quota_exhausted"
+    title = "No drafts left"
+
+    def __init__(self, detail: str, *, renews_at: str) -> None:
+        super().__init__(detail)
+        self.renews_at = renews_at
 
 
 class Forbidden(ClientError):
@@ -244,7 +262,14 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     ),
     "webhook_url_unresolvable": (400, "A webhook's `url` names a host that does not resolve."),
     "vote_missing": (400, "The reply desk's feedback form was sent without thumbs up or down."),
+    "invalid_month": (400, "`month` is not a calendar month written `YYYY-MM`."),
     "unauthorized": (401, "No bearer token, or a token that is unknown or revoked."),
+    "quota_exhausted": (
+        402,
+        "The company has no draft left this month: its `monthly_draft_allowance` is used and "
+        "no bought drafts (credits) are left. `renews_at` says when the allowance renews; an "
+        "admin can add credits (`POST …/credits`).",
+    ),
     "forbidden": (
         403,
         "The token is valid but may not do this: a role without the right, or another "

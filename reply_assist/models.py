@@ -19,6 +19,7 @@ from reply_assist.markets import MAX_STAR_SHIFT, StarBand
 __all__ = [
     "DOWN_REASONS",
     "GENERATION_LIMIT",
+    "MAX_DRAFTS",
     "REASONS",
     "STAR_BAND_DESCRIPTION",
     "UP_REASONS",
@@ -75,6 +76,17 @@ VOICE_EXAMPLES_DESCRIPTION = (
     "removed from them. false: never. Ignored by the built-in templates."
 )
 
+MAX_DRAFTS = 1_000_000_000  # a bound on every count of drafts a client sends
+ALLOWANCE_DESCRIPTION = (
+    "Drafts the company may generate each calendar month (UTC), on any face and from any "
+    "origin; it renews on the 1st and unused ones are dropped. Bought drafts "
+    "(`POST …/credits`) are used once it is spent. null: unlimited."
+)
+ALERT_AT_DESCRIPTION = (
+    "Drafts left this month (allowance and credits) at or under which the `usage.low` event "
+    "is sent, once a month, and the reply desk warns agents. null: never."
+)
+
 MARKET_STAR_SHIFT_DESCRIPTION = (
     "Ratings differ by culture: per reviewer country (ISO 3166-1 alpha-2), how many stars to add "
     f"(-{MAX_STAR_SHIFT}…{MAX_STAR_SHIFT}) before a draft chooses its tone. "
@@ -126,6 +138,12 @@ class CompanyIn(msgspec.Struct, forbid_unknown_fields=False):
         dict[CountryCode, StarShift],
         Meta(max_length=len(ISO_3166_1_ALPHA_2), description=MARKET_STAR_SHIFT_DESCRIPTION),
     ] = msgspec.field(default_factory=dict)
+    monthly_draft_allowance: (
+        Annotated[int, Meta(ge=0, le=MAX_DRAFTS, description=ALLOWANCE_DESCRIPTION)] | None
+    ) = None
+    usage_alert_at: (
+        Annotated[int, Meta(ge=0, le=MAX_DRAFTS, description=ALERT_AT_DESCRIPTION)] | None
+    ) = None
 
     def __post_init__(self) -> None:
         _require_utc_range("contract_start", self.contract_start)
@@ -156,6 +174,8 @@ class Company(msgspec.Struct):
     market_star_shift: Annotated[StarShifts, Meta(description=MARKET_STAR_SHIFT_DESCRIPTION)] = (
         msgspec.field(default_factory=dict)
     )
+    monthly_draft_allowance: Annotated[int | None, Meta(description=ALLOWANCE_DESCRIPTION)] = None
+    usage_alert_at: Annotated[int | None, Meta(description=ALERT_AT_DESCRIPTION)] = None
 
 
 class ReviewIn(msgspec.Struct, forbid_unknown_fields=False):
@@ -243,9 +263,11 @@ class Review(msgspec.Struct):
     country: Annotated[str | None, Meta(description=_COUNTRY_DOC)] = None
 
 
-class DraftUsage(msgspec.Struct):
+class DraftUsage(msgspec.Struct, omit_defaults=True):
     prompt_tokens: int
     completion_tokens: int
+    # Of prompt_tokens, read from the server's cache; left out when none (or not reported).
+    cached_prompt_tokens: int = 0
 
 
 class StoredDraft(msgspec.Struct):

@@ -19,6 +19,7 @@ from reply_assist.store.replies import ReplyRepository
 from reply_assist.store.reviews import ReviewRepository
 from reply_assist.store.stats import StatsRepository
 from reply_assist.store.style import StyleRepository
+from reply_assist.store.usage import UsageRepository
 from reply_assist.store.voice import VoiceRepository
 from reply_assist.store.webhooks import WebhookRepository
 
@@ -43,6 +44,7 @@ class Runtime:
     auth_throttle: AuthThrottle
     style: StyleRepository
     webhooks: WebhookRepository
+    usage: UsageRepository
 
     @classmethod
     def build(
@@ -77,4 +79,5 @@ class Runtime:
             ),
             style=StyleRepository(store),
             webhooks=webhooks,
+            usage=UsageRepository(store),
         )

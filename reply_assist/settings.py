@@ -5,6 +5,7 @@ A wrong value stops the start with one line that names the variable (``SettingsE
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-__all__ = ["Settings", "SettingsError"]
+__all__ = ["ModelPrice", "Settings", "SettingsError"]
 
 T = TypeVar("T")
 
@@ -27,6 +28,15 @@ MIN_ADMIN_TOKEN = 32
 
 class SettingsError(ValueError):
     """A setting has a wrong value; the message is one line that names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    """Per million tokens: prompt tokens, those read from the server's cache, completion."""
+
+    input: float
+    cached_input: float
+    output: float
 
 
 def _default_cache_dir() -> Path:
@@ -82,6 +92,9 @@ class Settings:
     webhook_backoff_max_s: float = 3600.0
     webhook_timeout_s: float = 10.0
     webhook_allow_private: bool = False
+    # What each model costs, US dollars per million tokens (services/usage.py shows the cost of
+    # a month with them); empty: no cost is shown.
+    model_prices: Mapping[str, ModelPrice] = field(default_factory=dict)
 
     @property
     def uses_model(self) -> bool:
@@ -197,6 +210,7 @@ class Settings:
             ),
             webhook_timeout_s=reader.number("REPLY_ASSIST_WEBHOOK_TIMEOUT_S", 10.0, 0.1, 60.0),
             webhook_allow_private=reader.flag("REPLY_ASSIST_WEBHOOK_ALLOW_PRIVATE", False),
+            model_prices=reader.prices("REPLY_ASSIST_MODEL_PRICES"),
         )
 
 
@@ -228,6 +242,43 @@ class _Reader:
         if len(raw) < min_length:
             raise SettingsError(f"{name} is too short: use at least {min_length} characters")
         return raw
+
+    def prices(self, name: str) -> dict[str, ModelPrice]:
+        """``{"<model>": {"input": 0.15, "cached_input": 0.075, "output": 0.6}}``: US dollars
+        per million tokens; ``cached_input`` may be left out (then it is ``input``)."""
+        raw = self._raw(name)
+        if raw is None:
+            return {}
+        expected = (
+            'expected JSON like {"gpt-4o-mini": {"input": 0.15, "cached_input": 0.075, '
+            '"output": 0.6}} (US dollars per million tokens, each 0 or more)'
+        )
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise SettingsError(f"{name} is not valid JSON: {expected}") from None
+        if not isinstance(data, dict) or not data:
+            raise SettingsError(f"{name} is not valid: {expected}")
+        prices: dict[str, ModelPrice] = {}
+        for model, price in data.items():
+            if (
+                not isinstance(price, dict)
+                or not {"input", "output"} <= set(price)
+                or (set(price) - {"input", "cached_input", "output"})
+            ):
+                raise SettingsError(f"{name}: model {model!r} is not valid: {expected}")
+            values: dict[str, float] = {}
+            for kind in ("input", "cached_input", "output"):
+                value = price.get(kind, price["input"])
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    value = -1.0
+                if not 0 <= value < 1e6:  # NaN too
+                    raise SettingsError(
+                        f"{name}: model {model!r} has a {kind} price that is not valid: {expected}"
+                    )
+                values[kind] = float(value)
+            prices[model] = ModelPrice(**values)
+        return prices
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         value = self._parse(name, default, int, f"an integer from {low} to {high}")

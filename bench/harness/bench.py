@@ -294,8 +294,16 @@ class Bench:
 
     async def setup_api(self, service: Target) -> Reviews:
         pool = HttpPool(service.port, 16)
+        company = dict(BENCH_COMPANY)
+        if self.args.allowance is not None:
+            # Every generate call then holds and uses one of the month's drafts in its Lua
+            # steps (services/usage.py): the allowance's cost on the hot path, measured.
+            company["monthly_draft_allowance"] = self.args.allowance
+            self.notes.append(
+                f"setup: the company's monthly_draft_allowance is {self.args.allowance}"
+            )
         status, body = await pool.request(
-            http_request("PUT", f"/v1/companies/{COMPANY}", self.admin, BENCH_COMPANY)
+            http_request("PUT", f"/v1/companies/{COMPANY}", self.admin, company)
         )
         if status not in (200, 201):
             raise RuntimeError(f"company: {status} {body[:300]!r}")

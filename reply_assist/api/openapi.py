@@ -16,6 +16,7 @@ from http import HTTPStatus
 
 from litestar.openapi.spec import (
     OpenAPI,
+    OpenAPIFormat,
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -30,6 +31,7 @@ from reply_assist.errors import ERROR_CODES, PROBLEM_MEDIA_TYPE
 from reply_assist.iso639 import ISO_639_1
 from reply_assist.iso3166 import ISO_3166_1_ALPHA_2
 from reply_assist.markets import MAX_STAR_SHIFT
+from reply_assist.models import MAX_DRAFTS
 
 __all__ = ["ACCESS", "PRINCIPALS", "Access", "complete_schema", "who_may"]
 
@@ -96,6 +98,7 @@ ACCESS: dict[tuple[str, str], Access] = {
         "review_not_found",
         "idempotency_key_in_use",
         *_REFUSALS,
+        "quota_exhausted",
         "llm_unavailable",
         "llm_busy",
     ),
@@ -123,6 +126,10 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("post", "/v1/companies/{company_id}/draft-rules/run"): Access(_AGENT, "company_not_found"),
     ("get", "/v1/companies/{company_id}/style"): Access(_ANY, "company_not_found"),
     ("put", "/v1/companies/{company_id}/style"): Access(_AGENT, "company_not_found"),
+    ("get", "/v1/companies/{company_id}/usage"): Access(
+        ("admin", "analyst"), "company_not_found", "invalid_month"
+    ),
+    ("post", "/v1/companies/{company_id}/credits"): Access(("admin",), "company_not_found"),
 }
 # What every /v1 call can answer, whoever calls it.
 _EVERY_V1_CODE = (
@@ -146,6 +153,8 @@ _ERRORS = {
     "that is not this list's (`invalid_cursor`), or a reply or edit with no visible character "
     "(`reply_blank`).",
     401: "Missing or unknown token (`unauthorized`).",
+    402: "The company has no draft left this month (`quota_exhausted`): `renews_at` says when "
+    "its allowance renews; there is no Retry-After, since waiting a moment does not help.",
     403: "The key's role or company does not allow this (`forbidden`: the detail names the "
     "role needed, or says the key is another company's), or the plan (`plan_not_eligible`).",
     404: "No such company, review, draft, reply or key (`…_not_found`).",
@@ -188,6 +197,11 @@ def _problem_schema() -> Schema:
                 "`connection_refused`, `dns`, `tls`, `timeout`, `connection_error`, "
                 "`http_status`, `empty_completion`, `malformed_response`, `model_error`.",
             ),
+            "renews_at": Schema(
+                type=OpenAPIType.STRING,
+                format=OpenAPIFormat.DATE_TIME,
+                description="When the company's monthly allowance renews (402 `quota_exhausted`).",
+            ),
             "errors": Schema(
                 type=OpenAPIType.ARRAY,
                 items=Schema(
@@ -210,7 +224,7 @@ def _error_statuses(path: str, method: str) -> set[int]:
     if "{" in path:
         statuses.add(404)
     if method == "post" and path.endswith("/drafts"):
-        statuses |= {409, 422}
+        statuses |= {402, 409, 422}
     if method == "put" and path.endswith("/reply"):  # Idempotency-Key, as on generate
         statuses |= {409, 422}
     if method == "patch" and "/drafts/" in path:  # a published draft
@@ -321,6 +335,21 @@ def _document_countries(schemas: dict[str, Schema]) -> None:
                     option.enum = list(codes)
 
 
+def _document_allowances(schemas: dict[str, Schema]) -> None:
+    """The range of a company's draft counts: Litestar drops a ``minimum`` of 0 (falsy)."""
+    company_in = schemas.get("CompanyIn")
+    if not isinstance(company_in, Schema) or not company_in.properties:
+        return
+    for name in ("monthly_draft_allowance", "usage_alert_at"):
+        count = company_in.properties.get(name)
+        if isinstance(count, Schema):
+            count.maximum = None
+            count.one_of = [
+                Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=MAX_DRAFTS),
+                Schema(type=OpenAPIType.NULL),
+            ]
+
+
 def complete_schema(schema: OpenAPI) -> None:
     components = schema.components
     components.schemas = components.schemas or {}
@@ -334,6 +363,7 @@ def complete_schema(schema: OpenAPI) -> None:
     }
     _document_languages(components.schemas)
     _document_countries(components.schemas)
+    _document_allowances(components.schemas)
     for path, item in (schema.paths or {}).items():
         for method in _METHODS:
             operation = getattr(item, method, None)

@@ -83,6 +83,7 @@ class DraftRequest(msgspec.Struct, frozen=True):
 class Usage(msgspec.Struct, frozen=True):
     prompt_tokens: int
     completion_tokens: int
+    cached_prompt_tokens: int = 0  # of prompt_tokens, those the server read from its cache
 
 
 class Completion(msgspec.Struct, frozen=True):

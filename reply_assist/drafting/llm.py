@@ -300,11 +300,15 @@ class OpenAIDrafter:
     def _usage(self, usage: object, request: DraftRequest, text: str) -> Usage:
         prompt = getattr(usage, "prompt_tokens", None)
         completion = getattr(usage, "completion_tokens", None)
+        # Cached prompt tokens cost less (services/usage.py prices them apart) when a server
+        # reports them; one that does not has cached nothing we can know of.
+        cached = getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None)
         return Usage(
             prompt_tokens=prompt if isinstance(prompt, int) else request.messages.prompt_tokens,
             completion_tokens=(
                 completion if isinstance(completion, int) else self._count_completion(text)
             ),
+            cached_prompt_tokens=cached if isinstance(cached, int) else 0,
         )
 
     def _count_completion(self, text: str) -> int:
@@ -424,9 +428,14 @@ class _Choice(msgspec.Struct):
     finish_reason: str | None = None
 
 
+class _PromptDetails(msgspec.Struct):
+    cached_tokens: int | None = None
+
+
 class _Usage(msgspec.Struct):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    prompt_tokens_details: _PromptDetails | None = None
 
 
 class _Answer(msgspec.Struct):

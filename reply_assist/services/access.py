@@ -30,6 +30,7 @@ from reply_assist.errors import Forbidden, Unauthorized
 from reply_assist.models import GENERATION_LIMIT, Role
 from reply_assist.ratelimit import enforce, minute_of
 from reply_assist.runtime import Runtime
+from reply_assist.services.months import current_month
 from reply_assist.store.companies import KeyLookup, KeyUse, RateWindow
 from reply_assist.store.reviews import Loaded
 
@@ -171,6 +172,7 @@ async def authenticate_and_reserve(
         roles=WRITERS,
         ttl_s=rt.settings.reservation_ttl_s,
         limit=GENERATION_LIMIT,
+        month=current_month(),
     )
     if gated is None:
         return None

@@ -51,6 +51,8 @@ async def put_company(
         updated_at=datetime.now(UTC),
         voice_examples=data.voice_examples,
         market_star_shift=data.market_star_shift,
+        monthly_draft_allowance=data.monthly_draft_allowance,
+        usage_alert_at=data.usage_alert_at,
     )
     created = await rt.companies.put(company)
     return company, created

@@ -32,6 +32,7 @@ from reply_assist.runtime import Runtime
 from reply_assist.services import events
 from reply_assist.services.draft_rules import mismatch
 from reply_assist.services.generation import GenerateCall, Generation, begin_generation
+from reply_assist.services.months import current_month
 from reply_assist.store.jobs import QueuedJob, QueueStats
 from reply_assist.store.reviews import Loaded
 
@@ -157,6 +158,8 @@ def _skip_reason(loaded: Loaded, rules: DraftRules, job: QueuedJob) -> str | Non
     reason = mismatch(company, rules, record, now=None)
     if reason is not None:
         return reason
+    if loaded.quota_exhausted:
+        return "quota_exhausted"  # skipped, not retried: the month has no draft left
     if loaded.reservation is None:
         return "generation_limit_reached"
     return None
@@ -175,6 +178,7 @@ async def run_job(
             job.review_id,
             ttl_s=rt.settings.reservation_ttl_s,
             limit=GENERATION_LIMIT,
+            month=current_month(),
         )
     except (RedisError, UpstreamError) as exc:
         return await _failed(rt, consumer, job, policy, _cause(exc))

@@ -12,6 +12,7 @@ from datetime import timedelta
 from reply_assist.drafting.language import count_words
 from reply_assist.errors import Forbidden, ReplyAssistError, Unprocessable
 from reply_assist.models import GENERATION_LIMIT, Company
+from reply_assist.services.usage import Balance, exhausted
 from reply_assist.store.reviews import ReviewRecord
 
 __all__ = ["GRACE_PERIOD", "LIMIT_DETAIL", "MIN_WORDS", "Eligibility", "evaluate", "refusal"]
@@ -40,7 +41,11 @@ class Eligibility:
         return max(0, GENERATION_LIMIT - self.generations_used)
 
 
-def evaluate(company: Company, record: ReviewRecord, in_flight: int) -> Eligibility:
+def evaluate(
+    company: Company, record: ReviewRecord, in_flight: int, balance: Balance | None = None
+) -> Eligibility:
+    """``balance``: the company's drafts this month (``services.usage.balance_of``); None
+    leaves the month's drafts unchecked (a generate call's reservation decides them)."""
     review = record.review
     used = record.drafts + in_flight
     failed: dict[str, str] = {}
@@ -80,6 +85,8 @@ def evaluate(company: Company, record: ReviewRecord, in_flight: int) -> Eligibil
         )
     if used >= GENERATION_LIMIT:
         failed["generation_limit_reached"] = LIMIT_DETAIL
+    if balance is not None and not balance.available:
+        failed["quota_exhausted"] = exhausted(balance.month).detail
     return Eligibility(
         reasons=list(failed), details=failed, language=record.language, generations_used=used
     )

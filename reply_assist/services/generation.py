@@ -45,12 +45,12 @@ from reply_assist.errors import (
 from reply_assist.markets import star_band, star_shift
 from reply_assist.models import GENERATION_LIMIT, Company, DraftUsage, Origin, StoredDraft
 from reply_assist.runtime import Runtime
-from reply_assist.services import idempotency, safety, voice
+from reply_assist.services import idempotency, months, safety, usage, voice
 from reply_assist.services.eligibility import LIMIT_DETAIL, evaluate, refusal
 from reply_assist.services.lookups import require_found
 from reply_assist.services.style import style_for_draft
 from reply_assist.store.drafts import DraftRecord
-from reply_assist.store.reviews import Loaded, Reservation, ReviewRecord
+from reply_assist.store.reviews import DraftTokens, Loaded, Reservation, ReviewRecord
 
 __all__ = ["RULE_DRAFT_DETAIL", "GenerateCall", "Generation", "begin_generation"]
 
@@ -216,6 +216,7 @@ class Generation:
             usage=DraftUsage(
                 prompt_tokens=completion.usage.prompt_tokens,
                 completion_tokens=completion.usage.completion_tokens,
+                cached_prompt_tokens=completion.usage.cached_prompt_tokens,
             ),
             created_at=now,
             warnings=warnings,
@@ -240,13 +241,24 @@ class Generation:
             origin=call.origin,
             job=call.job,
             review_index=self._record.index,
+            tokens=DraftTokens(
+                model=draft.model,
+                prompt=draft.usage.prompt_tokens,
+                completion=draft.usage.completion_tokens,
+                cached_prompt=draft.usage.cached_prompt_tokens,
+            ),
         )
         if result == "duplicate":  # a rule's job run twice: the first one's draft stands
             raise refusal("rule_draft_exists", RULE_DRAFT_DETAIL)
+        if result == "quota_exhausted":
+            # Only when the model outlived the held draft and others used the last ones.
+            raise usage.exhausted(self._reservation.month)
         if result is None:
             # Only when the model outlived the reservation and others took the slots meanwhile.
             raise refusal("generation_limit_reached", LIMIT_DETAIL)
         self._claim = None  # the commit stored the key's answer
+        if result.crossed_low or result.crossed_exhausted:
+            await usage.tell_alerts(rt, self._company, self._reservation.month, result)
         for warning in warnings:
             metrics.DRAFT_WARNINGS.labels(warning).inc()
         metrics.GENERATIONS.labels("drafted").inc()
@@ -319,7 +331,11 @@ def _count_tokens(usage: Usage) -> None:
 
 
 def _add_usage(a: Usage, b: Usage) -> Usage:
-    return Usage(a.prompt_tokens + b.prompt_tokens, a.completion_tokens + b.completion_tokens)
+    return Usage(
+        a.prompt_tokens + b.prompt_tokens,
+        a.completion_tokens + b.completion_tokens,
+        a.cached_prompt_tokens + b.cached_prompt_tokens,
+    )
 
 
 async def _claim_key(rt: Runtime, call: GenerateCall) -> idempotency.Claim | DraftRecord | None:
@@ -368,20 +384,27 @@ async def begin_generation(
         # checked on what it read, and a call they refuse gives its slot straight back. (Calls
         # for one review all meet the same rules, so a slot held by a refused call for a moment
         # never changes another call's answer.)
+        month = prefetched.reservation.month if prefetched and prefetched.reservation else None
+        month = month or months.current_month()
         loaded = prefetched or await rt.reviews.load_and_reserve(
             call.company_id,
             call.review_id,
             ttl_s=rt.settings.reservation_ttl_s,
             limit=GENERATION_LIMIT,
+            month=month,
         )
         reservation = loaded.reservation
         company, record = require_found(loaded.company, loaded.record)
         eligibility = evaluate(company, record, in_flight=0)
-        # The limit was decided by the reservation, atomically; every other rule here, first.
+        # The limit and the month's drafts were decided by the reservation, atomically; every
+        # other rule here, first.
         first = next((r for r in eligibility.reasons if r != "generation_limit_reached"), None)
         if first is not None:
             metrics.REFUSALS.labels(first).inc()
             raise refusal(first, eligibility.details[first])
+        if loaded.quota_exhausted:
+            metrics.REFUSALS.labels("quota_exhausted").inc()
+            raise usage.exhausted(month)
         if reservation is None:
             metrics.REFUSALS.labels("generation_limit_reached").inc()
             raise refusal("generation_limit_reached", LIMIT_DETAIL)

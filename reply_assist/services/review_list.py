@@ -28,6 +28,7 @@ from reply_assist.errors import InvalidRequest, NotFound
 from reply_assist.runtime import Runtime
 from reply_assist.services.draft_rules import RuleDraft, rule_draft
 from reply_assist.services.eligibility import Eligibility, evaluate
+from reply_assist.services.usage import UNLIMITED, Balance, balance_of
 from reply_assist.store.review_index import ALL_STARS, READY, ListSets, query_sets
 from reply_assist.store.reviews import ReviewRecord
 
@@ -84,6 +85,7 @@ class ListedItem:
 class ListPage:
     items: list[ListedItem]
     next_cursor: str | None
+    balance: Balance = UNLIMITED  # the company's drafts left this month (the desk's banner)
 
 
 def parse_stars(raw: str | None) -> frozenset[int] | None:
@@ -165,6 +167,7 @@ async def list_reviews(
     if page.company is None:
         raise NotFound("No such company.", code="company_not_found")
     company = page.company
+    balance = await balance_of(rt, company)
     items = []
     for listed in page.items:
         replied = listed.record.index is not None and listed.record.index.status == "r"
@@ -172,7 +175,7 @@ async def list_reviews(
             ListedItem(
                 record=listed.record,
                 replied=replied,
-                eligibility=evaluate(company, listed.record, listed.in_flight),
+                eligibility=evaluate(company, listed.record, listed.in_flight, balance),
                 draft_ready=not replied and listed.record.drafts > 0,
                 rule_draft=rule_draft(listed.record),
             )
@@ -180,7 +183,7 @@ async def list_reviews(
     next_cursor = (
         encode_cursor(secret, filters, company_id, page.last_member) if page.last_member else None
     )
-    return ListPage(items=items, next_cursor=next_cursor)
+    return ListPage(items=items, next_cursor=next_cursor, balance=balance)
 
 
 def _server_secret(rt: Runtime) -> str:

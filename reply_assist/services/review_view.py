@@ -11,6 +11,7 @@ from reply_assist.runtime import Runtime
 from reply_assist.services.access import ANY_ROLE, Principal, authorize
 from reply_assist.services.eligibility import Eligibility, evaluate
 from reply_assist.services.lookups import require_review_and_company
+from reply_assist.services.usage import UNLIMITED, Balance, balance_of
 from reply_assist.store.drafts import DraftRecord
 from reply_assist.store.replies import ReplyVersion
 from reply_assist.store.reviews import ReviewRecord
@@ -27,6 +28,7 @@ class ReviewView:
     selected: DraftRecord | None  # the draft asked for, else the newest
     vote: Vote | None  # the agent's vote on ``selected``
     versions: list[ReplyVersion]  # the published reply's versions, oldest first
+    balance: Balance = UNLIMITED  # the company's drafts left this month (the desk's banner)
 
     @property
     def current(self) -> ReplyVersion | None:
@@ -51,10 +53,12 @@ async def review_view(
     if selected is not None:
         vote = await rt.drafts.agent_vote(company_id, review_id, selected.data.id, agent_id)
     versions = await rt.replies.versions(company_id, review_id)
+    balance = await balance_of(rt, company)
     return ReviewView(
         company=company,
         record=record,
-        eligibility=evaluate(company, record, in_flight),
+        eligibility=evaluate(company, record, in_flight, balance),
+        balance=balance,
         drafts=drafts,
         selected=selected,
         vote=vote,

@@ -19,6 +19,7 @@ from reply_assist.services.lookups import (
     require_review_and_company,
 )
 from reply_assist.services.review_list import ListFilters, ListPage, list_reviews
+from reply_assist.services.usage import balance_of
 from reply_assist.settings import Settings
 from reply_assist.store.connection import connect
 from reply_assist.store.reviews import ReviewRecord, ReviewRepository
@@ -98,7 +99,7 @@ async def review_eligibility(
     """Every rule that would refuse a draft now (``services.eligibility``)."""
     authorize(principal, company_id, ANY_ROLE)
     company, record, in_flight = await require_review_and_company(rt, company_id, review_id)
-    return evaluate(company, record, in_flight)
+    return evaluate(company, record, in_flight, await balance_of(rt, company))
 
 
 async def list_company_reviews(

@@ -58,10 +58,21 @@ class CompanyRepository:
 
     async def put(self, company: Company) -> bool:
         """Create or replace; True when created."""
+        usage = self._keys.usage(company.id)
         async with self._redis.pipeline(transaction=False) as pipe:
+            # The scripts that reserve and use drafts read the allowance from the usage hash
+            # (lib/usage.lua): one field, never the company's JSON, on every generate call.
+            for name, value in (
+                ("allowance", company.monthly_draft_allowance),
+                ("alert_at", company.usage_alert_at),
+            ):
+                if value is None:
+                    pipe.hdel(usage, name)
+                else:
+                    pipe.hset(usage, name, value)
             pipe.set(self._keys.company(company.id), msgspec.json.encode(company), get=True)
             pipe.sadd(self._keys.companies(), company.id)
-            previous, _ = await pipe.execute()
+            *_, previous, _ = await pipe.execute()
         return previous is None
 
     async def all_ids(self) -> list[str]:

@@ -29,6 +29,7 @@ import contextvars
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -70,6 +71,7 @@ _SCRIPT_NAMES = (
     "webhook_enqueue",
     "webhook_attempt",
     "webhook_finish",
+    "add_credits",
 )
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -88,14 +90,13 @@ def script_sources() -> dict[str, str]:
     def expand(line: str) -> str:
         if not line.startswith(_INCLUDE):
             return line
-        return (folder / "lib" / f"{line.removeprefix(_INCLUDE).strip()}.lua").read_text("utf-8")
+        # A part may include another (reserve includes usage, which commit_draft includes too).
+        return expanded(folder / "lib" / f"{line.removeprefix(_INCLUDE).strip()}.lua")
 
-    return {
-        name: "".join(
-            expand(line) for line in (folder / f"{name}.lua").read_text("utf-8").splitlines(True)
-        )
-        for name in _SCRIPT_NAMES
-    }
+    def expanded(path: Traversable) -> str:
+        return "".join(expand(line) for line in path.read_text("utf-8").splitlines(True))
+
+    return {name: expanded(folder / f"{name}.lua") for name in _SCRIPT_NAMES}
 
 
 class Scripts:

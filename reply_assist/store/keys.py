@@ -205,3 +205,25 @@ class Keys:
         """Marks an event as queued for the endpoint, so queueing it again (the publish
         outbox's relay after a failure) queues nothing."""
         return f"{self._webhook_tag(endpoint_id)}/seen/{message_id}"
+
+    def usage(self, company_id: str) -> str:
+        """Hash of the company's drafts (services/usage.py): ``allowance`` (absent: unlimited),
+        ``alert_at`` and ``credits`` (bought drafts left), kept by the company's settings and
+        its purchases, read by the reservation and the commit scripts."""
+        return f"{self._tag(company_id)}/usage"
+
+    def usage_month(self, company_id: str, month: str) -> str:
+        """Hash of one calendar month (``YYYY-MM``, UTC) of the company's drafts: ``a`` used
+        from the allowance, ``c`` from credits, ``o:<origin>`` drafts, ``p:``/``k:``/``cp:``
+        ``<model>`` prompt, completion and cached prompt tokens, ``low``/``exhausted`` alerts
+        sent."""
+        return f"{self._tag(company_id)}/usage/{month}"
+
+    def usage_held(self, company_id: str) -> str:
+        """Sorted set of the company's drafts held by calls in flight (member = the slot's
+        token, score = expiry in ms), only for a company with an allowance."""
+        return f"{self._tag(company_id)}/usage-held"
+
+    def credit_references(self, company_id: str) -> str:
+        """Hash: a credit purchase's reference → what it added (the same reference adds once)."""
+        return f"{self._tag(company_id)}/credit-refs"

@@ -15,7 +15,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Collection
 from datetime import datetime
-from typing import Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 import msgspec
 
@@ -43,6 +43,7 @@ from reply_assist.store.review_index import (
 
 __all__ = [
     "CommitResult",
+    "DraftTokens",
     "ListedReview",
     "Loaded",
     "Reservation",
@@ -79,6 +80,10 @@ class Reservation(msgspec.Struct, frozen=True):
     review_id: str
     token: str
     used: int  # generations counted with this one, in flight included
+    # The month (YYYY-MM) whose drafts it reserved in, and whether it holds one of them (False:
+    # the company has no allowance).
+    month: str = ""
+    holds_draft: bool = False
 
 
 class Loaded(msgspec.Struct, frozen=True):
@@ -88,11 +93,15 @@ class Loaded(msgspec.Struct, frozen=True):
     company: Company | None
     record: ReviewRecord | None
     reservation: Reservation | None
+    quota_exhausted: bool = False  # no slot: the company has no draft left this month
 
 
 class CommitResult(msgspec.Struct, frozen=True):
     generation: int
     generations_left: int
+    drafts_left: int | None = None  # the company's this month; None: unlimited (or replayed)
+    crossed_low: bool = False  # this draft took the month's drafts left to its alert level
+    crossed_exhausted: bool = False  # this draft was the month's last
 
 
 class ReviewRepository:
@@ -301,26 +310,27 @@ class ReviewRepository:
         return company, _record(review_raw), int(in_flight)
 
     async def load_and_reserve(
-        self, company_id: str, review_id: str, *, ttl_s: float, limit: int
+        self, company_id: str, review_id: str, *, ttl_s: float, limit: int, month: str
     ) -> Loaded:
-        """The company and the review, and a slot if both exist and the limit allows: one round
-        trip. The caller releases the slot if a rule refuses the call."""
+        """The company and the review, and a slot if both exist, the limit allows and the
+        company has a draft left in ``month``: one round trip. The caller releases the slot if
+        a rule refuses the call."""
         token = secrets.token_hex(8)
-        company_raw, review_flat, reserved, used = await self._store.scripts.run(
+        found = await self._store.scripts.run(
             "load_and_reserve",
             [
                 self._keys.company(company_id),
                 self._keys.review(company_id, review_id),
                 self._keys.inflight(company_id, review_id),
+                *self._usage_keys(company_id, month),
             ],
             [token, int(ttl_s * 1000), limit],
         )
-        fields = dict(zip(review_flat[::2], review_flat[1::2], strict=True))
-        return Loaded(
-            company=None if not company_raw else msgspec.json.decode(company_raw, type=Company),
-            record=_record(fields),
-            reservation=Reservation(company_id, review_id, token, int(used)) if reserved else None,
-        )
+        return _loaded(company_id, review_id, token, month, found)
+
+    def _usage_keys(self, company_id: str, month: str) -> list[str]:
+        k = self._keys
+        return [k.usage(company_id), k.usage_month(company_id, month), k.usage_held(company_id)]
 
     async def authenticate_and_reserve(
         self,
@@ -332,6 +342,7 @@ class ReviewRepository:
         roles: Collection[str],
         ttl_s: float,
         limit: int,
+        month: str,
     ) -> tuple[KeyLookup, KeyUse | None, Loaded] | None:
         """Authenticate a key that names ``company_id``, count its call, and do what
         ``load_and_reserve`` does: the one round trip of a generate call before the model. No
@@ -343,27 +354,20 @@ class ReviewRepository:
             self._keys.company(company_id),
             self._keys.review(company_id, review_id),
             self._keys.inflight(company_id, review_id),
+            *self._usage_keys(company_id, month),
         ]
         args += [" ".join(sorted(roles)), token, int(ttl_s * 1000), limit]
         found = await self._store.scripts.run("authenticate_in_company", keys, args)
         if not found:
             return None
         lookup, use = key_found(found, rate)
-        company_raw, review_flat, reserved, used = found[3:]
-        fields = dict(zip(review_flat[::2], review_flat[1::2], strict=True))
-        loaded = Loaded(
-            company=None if not company_raw else msgspec.json.decode(company_raw, type=Company),
-            record=_record(fields),
-            reservation=Reservation(company_id, review_id, token, int(used)) if reserved else None,
-        )
-        return lookup, use, loaded
+        return lookup, use, _loaded(company_id, review_id, token, month, found[3:])
 
     async def release(self, reservation: Reservation) -> None:
-        await self._store.scripts.run(
-            "release",
-            [self._keys.inflight(reservation.company_id, reservation.review_id)],
-            [reservation.token],
-        )
+        keys = [self._keys.inflight(reservation.company_id, reservation.review_id)]
+        if reservation.holds_draft:
+            keys.append(self._keys.usage_held(reservation.company_id))
+        await self._store.scripts.run("release", keys, [reservation.token])
 
     async def commit_draft(
         self,
@@ -381,16 +385,19 @@ class ReviewRepository:
         country: str | None = None,
         review_index: IndexEntry | None = None,
         moves_left: int = MOVE_ROUNDS,
-    ) -> CommitResult | Literal["duplicate"] | None:
+        tokens: DraftTokens | None = None,
+    ) -> CommitResult | Literal["duplicate", "quota_exhausted"] | None:
         """Store the draft and count it; None if the limit no longer allows it (see the script);
-        "duplicate" when a rule draft is committed for a review that has one already.
+        "duplicate" when a rule draft is committed for a review that has one already;
+        "quota_exhausted" when the company's month has no draft left (its hold had expired).
 
         ``idempotency`` is (record key, request fingerprint, ttl s) when the call had a key;
         ``job``: the stream entry id of the draft-rules job that the draft finishes;
         ``country``: the reviewer's, counted under it too (None: under no country);
         ``review_index``: where the reply desk's list has the review, as the caller read it
         (the review then shows "Draft ready"; read again if it moved in the meantime, up to
-        ``moves_left`` times).
+        ``moves_left`` times);
+        ``tokens``: the model and its tokens, counted in the reservation's month.
         """
         k, cid, rid = self._keys, reservation.company_id, reservation.review_id
         buckets = buckets_of(created_epoch_s)
@@ -415,8 +422,11 @@ class ReviewRepository:
         if review_index is not None:
             ready_at = len(keys) + 1
             keys += ready_sets(k, cid, review_index)
+        usage_at = len(keys) + 1
+        keys += self._usage_keys(cid, reservation.month)
         if job is not None:
             keys.append(k.jobs(cid))
+        tokens = tokens or DraftTokens("", 0, 0, 0)
         result = await self._store.scripts.run(
             "commit_draft",
             keys,
@@ -439,6 +449,12 @@ class ReviewRepository:
                 country or "",
                 review_index.encode() if review_index is not None else "",
                 ready_at,
+                usage_at,
+                tokens.model,
+                tokens.prompt,
+                tokens.completion,
+                tokens.cached_prompt,
+                "1" if reservation.holds_draft else "0",
             ],
         )
         if int(result[0]) == 4:  # the review moved in the list meanwhile: nothing was stored
@@ -458,12 +474,50 @@ class ReviewRepository:
                 country=country,
                 review_index=IndexEntry.decode(str(result[1])),
                 moves_left=moves_left - 1,
+                tokens=tokens,
             )
         if int(result[0]) == 2:
             return "duplicate"
+        if int(result[0]) == 5:
+            return "quota_exhausted"
         if not int(result[0]):
             return None
-        return CommitResult(generation=int(result[1]), generations_left=int(result[2]))
+        if len(result) < 6:  # run twice: the first run's answer, its alerts already told
+            return CommitResult(generation=int(result[1]), generations_left=int(result[2]))
+        left = int(result[3])
+        return CommitResult(
+            generation=int(result[1]),
+            generations_left=int(result[2]),
+            drafts_left=None if left < 0 else left,
+            crossed_low=bool(int(result[4])),
+            crossed_exhausted=bool(int(result[5])),
+        )
+
+
+class DraftTokens(NamedTuple):
+    """What a draft's model calls used, as the month's usage counts it."""
+
+    model: str
+    prompt: int
+    completion: int
+    cached_prompt: int
+
+
+def _loaded(company_id: str, review_id: str, token: str, month: str, found: list[Any]) -> Loaded:
+    """What a reservation script answered (lib/reserve.lua), as a Loaded."""
+    company_raw, review_flat, reserved, used, quota = found
+    fields = dict(zip(review_flat[::2], review_flat[1::2], strict=True))
+    reservation = None
+    if reserved:
+        reservation = Reservation(
+            company_id, review_id, token, int(used), month=month, holds_draft=int(quota) == 1
+        )
+    return Loaded(
+        company=None if not company_raw else msgspec.json.decode(company_raw, type=Company),
+        record=_record(fields),
+        reservation=reservation,
+        quota_exhausted=int(quota) == 2,
+    )
 
 
 def _record(raw: dict[str, str]) -> ReviewRecord | None:

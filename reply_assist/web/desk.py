@@ -35,6 +35,7 @@ from reply_assist.services.publishing import preview_publish, publish_reply
 from reply_assist.services.review_view import ReviewView, review_view
 from reply_assist.web.pages import error_message, render
 from reply_assist.web.security import CSRF_FIELD, check_csrf
+from reply_assist.web.usage_banner import usage_banner
 from reply_assist.web.viewer import Viewer, current_viewer, page_translator, runtime_of
 
 __all__ = ["DeskController"]
@@ -325,6 +326,7 @@ async def _review_page(
         if typed_comment is not None
         else (vote.comment if vote and vote.comment else ""),
         messages=t.group("error.", "draft.writing", "draft.done", "draft.failed"),
+        usage_banner=usage_banner(t, view.balance),
     )
 
 

@@ -23,6 +23,7 @@ from reply_assist.services.review_list import (
 from reply_assist.services.reviews import list_company_reviews
 from reply_assist.web.i18n import Translator
 from reply_assist.web.pages import render
+from reply_assist.web.usage_banner import usage_banner
 from reply_assist.web.viewer import current_viewer, page_translator, runtime_of
 
 __all__ = ["InboxController"]
@@ -105,4 +106,5 @@ class InboxController(Controller):
             star_choices=STAR_CHOICES,
             next_url=next_url,
             paged=cursor is not None,
+            usage_banner=usage_banner(t, page.balance),
         )

@@ -29,6 +29,7 @@ from reply_assist.services.stats import (
     countries_with_activity,
     parse_country,
 )
+from reply_assist.services.usage import company_usage
 from reply_assist.web.i18n import Translator
 from reply_assist.web.insight_countries import (
     NO_COUNTRY,
@@ -314,6 +315,9 @@ class InsightsController(Controller):
         filters = await _with_country(request, _filters(since, until, interval, language), country)
         viewer, stats = await self._stats(request, filters)
         company = await get_company(runtime_of(request), viewer.principal, viewer.company_id)
+        # The month's drafts and tokens (GET …/usage), whatever the range: a month is what an
+        # allowance and a bill are counted in.
+        month = await company_usage(runtime_of(request), viewer.principal, viewer.company_id, None)
         t = page_translator(request)
         # The country filter offers the countries with activity in the range, in any language:
         # the unfiltered stats' split already names them; a filtered page asks for them.
@@ -352,6 +356,7 @@ class InsightsController(Controller):
             country_choices=country_choices(t, countries, filters.country),
             country_rows=_country_rows(t, stats),
             country_chart=country_chart(stats),
+            usage=month,
         )
 
     @get("/export.csv")

@@ -27,6 +27,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/v1/companies/{company_id}/draft-rules/run"): {"since": "2026-01-01T00:00:00Z"},
     ("put", "/v1/companies/{company_id}/style"): {"languages": {"en": {"closing": "Cheers,"}}},
     ("post", "/v1/webhooks"): {"url": "https://93.184.216.34/hook", "events": ["draft.ready"]},
+    ("post", "/v1/companies/{company_id}/credits"): {"drafts": 5, "reference": "po-1"},
 }
 
 

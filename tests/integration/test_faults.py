@@ -625,7 +625,7 @@ async def _leak_a_reservation(settings: Settings, ttl_s: float) -> None:
     )
     try:
         loaded = await ReviewRepository(store).load_and_reserve(
-            "acme", "r1", ttl_s=ttl_s, limit=GENERATION_LIMIT
+            "acme", "r1", ttl_s=ttl_s, limit=GENERATION_LIMIT, month="2026-12"
         )
         assert loaded.reservation is not None
     finally:

@@ -428,7 +428,7 @@ async def test_a_draft_for_a_review_moved_while_it_was_written_lands_in_the_new_
     )
     try:
         repo = ReviewRepository(store)
-        loaded = await repo.load_and_reserve("acme", "r1", ttl_s=30, limit=10)
+        loaded = await repo.load_and_reserve("acme", "r1", ttl_s=30, limit=10, month="2026-12")
         assert loaded.record is not None and loaded.reservation is not None
         stale = loaded.record.index
         assert stale is not None and (stale.language, stale.stars) == ("sv", 1)

@@ -87,7 +87,7 @@ class ServerCost:
 
 async def _draft(repo: ReviewRepository, review_id: str) -> None:
     """A draft committed as a generate call commits it: the review shows "Draft ready"."""
-    loaded = await repo.load_and_reserve("acme", review_id, ttl_s=30, limit=10)
+    loaded = await repo.load_and_reserve("acme", review_id, ttl_s=30, limit=10, month="2026-12")
     assert loaded.record is not None and loaded.reservation is not None
     draft = StoredDraft(
         id=f"d-{review_id}",

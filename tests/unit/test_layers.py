@@ -29,6 +29,7 @@ STORAGE_ATTRIBUTES = frozenset(
         "draft_rules",
         "jobs",
         "webhooks",
+        "usage",
     }
 )
 

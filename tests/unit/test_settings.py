@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from reply_assist.settings import Settings, SettingsError
+from reply_assist.settings import ModelPrice, Settings, SettingsError
 
 
 def test_defaults_when_nothing_is_set() -> None:
@@ -165,3 +165,40 @@ def test_the_admin_token_has_at_least_32_characters() -> None:
         assert str(exc.value) == (
             "REPLY_ASSIST_ADMIN_TOKEN is too short: use at least 32 characters"
         )
+
+
+def test_model_prices_are_read_per_million_tokens() -> None:
+    s = Settings.from_env(
+        {
+            "REPLY_ASSIST_MODEL_PRICES": '{"gpt-4o-mini": {"input": 0.15, "cached_input": 0.075, '
+            '"output": 0.6}, "local": {"input": 0, "output": 0}}'
+        }
+    )
+    assert s.model_prices["gpt-4o-mini"] == ModelPrice(input=0.15, cached_input=0.075, output=0.6)
+    # Without cached_input, cached prompt tokens cost what the others do.
+    assert s.model_prices["local"] == ModelPrice(input=0.0, cached_input=0.0, output=0.0)
+    assert Settings.from_env({}).model_prices == {}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0.15",
+        "{not json",
+        "{}",
+        "[]",
+        '{"m": 1}',
+        '{"m": {"input": 1}}',
+        '{"m": {"input": -1, "output": 1}}',
+        '{"m": {"input": "1", "output": 1}}',
+        '{"m": {"input": true, "output": 1}}',
+        '{"m": {"input": NaN, "output": 1}}',
+        '{"m": {"input": 1, "output": 1, "per": "token"}}',
+    ],
+)
+def test_wrong_model_prices_stop_the_start_in_one_line(value: str) -> None:
+    with pytest.raises(SettingsError) as exc:
+        Settings.from_env({"REPLY_ASSIST_MODEL_PRICES": value})
+    message = str(exc.value)
+    assert "REPLY_ASSIST_MODEL_PRICES" in message and "per million tokens" in message
+    assert "\n" not in message

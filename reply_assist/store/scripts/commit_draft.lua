@@ -4,7 +4,8 @@
 -- KEYS[11] stats active-days set, KEYS[12..14] the draft language's review HLLs (same buckets),
 -- KEYS[15] idempotency record (only with a fingerprint), then with a country (ARGV[16]) the
 -- country's review HLLs (minute, hour, day) and the language's and country's (same buckets),
--- then the review's 4 ready sets (only when it is indexed, ARGV[18]), then the job stream (only
+-- then the review's 4 ready sets (only when it is indexed, ARGV[18]), then the company's usage,
+-- this month's usage and its drafts held (lib/usage.lua; ARGV[19]), then the job stream (only
 -- with a job)
 -- ARGV[1] token, ARGV[2] limit, ARGV[3] review id, ARGV[4] language, ARGV[5] prompt version,
 -- ARGV[6] minute ttl s, ARGV[7] hour ttl s, ARGV[8] day number, ARGV[9] draft id,
@@ -15,7 +16,12 @@
 -- ARGV[17] the review's list index entry ("ix") as the caller read it ("" not indexed):
 -- compare-and-set, ARGV[18] where its 4 ready sets are in KEYS (0 when not indexed; after the
 -- country's keys, before the job stream)
--- Returns {1, generation, generations_left} or {0, used} when the limit no longer allows it,
+-- ARGV[19] where the 3 usage keys are in KEYS, ARGV[20] the model, ARGV[21] prompt tokens,
+-- ARGV[22] completion tokens, ARGV[23] cached prompt tokens, ARGV[24] "1" when the reservation
+-- holds a draft of the month
+-- Returns {1, generation, generations_left, drafts left this month (-1: unlimited), usage.low
+-- crossed 1/0, usage.exhausted crossed 1/0} or {0, used} when the limit no longer allows it,
+-- or {5} when the month has no draft left (the hold expired and others took the last ones),
 -- or {2} when the review already has its rule draft (a job run twice: nothing is stored), or
 -- {4, current ix} when the review moved in the list since the caller read it (nothing is
 -- stored: it names the ready sets again and retries).
@@ -26,6 +32,7 @@
 -- Run twice for one draft (redis-py sends a command again after a timeout, and the first may
 -- have run), it answers as the first run did and counts nothing again.
 -- #include by_country
+-- #include usage
 if redis.call('EXISTS', KEYS[4]) == 1 then
   local done = redis.call('HMGET', KEYS[4], 'generation', 'generations_left')
   return {1, tonumber(done[1]), tonumber(done[2])}
@@ -58,6 +65,49 @@ if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then
   if used >= limit then
     return {0, used}
   end
+end
+-- The month's drafts: from the allowance first, then from the bought ones. A company without
+-- an allowance reads one field here and holds nothing.
+local uk = tonumber(ARGV[19])
+local usage_key, month_key, held_key = KEYS[uk], KEYS[uk + 1], KEYS[uk + 2]
+local settings = redis.call('HMGET', usage_key, 'allowance', 'alert_at', 'credits')
+local drafts_left, low, exhausted = -1, 0, 0
+if settings[1] then
+  local allowance = tonumber(settings[1])
+  local used = tonumber(redis.call('HGET', month_key, 'a') or '0')
+  local credits = tonumber(settings[3] or '0')
+  local free = allowance - used
+  if free < 0 then free = 0 end
+  if ARGV[24] ~= '1' or redis.call('ZREM', held_key, ARGV[1]) == 0 then
+    -- The hold expired (or the allowance was set meanwhile): count again, so that the month's
+    -- drafts hold even then.
+    redis.call('ZREMRANGEBYSCORE', held_key, '-inf', now)
+    if free + credits - redis.call('ZCARD', held_key) <= 0 then
+      return {5}
+    end
+  end
+  if free > 0 or credits <= 0 then
+    redis.call('HINCRBY', month_key, 'a', 1)
+    if free > 0 then free = free - 1 end
+  else
+    redis.call('HINCRBY', month_key, 'c', 1)
+    credits = redis.call('HINCRBY', usage_key, 'credits', -1)
+  end
+  drafts_left = free + credits
+  -- Each alert once a month: the field says it was sent.
+  if settings[2] and drafts_left <= tonumber(settings[2])
+      and redis.call('HSETNX', month_key, 'low', 1) == 1 then
+    low = 1
+  end
+  if drafts_left <= 0 and redis.call('HSETNX', month_key, 'exhausted', 1) == 1 then
+    exhausted = 1
+  end
+end
+redis.call('HINCRBY', month_key, 'o:' .. origin, 1)
+redis.call('HINCRBY', month_key, 'p:' .. ARGV[20], ARGV[21])
+redis.call('HINCRBY', month_key, 'k:' .. ARGV[20], ARGV[22])
+if ARGV[23] ~= '0' then
+  redis.call('HINCRBY', month_key, 'cp:' .. ARGV[20], ARGV[23])
 end
 local generation = redis.call('HINCRBY', KEYS[1], 'drafts', 1)
 local left = limit - generation - redis.call('ZCARD', KEYS[2])
@@ -121,4 +171,4 @@ if ARGV[12] ~= '' then
     'data', ARGV[10], 'generation', generation, 'generations_left', left)
   redis.call('EXPIRE', KEYS[15], ARGV[11])
 end
-return {1, generation, left}
+return {1, generation, left, drafts_left, low, exhausted}

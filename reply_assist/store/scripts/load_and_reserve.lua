@@ -4,7 +4,9 @@
 -- KEYS[1] company (JSON string)
 -- KEYS[2] review hash (field "json": the review; field "drafts": committed drafts)
 -- KEYS[3] in-flight reservations: sorted set, member = token, score = expiry in ms
+-- KEYS[4] the company's usage, KEYS[5] this month's usage, KEYS[6] drafts held (lib/usage.lua)
 -- ARGV[1] token, ARGV[2] reservation ttl in ms, ARGV[3] limit
--- Returns {company or false, review hash as a flat list, reserved 1/0, used} (lib/reserve.lua).
+-- Returns {company or false, review hash as a flat list, reserved 1/0, used, quota}
+-- (lib/reserve.lua).
 -- #include reserve
-return {reserve(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])}
+return {reserve(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], KEYS[4], KEYS[5], KEYS[6])}

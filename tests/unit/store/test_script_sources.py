@@ -11,5 +11,9 @@ def test_includes_are_expanded_into_the_scripts_that_use_them() -> None:
     assert not left
     for name in ("load_and_reserve", "authenticate_in_company"):
         assert "local function reserve(" in sources[name]
-        assert sources[name].count("redis.call('ZADD'") == 1  # the rule once, not a copy
+        # The rules once, not a copy: the review's slot, and the month's draft (lib/usage.lua,
+        # itself included by lib/reserve.lua).
+        assert sources[name].count("redis.call('ZADD'") == 2
+        assert sources[name].count("local function reserve_draft(") == 1
     assert "local function reserve(" not in sources["commit_draft"]
+    assert "local function reserve_draft(" in sources["commit_draft"]
