@@ -453,3 +453,26 @@ async def test_a_rule_draft_announces_draft_ready_and_a_request_draft_does_not(
             "origin": "rule",
             "created_at": event["data"]["created_at"],
         }
+
+
+async def test_usage_alerts_reach_the_receiver_once_a_month_each(
+    settings: Settings, receiver: Receiver, llm: respx.MockRouter, redis_client: Any
+) -> None:
+    llm.route(host="127.0.0.1").pass_through()
+    async with serve(settings, run_jobs=True) as http:
+        api = Api(http)
+        await api.company(monthly_draft_allowance=2, usage_alert_at=1)
+        await api.review("r1")
+        events = ["usage.low", "usage.exhausted"]
+        hook = await register(http, receiver.url, company_id="acme", events=events)
+        assert (await api.generate("r1")).status_code == 201  # 1 left: low
+        assert (await api.generate("r1")).status_code == 201  # 0 left: exhausted
+        refused = await api.generate("r1")
+        assert refused.status_code == 402 and refused.json()["code"] == "quota_exhausted"
+        await until(lambda: asyncio.sleep(0, len(receiver.got) >= 2))
+        await asyncio.sleep(0.5)
+        verifier = standardwebhooks.Webhook(hook["secret"])
+        got = [verifier.verify(g.body, g.headers) for g in receiver.got]
+        assert [e["type"] for e in got] == ["usage.low", "usage.exhausted"]
+        assert [e["data"]["drafts_left"] for e in got] == [1, 0]
+        assert all(e["data"]["company_id"] == "acme" for e in got)
