@@ -326,7 +326,7 @@ async def _review_page(
         if typed_comment is not None
         else (vote.comment if vote and vote.comment else ""),
         messages=t.group("error.", "draft.writing", "draft.done", "draft.failed"),
-        usage_banner=usage_banner(t, view.balance),
+        usage_banner=usage_banner(t, viewer, view.balance),
     )
 
 

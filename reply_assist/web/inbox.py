@@ -106,5 +106,5 @@ class InboxController(Controller):
             star_choices=STAR_CHOICES,
             next_url=next_url,
             paged=cursor is not None,
-            usage_banner=usage_banner(t, page.balance),
+            usage_banner=usage_banner(t, viewer, page.balance),
         )

@@ -1,5 +1,6 @@
 """The reply desk's banner about the company's drafts this month (``services.usage``): shown to
-everyone on the desk once drafts left are at or under the company's alert level, and at 0."""
+those who generate drafts (agents, dashboards, the admin) once drafts left are at or under the
+company's alert level, and at 0. An analyst cannot generate, so it would only be noise there."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Literal
 
 from reply_assist.services.usage import Balance
 from reply_assist.web.i18n import Translator
+from reply_assist.web.viewer import Viewer
 
 __all__ = ["UsageBanner", "usage_banner"]
 
@@ -18,8 +20,11 @@ class UsageBanner:
     text: str
 
 
-def usage_banner(t: Translator, balance: Balance) -> UsageBanner | None:
-    """None while drafts are unlimited or above the alert level."""
+def usage_banner(t: Translator, viewer: Viewer, balance: Balance) -> UsageBanner | None:
+    """None while drafts are unlimited or above the alert level, and for those who cannot
+    generate."""
+    if not viewer.can_generate:
+        return None
     level = balance.level
     # The day the allowance renews, as ISO writes it: read the same way in every language.
     date = balance.renews_at.date().isoformat()

@@ -421,6 +421,9 @@ async def test_insights_show_the_month_and_the_desk_refuses_in_words(
         assert f"Drafts this month ({now:%Y-%m}, UTC)" in shown
         assert "Monthly allowance 1 " in shown and "Drafts left 0 " in shown
         assert "gpt-test 120 0 30 0.0002" in shown  # 120 × $1 + 30 × $4 per million
+        # The banner is for those who generate: an analyst's inbox has none, an agent's has it.
+        banner = "No drafts left until"
+        assert banner not in (await analyst.client.get("/desk")).text
         await analyst.client.aclose()
 
         # An agent's form post (no script) is refused on a page that says why.
@@ -429,4 +432,5 @@ async def test_insights_show_the_month_and_the_desk_refuses_in_words(
         r = await agent.post("/desk/reviews/r1/drafts", {"guidance": ""})
         assert r.status_code == 402
         assert "No drafts left this month: the company has used its drafts." in r.text
+        assert banner in (await agent.client.get("/desk")).text
         await agent.client.aclose()
