@@ -98,9 +98,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="JSONL of the company's published replies (language, stars, review, reply, "
-        "author_name): runs each prompt version without and with examples from it, and "
-        "reports how many drafts match its greeting, sign-off, formality and length "
-        "(default: none)",
+        "author_name): runs each prompt version without the company's voice, with examples "
+        "from it (+examples), and with the examples and the style profile learned from it, "
+        "the draft framed as the service frames it (+profile); reports how many drafts "
+        "match its greeting, sign-off, formality and length (default: none)",
     )
     run = parser.add_argument_group("running")
     run.add_argument("--concurrency", type=int, default=4, help="model calls at once (default: 4)")

@@ -171,7 +171,7 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
                 drafter=drafter,
                 identity=identity,
                 counter=counter,
-                company=EVAL_COMPANY,
+                company=history.company if history else EVAL_COMPANY,
                 concurrency=max(1, args.concurrency),
                 cache=cache,
                 judge=judge,

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-__all__ = ["GROUPINGS", "NOT_APPLICABLE", "SUMMARY_ROWS", "match_cell", "score_cell", "value_cell"]
+__all__ = [
+    "GROUPINGS",
+    "NOT_APPLICABLE",
+    "PROFILE_HEAD",
+    "SUMMARY_ROWS",
+    "match_cell",
+    "profile_rows",
+    "score_cell",
+    "style_match_rows",
+    "value_cell",
+]
 
 NOT_APPLICABLE: Final = "n/a"
 
@@ -44,3 +54,76 @@ def match_cell(share: dict[str, Any]) -> str:
     if share["match"] is None:
         return NOT_APPLICABLE
     return f"{share['match']:.3f} ({share['matched']}/{share['of']})"
+
+
+# The style-match table's rows per language: (label, the measure's key in the voice summary).
+STYLE_MEASURES: Final = (
+    ("greeting", "greeting"),
+    ("sign-off", "sign_off"),
+    ("formality", "formality"),
+    ("length", "length"),
+)
+
+
+def _ratio_cell(row: dict[str, Any]) -> str:
+    ratio = row["length"]["ratio"]
+    return NOT_APPLICABLE if ratio is None else f"{ratio:.2f}x"
+
+
+def style_match_rows(voice: dict[str, Any]) -> list[list[str]]:
+    """The arms side by side: per language (then all), a row per measure and one for the
+    drafts' words as a multiple of the company's median ("length ratio"); "-" where an arm
+    drafted nothing there."""
+    arms = voice["arms"]
+    languages = sorted({lang for shares in arms.values() for lang in shares["by_language"]})
+    rows: list[list[str]] = []
+    for language in [*languages, "all"]:
+        per_arm = [
+            shares["all"] if language == "all" else shares["by_language"].get(language)
+            for shares in arms.values()
+        ]
+        for label, key in STYLE_MEASURES:
+            rows.append([language, label, *(match_cell(r[key]) if r else "-" for r in per_arm)])
+        ratios = [_ratio_cell(r) if r else "-" for r in per_arm]
+        rows.append([language, "length ratio", *ratios])
+    return rows
+
+
+def profile_rows(voice: dict[str, Any]) -> list[list[str]]:
+    """The style profile the ``+profile`` arms followed, per language, as the service learned
+    it from the history: greeting (with and without a name), closing, sign-off, formality and
+    words per star band."""
+    rows = []
+    for language, style in voice.get("profile", {}).items():
+        length = style.get("length", {})
+        rows.append(
+            [
+                language,
+                style.get("greeting") or "(none)",
+                style.get("greeting_without_name") or "(none)",
+                style.get("closing") or "(none)",
+                style.get("sign_off") or "(none)",
+                style.get("formality") or NOT_APPLICABLE,
+                " / ".join(
+                    f"{label}: {length[band]}"
+                    for band, label in _PROFILE_BANDS
+                    if length.get(band) is not None
+                )
+                or "(none)",
+            ]
+        )
+    return rows
+
+
+# The profile's bands, labelled as the company's style table labels them.
+_PROFILE_BANDS: Final = (("negative", "1-2"), ("mixed", "3"), ("positive", "4-5"))
+
+PROFILE_HEAD: Final = (
+    "language",
+    "greeting",
+    "without a name",
+    "closing",
+    "sign-off",
+    "formality",
+    "words by star band",
+)

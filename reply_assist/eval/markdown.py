@@ -13,9 +13,12 @@ from typing import Any, Final
 
 from reply_assist.eval.formatting import (
     GROUPINGS,
+    NOT_APPLICABLE,
+    PROFILE_HEAD,
     SUMMARY_ROWS,
-    match_cell,
+    profile_rows,
     score_cell,
+    style_match_rows,
     value_cell,
 )
 from reply_assist.eval.runner import CaseResult
@@ -78,22 +81,13 @@ def _checks(arms: dict[str, Any]) -> list[str]:
 def _voice(voice: dict[str, Any]) -> list[str]:
     lines = ["## Style match with the company's published replies", ""]
     lines.append(
-        "Share of drafts that match (of those the measure applies to; n/a: it applies to none)."
+        "Share of drafts that match, the arms side by side (of those the measure applies to; "
+        f"{NOT_APPLICABLE}: it applies to none). +examples: the company's replies as examples; "
+        "+profile: the examples and the style profile, the draft framed as the service frames it."
     )
     lines.append("")
-    rows = []
-    for arm, shares in voice["arms"].items():
-        for language, row in [*shares["by_language"].items(), ("all", shares["all"])]:
-            rows.append(
-                [
-                    arm,
-                    language,
-                    *(match_cell(row[m]) for m in ("greeting", "sign_off", "formality", "length")),
-                    f"{row['length']['ratio']}" if row["length"]["ratio"] is not None else "n/a",
-                ]
-            )
-    head = ["arm", "language", "greeting", "sign-off", "formality", "length", "words ÷ company's"]
-    lines += _table(head, rows, right_from=2)
+    arms = list(voice["arms"])
+    lines += _table(["language", "measure", *arms], style_match_rows(voice), right_from=2)
     lines += ["### The company's replies and what the drafts usually do", ""]
     rows = []
     for language, style in voice["company"].items():
@@ -103,7 +97,7 @@ def _voice(voice: dict[str, Any]) -> list[str]:
                 language,
                 _text(style["greeting"] or "(none)"),
                 _text(style["sign_off"] or "(none)"),
-                style["formality"] or "n/a",
+                style["formality"] or NOT_APPLICABLE,
                 " / ".join(f"{b}: {w}" for b, w in style["words_by_band"].items()),
             ]
         )
@@ -117,12 +111,15 @@ def _voice(voice: dict[str, Any]) -> list[str]:
                     language,
                     _text(row["greeting"]["drafts_usually"] or "(none)"),
                     _text(row["sign_off"]["drafts_usually"] or "(none)"),
-                    row["formality"]["drafts_usually"] or "n/a",
+                    row["formality"]["drafts_usually"] or NOT_APPLICABLE,
                     f"{row['length']['ratio']} × the company's",
                 ]
             )
     head = ["who", "language", "greeting", "sign-off", "formality", "words (by star band)"]
-    return lines + _table(head, rows, right_from=len(head))
+    lines += _table(head, rows, right_from=len(head))
+    lines += ["### The style profile the service learns from them (+profile follows it)", ""]
+    profile = [[_text(cell) for cell in row] for row in profile_rows(voice)]
+    return lines + _table(PROFILE_HEAD, profile, right_from=len(PROFILE_HEAD))
 
 
 def _failing(results: Sequence[CaseResult], arms: dict[str, Any]) -> list[str]:

@@ -32,7 +32,9 @@ def header_line(meta: dict[str, Any]) -> str:
         )
     versions = ", ".join(meta["prompt_versions"])
     if meta.get("history"):
-        versions += f" (each without and with examples from {meta['history']})"
+        versions += (
+            f" (each without the company's voice, +examples and +profile from {meta['history']})"
+        )
     return (
         f"reply-assist eval: drafter {drafter}; model {meta['model'] or 'none'}; "
         f"endpoint {meta['endpoint'] or 'none'}; {cases}; prompt versions {versions}"

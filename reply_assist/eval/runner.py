@@ -31,7 +31,9 @@ from reply_assist.drafting.base import (
     ReviewFacts,
     Usage,
 )
+from reply_assist.drafting.framing import frame_completion
 from reply_assist.drafting.prompting import PromptLibrary
+from reply_assist.drafting.style import Style
 from reply_assist.drafting.tokens import TokenCounter
 from reply_assist.errors import LLMUnavailable
 from reply_assist.eval.cases import EvalCase, band_of
@@ -157,11 +159,14 @@ class Judge:
 
 @dataclass(frozen=True)
 class Arm:
-    """One way of drafting that a run compares: a prompt version, with or without examples."""
+    """One way of drafting that a run compares: a prompt version, with or without examples,
+    with or without the company's style profile (``style``: the profile in the case's
+    language, or None; the draft is then framed as the service frames it)."""
 
     label: str
     prompts: PromptLibrary
     examples: Callable[[EvalCase], Sequence[str]] | None = None
+    style: Callable[[EvalCase], Style | None] | None = None
 
 
 @dataclass
@@ -207,8 +212,9 @@ def _request(
         author_name=case.author_name,
     )
     examples = list(arm.examples(case)) if arm.examples else []
+    style = arm.style(case) if arm.style else None
     messages = arm.prompts.render(
-        facts, review, None, counter, max_prompt_tokens, examples=examples
+        facts, review, None, counter, max_prompt_tokens, examples=examples, style=style
     )
     return DraftRequest(
         company=facts,
@@ -216,6 +222,8 @@ def _request(
         messages=messages,
         max_tokens=max_tokens,
         variant=_FIRST_GENERATION,
+        examples=tuple(examples),
+        style=style,
     )
 
 
@@ -251,6 +259,10 @@ async def run_cases(
                 watch.check()
             try:
                 completion, cached = await _complete(drafter, request, cache, identity)
+                # As the service does (``services/generation.py``): the draft begins with the
+                # company's greeting and ends with its closing and sign-off, whatever the
+                # drafter wrote. After the cache, which keeps what the model said.
+                completion = frame_completion(completion, request)
             except LLMUnavailable as exc:
                 if watch:
                     watch.failed(exc)

@@ -10,9 +10,13 @@ from rich.table import Table
 
 from reply_assist.eval.formatting import (
     GROUPINGS,
+    NOT_APPLICABLE,
+    PROFILE_HEAD,
+    STYLE_MEASURES,
     SUMMARY_ROWS,
-    match_cell,
+    profile_rows,
     score_cell,
+    style_match_rows,
     value_cell,
 )
 from reply_assist.eval.runner import CaseResult
@@ -56,19 +60,21 @@ def _checks_table(arms: dict[str, Any], console: Console) -> None:
 
 
 def _voice_tables(voice: dict[str, Any], console: Console) -> None:
-    for arm, shares in voice["arms"].items():  # a table per arm: four measures fit 80 columns
-        table = Table(title=f"{arm}: drafts that match the company's published replies")
-        table.add_column("language")
-        for column in ("greeting", "sign-off", "formality", "length"):
-            table.add_column(column, justify="right")
-        for language, row in [*shares["by_language"].items(), ("all", shares["all"])]:
-            table.add_row(
-                language,
-                *(match_cell(row[m]) for m in ("greeting", "sign_off", "formality", "length")),
-                style="bold" if language == "all" else None,
-            )
-        console.print(table)
-    company = Table(title="The company's style, learned from its published replies")
+    table = Table(
+        title="Drafts that match the company's published replies "
+        f"(share of those the measure applies to; {NOT_APPLICABLE}: none)"
+    )
+    table.add_column("language")
+    table.add_column("measure")
+    for arm in voice["arms"]:
+        table.add_column(arm, justify="right", overflow="fold")
+    rows = style_match_rows(voice)
+    per_language = len(STYLE_MEASURES) + 1
+    for index, row in enumerate(rows):
+        last = index % per_language == per_language - 1
+        table.add_row(*row, style="bold" if row[0] == "all" else None, end_section=last)
+    console.print(table)
+    company = Table(title="The company's style, read from its published replies")
     for column in ("language", "greeting", "sign-off", "formality", "words by star band"):
         company.add_column(column)
     for language, style in voice["company"].items():
@@ -76,10 +82,16 @@ def _voice_tables(voice: dict[str, Any], console: Console) -> None:
             language,
             style["greeting"] or "(none)",
             style["sign_off"] or "(none)",
-            style["formality"] or "n/a",
+            style["formality"] or NOT_APPLICABLE,
             " / ".join(f"{b}: {w}" for b, w in style["words_by_band"].items()),
         )
     console.print(company)
+    profile = Table(title="The style profile the service learns from them (+profile follows it)")
+    for column in PROFILE_HEAD:
+        profile.add_column(column)
+    for row in profile_rows(voice):
+        profile.add_row(*row)
+    console.print(profile)
 
 
 def print_tables(summary: dict[str, Any], console: Console) -> None:

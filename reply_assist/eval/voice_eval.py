@@ -1,11 +1,25 @@
 """``eval --history``: how close drafts come to a company's own published replies.
 
 A history is a JSONL file of replies the company published (``language``, ``stars``, ``review``,
-``reply``, optionally ``author_name``). Each prompt version then runs as several arms: without
-examples, and with examples chosen from the history exactly as the service chooses them
-(``services/voice.py``); a further way of drafting (a style profile) is one more ``Arm`` here.
+``reply``, optionally ``author_name``). Each prompt version then runs as three arms:
+
+* without the company's voice;
+* ``+examples``: with examples chosen from the history exactly as the service chooses them
+  (``services/voice.py``);
+* ``+profile``: as the service drafts for a company with that history: the same examples, and
+  the style profile learned from the history by the service's own function
+  (``services/style.profile_from_examples``), which the templates follow and a model is told,
+  and which frames the draft (``drafting/framing.py``: it begins with the company's greeting
+  and ends with its closing and sign-off, whatever the drafter wrote).
+
 Every draft in a language the history has is held to the company's style in that language on
-greeting, sign-off, formality and length, each reported apart (``style_match``).
+greeting, sign-off, formality and length, each reported apart (``style_match``: read from the
+replies on its own terms, not by the rules that learned the profile, so the profile is not
+graded by itself).
+
+A history says nothing of the company's settings, so the run drafts for the eval company
+without its ``signature`` setting (``HISTORY_COMPANY``): what signs a draft is then what the
+company's own replies show, not the eval company's signature.
 """
 
 from __future__ import annotations
@@ -13,11 +27,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
 from reply_assist.drafting.prompting import PromptLibrary
+from reply_assist.drafting.style import Style
 from reply_assist.drafting.tokens import TokenCounter
 from reply_assist.eval.cases import EVAL_COMPANY, EvalCase
 from reply_assist.eval.runner import Arm, CaseResult
@@ -29,6 +44,8 @@ from reply_assist.eval.style_match import (
     match_style,
 )
 from reply_assist.markets import star_band
+from reply_assist.models import Company
+from reply_assist.services.style import profile_from_examples
 from reply_assist.services.voice import (
     VoiceExample,
     choose_examples,
@@ -36,9 +53,18 @@ from reply_assist.services.voice import (
     review_for_matching,
 )
 
-__all__ = ["MEASURES", "WITH_EXAMPLES", "History", "HistoryReply"]
+__all__ = [
+    "HISTORY_COMPANY",
+    "MEASURES",
+    "WITH_EXAMPLES",
+    "WITH_PROFILE",
+    "History",
+    "HistoryReply",
+]
 
 WITH_EXAMPLES = "+examples"
+WITH_PROFILE = "+profile"
+HISTORY_COMPANY: Final = msgspec.structs.replace(EVAL_COMPANY, signature=None)
 MEASURES = ("greeting", "sign_off", "formality", "length")
 
 
@@ -53,15 +79,21 @@ class HistoryReply(msgspec.Struct, frozen=True):
 class History:
     """A company's published replies: example candidates, and the style drafts are held to."""
 
-    def __init__(self, replies: list[HistoryReply], counter: TokenCounter) -> None:
+    def __init__(
+        self,
+        replies: list[HistoryReply],
+        counter: TokenCounter,
+        company: Company = HISTORY_COMPANY,
+    ) -> None:
         self._counter = counter
+        self.company = company
         self._candidates = [
             VoiceExample(
                 review_id=f"h{i}",
                 language=r.language,
                 stars=r.stars,
                 review_text=review_for_matching(r.review, [r.language]),
-                reply_text=clean_reply(r.reply, r.author_name, EVAL_COMPANY),
+                reply_text=clean_reply(r.reply, r.author_name, company),
                 published_at=float(i),
             )
             for i, r in enumerate(replies)
@@ -75,6 +107,8 @@ class History:
             language: learn_style(language, published)
             for language, published in sorted(by_language.items())
         }
+        # What the service's drafts would follow per language, had the company published these.
+        self.profile: dict[str, Style] = profile_from_examples(self._candidates, company)
 
     @classmethod
     def load(cls, path: Path, counter: TokenCounter) -> History:
@@ -99,8 +133,15 @@ class History:
             counter=self._counter,
         )
 
+    def style(self, case: EvalCase) -> Style | None:
+        return self.profile.get(case.language)
+
     def arms(self, version: str, prompts: PromptLibrary) -> list[Arm]:
-        return [Arm(version, prompts), Arm(f"{version}{WITH_EXAMPLES}", prompts, self.examples)]
+        return [
+            Arm(version, prompts),
+            Arm(f"{version}{WITH_EXAMPLES}", prompts, self.examples),
+            Arm(f"{version}{WITH_PROFILE}", prompts, self.examples, self.style),
+        ]
 
     def match(self, results: Sequence[CaseResult]) -> dict[str, Any]:
         """The company's style per language, and per arm how many drafts match it on each
@@ -120,6 +161,9 @@ class History:
             per_arm[result.arm][result.case.language].append((result, matched))
         return {
             "company": {language: _style_row(style) for language, style in self.styles.items()},
+            "profile": {
+                language: msgspec.to_builtins(style) for language, style in self.profile.items()
+            },
             "arms": {
                 arm: {
                     "all": _shares([m for rows in by_language.values() for m in rows]),
@@ -127,7 +171,7 @@ class History:
                         language: _shares(rows) for language, rows in sorted(by_language.items())
                     },
                 }
-                for arm, by_language in sorted(per_arm.items())
+                for arm, by_language in per_arm.items()  # in the order the arms ran
             },
         }
 

@@ -45,4 +45,5 @@ def request_facts(request: httpx.Request) -> dict[str, Any]:
         # Examples travel in the user message, fenced as data, never in the system one.
         "examples": "--- example 1 ---" in user and "--- example" not in system,
         "review": user,
+        "system": system,
     }

@@ -216,12 +216,107 @@ def test_a_model_that_follows_examples_only_on_greeting_and_sign_off(
         assert rows["de"]["formality"]["match"] == 1.0
         assert rows["en"]["formality"]["match"] is None
     terminal = capsys.readouterr().out
-    assert "reply-v1+examples: drafts that match the company's published replies" in terminal
+    assert "Drafts that match the company's published replies" in terminal
     md = (tmp_path / "eval-report.md").read_text("utf-8")
-    assert (
-        "| reply-v1+examples | sv | 1.000 (4/4) | 1.000 (4/4) | 0.000 (0/4) | 0.000 (0/4) |" in md
-    )
-    shown_prompts = [p for p in prompts if "--- example 1 ---" in p]
-    assert len(shown_prompts) == 12 and "Dear ‹name›," in "".join(shown_prompts)
+    # The arms side by side, a row per language and measure.
+    assert "| language | measure | reply-v1 | reply-v1+examples | reply-v1+profile |" in md
+    assert "| sv | greeting | 0.000 (0/4) | 1.000 (4/4) | 1.000 (4/4) |" in md
+    assert "| sv | formality | 0.000 (0/4) | 0.000 (0/4) |" in md
+    shown_prompts = [p for p in prompts if "--- example 1 ---" in p]  # +examples and +profile
+    assert len(shown_prompts) == 24 and "Dear ‹name›," in "".join(shown_prompts)
     examples = [p.split("<<<EXAMPLES", 1)[1].split("EXAMPLES>>>", 1)[0] for p in shown_prompts]
     assert not any(n in e for e in examples for n in ("Sarah", "Thompson", "Kate Moss"))
+
+
+LEMAIRE = HISTORY.with_name("history-lemaire.jsonl")
+# The shipped simulated companies: the history, the languages it has, and how it frames replies.
+COMPANIES = [
+    pytest.param(
+        HISTORY, "en,sv,de", {"sv": "Bästa {name},"}, "Maja, Nordhavn Outdoor", id="nordhavn"
+    ),
+    pytest.param(
+        LEMAIRE,
+        "nl,fr",
+        {"nl": "Geachte {name},", "fr": "Bonjour {name},"},
+        "Sophie, Atelier Lemaire",
+        id="lemaire",
+    ),
+]
+
+
+@pytest.mark.parametrize(("history", "languages", "greetings", "signature"), COMPANIES)
+def test_the_templates_follow_the_style_profile_learned_from_the_history(
+    tmp_path: Path, history: Path, languages: str, greetings: dict[str, str], signature: str
+) -> None:
+    """With the profile the service learns from the company's replies, the templates greet,
+    close, sign and address the reader as the company does; without it they never sign off
+    as it does."""
+    code = cli_main(
+        [
+            *("eval", "--history", str(history), "--languages", languages),
+            *("--sample", "18", "--out", str(tmp_path), "--quiet"),
+        ]
+    )
+    assert code == 0
+    voice = report(tmp_path)["voice"]
+    for language, greeting in greetings.items():
+        assert voice["profile"][language]["greeting"] == greeting
+        assert voice["profile"][language]["sign_off"] == signature
+    arms = voice["arms"]
+    assert list(arms) == ["reply-v1", "reply-v1+examples", "reply-v1+profile"]
+    profiled = arms["reply-v1+profile"]["all"]
+    assert profiled["drafts"] == 18
+    assert profiled["greeting"]["match"] >= 0.9 and profiled["sign_off"]["match"] >= 0.9
+    assert profiled["formality"]["match"] == 1.0
+    assert arms["reply-v1+profile"]["all"]["length"]["match"] is not None
+    for arm in ("reply-v1", "reply-v1+examples"):
+        assert arms[arm]["all"]["sign_off"]["match"] == 0.0
+    drafts = [c for c in report(tmp_path)["cases"] if c["arm"] == "reply-v1+profile"]
+    assert drafts and all(d["text"].endswith(f"\n{signature}") for d in drafts)
+
+
+@pytest.mark.parametrize(("history", "languages", "greetings", "signature"), COMPANIES)
+def test_a_model_that_ignores_the_style_is_still_framed_by_it(
+    tmp_path: Path, history: Path, languages: str, greetings: dict[str, str], signature: str
+) -> None:
+    """A mocked model that ignores every instruction (its own greeting and "[Your Name]", or
+    none at all): with the profile the service frames its draft with the company's greeting,
+    closing and sign-off, never doubled; without it, the drafts match neither."""
+    told: list[bool] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        facts = request_facts(request)
+        told.append("Greeting: begin the reply with exactly" in facts["system"])
+        body = "Thank you for your review, we appreciate it and hope to see you again soon."
+        # Its own greeting and "[Your Name]" on odd stars, neither on even ones.
+        own = f"Hello!\n\n{body}\n\nBest regards,\n[Your Name]"
+        text = own if facts["stars"] % 2 else body
+        return httpx.Response(200, json=completion(text))
+
+    with respx.mock(base_url=LLM) as mock:
+        mock.post("/chat/completions").mock(side_effect=answer)
+        code = cli_main(
+            [
+                *("eval", "--base-url", LLM, "--model", "m", "--history", str(history)),
+                *("--prompt-version", "reply-v2", "--languages", languages),
+                *("--sample", "12", "--no-cache", "--out", str(tmp_path), "--quiet"),
+            ]
+        )
+    assert code == 0
+    arms = report(tmp_path)["voice"]["arms"]
+    profiled = arms["reply-v2+profile"]["all"]
+    assert profiled["greeting"]["match"] >= 0.9 and profiled["sign_off"]["match"] >= 0.9
+    for arm in ("reply-v2", "reply-v2+examples"):
+        assert arms[arm]["all"]["greeting"]["match"] <= 0.1
+        assert arms[arm]["all"]["sign_off"]["match"] == 0.0
+    # The model was told the greeting only in the +profile arm, and ignored it.
+    assert told.count(True) == 12 and len(told) == 36
+    drafts = [c for c in report(tmp_path)["cases"] if c["arm"] == "reply-v2+profile"]
+    for draft in drafts:
+        text = draft["text"]
+        greeting = greetings.get(draft["language"])
+        if greeting:
+            first = greeting.split("{name}")[0]
+            assert text.startswith(first) and text.count(first) == 1
+        assert text.endswith(f",\n{signature}") and text.count(signature) == 1
+        assert "[Your Name]" not in text and "Hello!" not in text and "Best regards" not in text
