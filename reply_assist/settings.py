@@ -20,6 +20,7 @@ T = TypeVar("T")
 DEFAULT_MODEL = "gpt-4.1-mini"  # OpenAI's own API only; any other endpoint must name its model
 OPENAI_API_HOST = "api.openai.com"
 DEFAULT_EVENTS_STREAM = "reply_assist:events"
+DEFAULT_PROMPT_VERSION = "reply-v2"
 MIN_IDEMPOTENCY_TTL_S = 24 * 3600
 # The admin token may do everything: at least as long as 192 random bits in base64url (the one
 # made when none is set is 256 bits, 43 characters).
@@ -73,7 +74,7 @@ class Settings:
     events_stream: str = DEFAULT_EVENTS_STREAM
     events_max_length: int = 1_000_000
     idempotency_ttl_s: int = MIN_IDEMPOTENCY_TTL_S
-    prompt_version: str = "reply-v2"
+    prompt_version: str = DEFAULT_PROMPT_VERSION
     prompts_dir: Path | None = None
     tiktoken_cache_dir: Path = field(default_factory=_default_cache_dir)
     readiness_probe_interval_s: float = 30.0
@@ -184,7 +185,8 @@ class Settings:
                 MIN_IDEMPOTENCY_TTL_S,
                 30 * 24 * 3600,
             ),
-            prompt_version=reader.text("REPLY_ASSIST_PROMPT_VERSION", "reply-v2") or "reply-v2",
+            prompt_version=reader.text("REPLY_ASSIST_PROMPT_VERSION", DEFAULT_PROMPT_VERSION)
+            or DEFAULT_PROMPT_VERSION,
             prompts_dir=reader.path("REPLY_ASSIST_PROMPTS_DIR"),
             tiktoken_cache_dir=reader.path("REPLY_ASSIST_TIKTOKEN_CACHE_DIR")
             or _default_cache_dir(),

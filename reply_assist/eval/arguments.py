@@ -12,12 +12,14 @@ import os
 from pathlib import Path
 from typing import Final
 
+from reply_assist import settings
 from reply_assist.eval.cases import DEFAULT_CASES
 
 __all__ = ["DEFAULT_OUT", "DEFAULT_PROMPT_VERSION", "add_arguments"]
 
 DEFAULT_OUT: Final = Path("eval-report")
-DEFAULT_PROMPT_VERSION: Final = "reply-v1"
+# The prompt the service drafts with by default, so that eval measures what users get.
+DEFAULT_PROMPT_VERSION: Final = settings.DEFAULT_PROMPT_VERSION
 
 
 def _default_cache_dir() -> Path:

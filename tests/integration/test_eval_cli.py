@@ -70,7 +70,7 @@ def test_the_templates_with_the_defaults(tmp_path: Path) -> None:
     assert code == 0
     assert lines[0] == (
         "reply-assist eval: drafter templates (built in, no model); model none; "
-        "endpoint none; 315 cases; prompt versions reply-v1"
+        "endpoint none; 315 cases; prompt versions reply-v2"
     )
     done = _DONE.match(lines[-1])
     assert done and done.groups() == ("eval-report/eval-report.md", "eval-report/eval-report.json")
@@ -103,10 +103,10 @@ def test_the_stub_model_over_a_socket(tmp_path: Path, stub_url: str) -> None:
     assert lines[0] == (
         f"reply-assist eval: drafter openai; model stub-model; endpoint {stub_url}; "
         "9 of 315 cases (--sample 9, stratified by language x star band); "
-        "prompt versions reply-v1"
+        "prompt versions reply-v2"
     )
-    assert lines[-2] == "reply-v1: 9 of 9 scored cases failed a check (listed in eval-report.md)"
+    assert lines[-2] == "reply-v2: 9 of 9 scored cases failed a check (listed in eval-report.md)"
     assert _DONE.match(lines[-1])
     md = (tmp_path / "eval-report" / "eval-report.md").read_text("utf-8")
-    failing = md.split("## Failing cases: reply-v1 (9 of 9 scored)", 1)[1]
+    failing = md.split("## Failing cases: reply-v2 (9 of 9 scored)", 1)[1]
     assert failing.count("| Hi Erik, thank you for taking the time to tell us about …") == 9

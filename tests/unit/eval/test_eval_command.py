@@ -56,7 +56,7 @@ def test_the_templates_on_the_ci_subset(tmp_path: Path) -> None:
         ["eval", "--sample", "60", "--out", str(tmp_path), "--quiet", "--min-score", "0.99"]
     )
     assert code == 0
-    arm = _report(tmp_path)["arms"]["reply-v1"]
+    arm = _report(tmp_path)["arms"]["reply-v2"]
     assert arm["cases"] == 60
     assert len(arm["by_language"]) == 9 and set(arm["by_band"]) == {"1-2", "3", "4-5"}
     assert arm["score"] == 1.0 and arm["all_checks_passed"] == 1.0
@@ -88,7 +88,7 @@ def test_a_model_that_misbehaves_scores_low_and_fails_min_score(tmp_path: Path) 
         ]
         assert cli_main([*args, "--min-score", "0.8"]) == 1
         assert route.call_count == 10
-        arm = _report(tmp_path / "r")["arms"]["reply-v1"]
+        arm = _report(tmp_path / "r")["arms"]["reply-v2"]
         assert arm["score"] < 0.6
         checks = arm["checks"]
         for name in ("no_promise", "no_foreign_url", "no_foreign_phone", "thanks", "signature"):
@@ -178,6 +178,6 @@ def test_a_judge_model_is_reported_apart(tmp_path: Path) -> None:
             cli_main([*args, "--sample", "5", "--no-cache", "--out", str(tmp_path), "--quiet"]) == 0
         )
     assert route.call_count == 10
-    arm = _report(tmp_path)["arms"]["reply-v1"]
+    arm = _report(tmp_path)["arms"]["reply-v2"]
     assert arm["judge"] == {"tone": 4.0, "fit": 2.0}
     assert "judge" not in arm["checks"]  # the deterministic score does not include it

@@ -30,7 +30,7 @@ def test_the_terminal_opens_with_the_run_and_closes_with_time_and_reports(
     assert lines[0] == (
         "reply-assist eval: drafter templates (built in, no model); model none; endpoint none; "
         "9 of 315 cases (--sample 9, stratified by language x star band); "
-        "prompt versions reply-v1"
+        "prompt versions reply-v2"
     )
     last = _LAST_LINE.match(lines[-1])
     assert last, lines[-1]
@@ -50,9 +50,9 @@ def test_a_model_run_names_model_endpoint_and_both_prompt_versions(
             [
                 *args,
                 "--prompt-version",
-                "reply-v1",
+                "reply-v2",
                 "--prompt-version",
-                "reply-v1",
+                "reply-v2",
                 "--out",
                 str(tmp_path),
                 "--quiet",
@@ -62,7 +62,7 @@ def test_a_model_run_names_model_endpoint_and_both_prompt_versions(
     lines = _lines(capsys)
     assert lines[0] == (
         f"reply-assist eval: drafter openai; model m; endpoint {LLM}; 35 cases; "
-        "prompt versions reply-v1, reply-v1"
+        "prompt versions reply-v2, reply-v2"
     )
     assert _LAST_LINE.match(lines[-1])
 
@@ -101,7 +101,7 @@ def test_the_markdown_report_lists_failing_cases_and_has_the_terminals_rows(
     cases = report(tmp_path)["cases"]
     german = [c for c in cases if c["language"] == "de"]
     assert german and all("signature" in c["failed"] for c in german)
-    section = md.split("## Failing cases: reply-v1", 1)[1]
+    section = md.split("## Failing cases: reply-v2", 1)[1]
     for case in german:
         row = next(line for line in section.splitlines() if line.startswith(f"| {case['id']} |"))
         cells = [cell.strip() for cell in row.strip("|").split("|")]
@@ -110,7 +110,7 @@ def test_the_markdown_report_lists_failing_cases_and_has_the_terminals_rows(
         assert cells[4].startswith("Vielen Dank für Ihre Bewertung, wir freuen uns sehr")
     failing_ids = {line.split("|")[1].strip() for line in section.splitlines()[4:] if line}
     assert failing_ids == {c["id"] for c in cases if c["failed"]}
-    arm = report(tmp_path)["arms"]["reply-v1"]
+    arm = report(tmp_path)["arms"]["reply-v2"]
     for label, value in (
         ("all checks passed", f"{arm['all_checks_passed']:.3f}"),
         ("mean words", f"{arm['mean_words']:.1f}"),
@@ -157,7 +157,7 @@ def test_errored_cases_are_counted_apart_and_shown_as_not_applicable(
         )
     assert code == 0  # two failures in a row at most: the run goes on
     data = report(tmp_path)
-    arm = data["arms"]["reply-v1"]
+    arm = data["arms"]["reply-v2"]
     errored = [c for c in data["cases"] if c["error"]]
     assert len(errored) == 3 and {c["stars"] for c in errored} == {3}
     assert all(c["score"] is None for c in errored)
@@ -171,10 +171,10 @@ def test_errored_cases_are_counted_apart_and_shown_as_not_applicable(
     terminal = capsys.readouterr().out
     assert re.search(r"│ 3\s+│\s+n/a \(3 errored\) │", terminal)
     assert re.search(r"│ all\s+│\s+\d\.\d{3} \(5, 3 errored\) │", terminal)
-    assert "reply-v1: " in terminal and "; 3 errored (not scored, n/a)" in terminal
+    assert "reply-v2: " in terminal and "; 3 errored (not scored, n/a)" in terminal
     md = (tmp_path / "eval-report.md").read_text("utf-8")
     assert "| 3 | n/a (3 errored) |" in md
     assert "## Cases that errored (3, not scored)" in md
     for case in errored:
-        assert f"| reply-v1 | {case['id']} | {case['language']} | 3 |" in md
+        assert f"| reply-v2 | {case['id']} | {case['language']} | 3 |" in md
     assert json.loads((tmp_path / "eval-report.json").read_text("utf-8"))  # valid JSON (null)

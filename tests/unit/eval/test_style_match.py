@@ -140,7 +140,7 @@ def test_the_templates_against_the_companys_replies(tmp_path: Path) -> None:
     assert voice["company"]["sv"]["formality"] == "informal"
     assert voice["company"]["de"]["formality"] == "formal"
     assert voice["company"]["en"]["formality"] is None
-    for arm in ("reply-v1", "reply-v1+examples"):  # the templates cannot use examples
+    for arm in ("reply-v2", "reply-v2+examples"):  # the templates cannot use examples
         rows = voice["arms"][arm]["by_language"]
         assert {lang: rows[lang]["greeting"]["match"] for lang in rows} == {
             "en": 1.0,
@@ -204,7 +204,7 @@ def test_a_model_that_follows_examples_only_on_greeting_and_sign_off(
         )
     assert code == 0
     arms = report(tmp_path)["voice"]["arms"]
-    plain, shown = arms["reply-v1"]["by_language"], arms["reply-v1+examples"]["by_language"]
+    plain, shown = arms["reply-v2"]["by_language"], arms["reply-v2+examples"]["by_language"]
     for rows, expected in ((plain, 0.0), (shown, 1.0)):
         for language in ("en", "sv", "de"):
             assert rows[language]["greeting"]["match"] == expected
@@ -219,7 +219,7 @@ def test_a_model_that_follows_examples_only_on_greeting_and_sign_off(
     assert "Drafts that match the company's published replies" in terminal
     md = (tmp_path / "eval-report.md").read_text("utf-8")
     # The arms side by side, a row per language and measure.
-    assert "| language | measure | reply-v1 | reply-v1+examples | reply-v1+profile |" in md
+    assert "| language | measure | reply-v2 | reply-v2+examples | reply-v2+profile |" in md
     assert "| sv | greeting | 0.000 (0/4) | 1.000 (4/4) | 1.000 (4/4) |" in md
     assert "| sv | formality | 0.000 (0/4) | 0.000 (0/4) |" in md
     shown_prompts = [p for p in prompts if "--- example 1 ---" in p]  # +examples and +profile
@@ -263,15 +263,15 @@ def test_the_templates_follow_the_style_profile_learned_from_the_history(
         assert voice["profile"][language]["greeting"] == greeting
         assert voice["profile"][language]["sign_off"] == signature
     arms = voice["arms"]
-    assert list(arms) == ["reply-v1", "reply-v1+examples", "reply-v1+profile"]
-    profiled = arms["reply-v1+profile"]["all"]
+    assert list(arms) == ["reply-v2", "reply-v2+examples", "reply-v2+profile"]
+    profiled = arms["reply-v2+profile"]["all"]
     assert profiled["drafts"] == 18
     assert profiled["greeting"]["match"] >= 0.9 and profiled["sign_off"]["match"] >= 0.9
     assert profiled["formality"]["match"] == 1.0
-    assert arms["reply-v1+profile"]["all"]["length"]["match"] is not None
-    for arm in ("reply-v1", "reply-v1+examples"):
+    assert arms["reply-v2+profile"]["all"]["length"]["match"] is not None
+    for arm in ("reply-v2", "reply-v2+examples"):
         assert arms[arm]["all"]["sign_off"]["match"] == 0.0
-    drafts = [c for c in report(tmp_path)["cases"] if c["arm"] == "reply-v1+profile"]
+    drafts = [c for c in report(tmp_path)["cases"] if c["arm"] == "reply-v2+profile"]
     assert drafts and all(d["text"].endswith(f"\n{signature}") for d in drafts)
 
 
