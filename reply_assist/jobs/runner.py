@@ -34,7 +34,7 @@ from typing import Generic, Protocol, TypeVar
 
 import structlog
 
-from reply_assist.services.draft_jobs import JobPolicy, QueueStats
+from reply_assist.services.draft_jobs import JobPolicy, QueueStats, StreamEntry
 
 __all__ = ["JobKind", "JobRunner", "RunnerOptions"]
 
@@ -46,18 +46,7 @@ _BATCH_WAIT_S = 0.01  # after a job finishes, gather other free places for one r
 _FORGET_EVERY_S = 3600.0  # how often stopped workers' names are dropped from the groups
 
 
-class Job(Protocol):
-    @property
-    def owner(self) -> str: ...
-
-    @property
-    def entry_id(self) -> str: ...
-
-    @property
-    def attempt(self) -> int: ...
-
-
-J = TypeVar("J", bound=Job)
+J = TypeVar("J", bound=StreamEntry)  # a queued entry: its owner, its id, its attempt
 
 
 class JobKind(Protocol[J]):

@@ -33,7 +33,7 @@ from reply_assist.services import events
 from reply_assist.services.draft_rules import mismatch
 from reply_assist.services.generation import GenerateCall, Generation, begin_generation
 from reply_assist.services.months import current_month
-from reply_assist.store.jobs import QueuedJob, QueueStats
+from reply_assist.store.jobs import QueuedJob, QueueStats, StreamEntry
 from reply_assist.store.reviews import Loaded
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "JobPolicy",
     "QueueStats",
     "QueuedJob",
+    "StreamEntry",
     "due_jobs",
     "fetch_jobs",
     "forget_stopped_workers",
