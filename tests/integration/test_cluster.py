@@ -128,10 +128,14 @@ async def start_stub(procs: Processes) -> int:
     raise RuntimeError(f"the stub model did not start:\n{procs.tails()}")
 
 
-async def start_service(procs: Processes, name: str, env: dict[str, str]) -> str:
+async def start_command(
+    procs: Processes, name: str, command: str, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], str, httpx.Response]:
+    """``reply-assist <command>`` on a free port, once its ``/readyz`` answers 200: the process,
+    its URL and that answer."""
     port = _free_port()
     proc = procs.spawn(
-        name, [sys.executable, "-m", "reply_assist.cli", "serve", "--port", str(port)], env
+        name, [sys.executable, "-m", "reply_assist.cli", command, "--port", str(port)], env
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 45
@@ -142,10 +146,15 @@ async def start_service(procs: Processes, name: str, env: dict[str, str]) -> str
             with contextlib.suppress(httpx.TransportError):
                 ready = await client.get(f"{base}/readyz")
                 if ready.status_code == 200:
-                    assert "cluster" in ready.json()["store"]["detail"], ready.text
-                    return base
+                    return proc, base, ready
             await asyncio.sleep(0.1)
     raise RuntimeError(f"{name} did not become ready:\n{procs.tails()}")
+
+
+async def start_service(procs: Processes, name: str, env: dict[str, str]) -> str:
+    _, base, ready = await start_command(procs, name, "serve", env)
+    assert "cluster" in ready.json()["store"]["detail"], ready.text
+    return base
 
 
 @pytest.fixture

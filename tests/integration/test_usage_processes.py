@@ -5,11 +5,8 @@ at once), and 100 concurrent generate calls over a company with 10 drafts left."
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
-import sys
 import tempfile
-import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,7 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN, ADMIN_TOKEN, COMPANY, REDIS_URL, REVIEW
-from tests.integration.test_cluster import Processes, _free_port, start_stub
+from tests.integration.test_cluster import Processes, start_command, start_stub
 
 pytestmark = pytest.mark.slow
 
@@ -27,21 +24,8 @@ REVIEWS = 20  # 5 calls a review: the limit of 10 per review never decides
 
 
 async def start_service(procs: Processes, name: str, env: dict[str, str]) -> str:
-    port = _free_port()
-    proc = procs.spawn(
-        name, [sys.executable, "-m", "reply_assist.cli", "serve", "--port", str(port)], env
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 45
-    async with httpx.AsyncClient(timeout=3) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                break
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get(f"{base}/readyz")).status_code == 200:
-                    return base
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{name} did not become ready:\n{procs.tails()}")
+    _, base, _ = await start_command(procs, name, "serve", env)
+    return base
 
 
 @pytest.fixture

@@ -9,10 +9,8 @@ that a job is surely in the middle of its model call when the worker is stopped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -27,8 +25,8 @@ from redis.exceptions import ResponseError
 from tests.conftest import ADMIN, ADMIN_TOKEN, COMPANY, REDIS_URL, REVIEW
 from tests.integration.test_cluster import (
     Processes,
-    _free_port,
     start_cluster,
+    start_command,
     start_service,
     start_stub,
 )
@@ -51,23 +49,8 @@ async def procs() -> AsyncIterator[Processes]:
 
 
 async def start_worker(procs: Processes, name: str, env: dict[str, str]) -> tuple[Any, str]:
-    port = _free_port()
-    proc = procs.spawn(
-        name,
-        [sys.executable, "-m", "reply_assist.cli", "worker", "--port", str(port)],
-        env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 45
-    async with httpx.AsyncClient(timeout=3) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                break
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get(f"{base}/readyz")).status_code == 200:
-                    return proc, base
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{name} did not become ready:\n{procs.tails()}")
+    proc, base, _ = await start_command(procs, name, "worker", env)
+    return proc, base
 
 
 async def slow_model(stub_port: int, seconds: float) -> None:
