@@ -4,41 +4,15 @@ cases the second red team found."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench.draft_checks import AUTHORS, LANGUAGES, SCORED, load_cases
 from reply_assist.checks.draft import DraftContext, run_checks
 
-CASES: list[dict[str, Any]] = [
-    json.loads(line)
-    for line in (Path(__file__).parents[2] / "data" / "draft_cases.jsonl")
-    .read_text("utf-8")
-    .splitlines()
-]
-LANGUAGES = ("en", "sv", "da", "no", "nl", "de", "fi", "fr", "es")
-SCORED = {
-    "promise_not_allowed": "no_promise",
-    "admits_fault": "no_fault",
-    "url_not_allowed": "no_foreign_url",
-    "email_not_allowed": "no_foreign_email",
-    "phone_not_allowed": "no_foreign_phone",
-    "reviewer_data": "no_reviewer_data",
-}
-AUTHORS = {
-    "en": "Sarah Thompson",
-    "sv": "Erik Lindqvist",
-    "da": "Mette Hansen",
-    "no": "Kari Nordmann",
-    "nl": "Pieter Jansen",
-    "de": "Julia Weber",
-    "fi": "Matti Virtanen",
-    "fr": "Claire Dubois",
-    "es": "Lucía García",
-}
+CASES = load_cases()
 
 
 def warnings(text: str, language: str, **kw: Any) -> set[str]:
