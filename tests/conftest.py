@@ -10,6 +10,9 @@ import contextlib
 import json
 import logging
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
@@ -26,6 +29,8 @@ import uvicorn
 from reply_assist.app import create_app
 from reply_assist.settings import Settings
 
+ROOT = Path(__file__).resolve().parents[1]
+
 REDIS_URL = os.environ.get("REPLY_ASSIST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per mocked call is noise
 
@@ -37,6 +42,30 @@ REPLY = (
     "Please get in touch with our customer service so we can put this right. "
     "Anna, Acme kundtjänst"
 )
+
+
+@contextlib.contextmanager
+def stub_model(log_dir: Path, *options: str) -> Iterator[str]:
+    """``bench/stub_llm.py`` in its own process on a free port (``options`` as its command line
+    takes them), for tests that need a real model server over a socket: its ``http://host:port``."""
+    log = log_dir / "stub.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "stub_llm.py"), "--port", "0", *options],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while "listening on" not in log.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the stub model did not start: {log.read_text()}")
+            time.sleep(0.05)
+        address = log.read_text().split("listening on", 1)[1].split()[0]
+        yield address if address.startswith("http") else f"http://{address}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

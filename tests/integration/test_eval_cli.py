@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import stub_model
+
 ROOT = Path(__file__).resolve().parents[2]
 _DONE = re.compile(r"^done in \d+\.\d s; reports: (\S+) and (\S+)$")
 
@@ -45,24 +47,8 @@ def _closed_port() -> int:
 
 @pytest.fixture(scope="module")
 def stub_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    log = tmp_path_factory.mktemp("stub") / "stub.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "stub_llm.py"), "--port", "0"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 20
-        while "listening on" not in log.read_text():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the stub model did not start: {log.read_text()}")
-            time.sleep(0.05)
-        address = log.read_text().split("listening on", 1)[1].split()[0]
-        yield f"http://{address}/v1"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with stub_model(tmp_path_factory.mktemp("stub")) as url:
+        yield url + "/v1"
 
 
 def test_the_templates_with_the_defaults(tmp_path: Path) -> None:

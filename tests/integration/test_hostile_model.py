@@ -8,8 +8,6 @@ of an answer the service read before it stopped, and how many calls it made.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -22,7 +20,7 @@ from httpx_sse import aconnect_sse
 from structlog.testing import capture_logs
 
 from reply_assist.settings import Settings
-from tests.conftest import ADMIN, Api, serve, sse_chunk
+from tests.conftest import ADMIN, Api, serve, sse_chunk, stub_model
 
 ROOT = Path(__file__).resolve().parents[2]
 DRAFTS = "/v1/companies/acme/reviews/r1/drafts"
@@ -41,24 +39,8 @@ def bound(settings: Settings) -> int:
 
 @pytest.fixture(scope="module")
 def stub_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    log = tmp_path_factory.mktemp("stub") / "stub.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "stub_llm.py"), "--port", "0", "--tokens", "40"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 20
-        while "listening on" not in log.read_text():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the stub model did not start: {log.read_text()}")
-            time.sleep(0.05)
-        address = log.read_text().split("listening on", 1)[1].split()[0]
-        yield f"http://{address}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with stub_model(tmp_path_factory.mktemp("stub"), "--tokens", "40") as url:
+        yield url
 
 
 class Stub:

@@ -7,9 +7,6 @@ respx only intercepts httpx, so the other tests mock the model that way; here th
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,31 +14,15 @@ import pytest
 from httpx_sse import aconnect_sse
 
 from reply_assist.settings import Settings
-from tests.conftest import ADMIN, Api, serve
+from tests.conftest import ADMIN, Api, serve, stub_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def stub_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    log = tmp_path_factory.mktemp("stub") / "stub.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "stub_llm.py"), "--port", "0", "--tokens", "40"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 20
-        while "listening on" not in log.read_text():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the stub model did not start: {log.read_text()}")
-            time.sleep(0.05)
-        address = log.read_text().split("listening on", 1)[1].split()[0]
-        yield f"{address if address.startswith('http') else 'http://' + address}/v1"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with stub_model(tmp_path_factory.mktemp("stub"), "--tokens", "40") as url:
+        yield url + "/v1"
 
 
 async def test_generate_and_stream_over_aiohttp(
